@@ -1,0 +1,30 @@
+# Two commands do all of the set-up: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: setup demo test lint typecheck bench clean
+
+$(VENV)/.ducha-installed: pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+setup: $(VENV)/.ducha-installed
+
+demo: setup
+	bash scripts/demo.sh
+
+test: setup
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) benchmarks/bench_sheets.py
+	$(PY) benchmarks/bench_scan.py
+
+clean:
+	rm -rf ducha-data demo-output .pytest_cache

@@ -1,0 +1,215 @@
+"""The schema. Portable SQL only: the same code runs on SQLite and PostgreSQL.
+
+Natural keys (village code, unit name, round "YYYY-MM", form ID) are unique
+so that re-imports and re-scans update instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# --- registry -----------------------------------------------------------
+
+class Village(Base):
+    __tablename__ = "village"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    county: Mapped[str] = mapped_column(String(50), index=True)
+    town: Mapped[str] = mapped_column(String(50))
+    population: Mapped[Optional[int]] = mapped_column(Integer)
+    poor_population: Mapped[Optional[int]] = mapped_column(Integer)
+    income_last_year_yuan: Mapped[Optional[float]] = mapped_column(Float)
+
+    units: Mapped[list["VillageUnit"]] = relationship(back_populates="village", cascade="all, delete-orphan")
+    team: Mapped[Optional["WorkTeam"]] = relationship(back_populates="village", cascade="all, delete-orphan")
+    first_secretary: Mapped[Optional["FirstSecretary"]] = relationship(
+        back_populates="village", cascade="all, delete-orphan"
+    )
+
+
+class SponsorUnit(Base):
+    __tablename__ = "sponsor_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    level: Mapped[str] = mapped_column(String(10))  # "city" | "county"
+    county: Mapped[Optional[str]] = mapped_column(String(50))
+
+
+class VillageUnit(Base):
+    __tablename__ = "village_unit"
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("sponsor_unit.id", ondelete="CASCADE"), primary_key=True)
+    village: Mapped[Village] = relationship(back_populates="units")
+    unit: Mapped[SponsorUnit] = relationship()
+
+
+class WorkTeam(Base):
+    __tablename__ = "work_team"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), unique=True)
+    size: Mapped[Optional[int]] = mapped_column(Integer)
+    leader: Mapped[Optional[str]] = mapped_column(String(50))
+    village: Mapped[Village] = relationship(back_populates="team")
+
+
+class FirstSecretary(Base):
+    __tablename__ = "first_secretary"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[Optional[str]] = mapped_column(String(50))
+    unit: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    village: Mapped[Village] = relationship(back_populates="first_secretary")
+
+
+# --- groups, per round --------------------------------------------------
+
+class GroupMember(Base):
+    """One person on one group's roster for one round (Annex 1)."""
+
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("round", "group_no", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round: Mapped[str] = mapped_column(String(7), index=True)
+    group_no: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(10))  # leader | member | liaison
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[Optional[str]] = mapped_column(String(100))
+    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GroupCoverage(Base):
+    """Which counties a group covers in a round."""
+
+    __tablename__ = "group_coverage"
+    round: Mapped[str] = mapped_column(String(7), primary_key=True)
+    county: Mapped[str] = mapped_column(String(50), primary_key=True)
+    group_no: Mapped[int] = mapped_column(Integer)
+
+
+# --- rounds -------------------------------------------------------------
+
+class Round(Base):
+    __tablename__ = "round"
+    id: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2015-08"
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    group_report_due: Mapped[dt.date] = mapped_column(Date)
+    self_inspection_due: Mapped[dt.date] = mapped_column(Date)
+    planned_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Lottery(Base):
+    __tablename__ = "lottery"
+    round: Mapped[str] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    seed: Mapped[str] = mapped_column(Text)
+    algorithm: Mapped[str] = mapped_column(String(50))
+    algorithm_version: Mapped[str] = mapped_column(String(20))
+    population_sha256: Mapped[str] = mapped_column(String(64))
+    # {county: {"population": [codes in order], "drawn": [codes]}}
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RoundVillage(Base):
+    __tablename__ = "round_village"
+    round: Mapped[str] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), primary_key=True)
+    group_no: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))  # full | lottery | rectification
+    visit_order: Mapped[int] = mapped_column(Integer)
+    village: Mapped[Village] = relationship()
+
+
+class RectificationItem(Base):
+    """A problem found (一个“否”) that must be fixed and re-inspected."""
+
+    __tablename__ = "rectification_item"
+    __table_args__ = (UniqueConstraint("village_id", "origin_round", "indicator_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    origin_round: Mapped[str] = mapped_column(String(7))
+    indicator_key: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[Optional[dt.date]] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
+    closed_round: Mapped[Optional[str]] = mapped_column(String(7))
+    closed_form_id: Mapped[Optional[str]] = mapped_column(String(40))
+
+
+# --- printed sheets -----------------------------------------------------
+
+class IssuedSheet(Base):
+    """A record sheet this workspace printed; a scan must match one."""
+
+    __tablename__ = "issued_sheet"
+    form_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    round: Mapped[str] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"))
+    group_no: Mapped[int] = mapped_column(Integer)
+    layout_version: Mapped[str] = mapped_column(String(10))
+    pages: Mapped[int] = mapped_column(Integer)
+    # Which rectification item sits at which numbered row on page 2.
+    rectification_item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    docx_path: Mapped[str] = mapped_column(Text)
+    pdf_path: Mapped[Optional[str]] = mapped_column(Text)
+    pdf_pages: Mapped[list[int]] = mapped_column(JSON, default=list)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --- scans --------------------------------------------------------------
+
+class ScanFile(Base):
+    __tablename__ = "scan_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    page_count: Mapped[Optional[int]] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))  # open | done | rejected
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ScanPage(Base):
+    """One input page, in exactly one state: recorded, review or rejected."""
+
+    __tablename__ = "scan_page"
+    __table_args__ = (UniqueConstraint("file_id", "page_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("scan_file.id", ondelete="CASCADE"))
+    page_no: Mapped[int] = mapped_column(Integer)  # from 1 within the file
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    form_id: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    sheet_page: Mapped[Optional[int]] = mapped_column(Integer)
+    alignment_error_mm: Mapped[Optional[float]] = mapped_column(Float)
+    image_path: Mapped[Optional[str]] = mapped_column(Text)
+    # The whole machine reading: fields, raw measures, confidences, signatures.
+    reading: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ReviewItem(Base):
+    __tablename__ = "review_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_page_id: Mapped[int] = mapped_column(ForeignKey("scan_page.id", ondelete="CASCADE"), index=True)
+    form_id: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    field_key: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    machine_value: Mapped[Optional[str]] = mapped_column(Text)
+    crop_path: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
+    resolved_value: Mapped[Optional[str]] = mapped_column(Text)
+    resolved_by: Mapped[Optional[str]] = mapped_column(String(50))
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)

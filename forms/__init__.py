@@ -1,0 +1,1 @@
+"""What a record sheet asks, defined once for the filler and the reader."""
