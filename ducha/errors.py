@@ -4,7 +4,7 @@ The CLI prints ``str(error)`` to the user and exits 1, so every message
 is a complete Chinese sentence that says what to do.
 """
 
-from forms.errors import DuchaError, FormDefinitionError, LayoutMismatchError, PayloadError
+from forms.errors import ConversionError, DuchaError, FormDefinitionError, LayoutMismatchError, PayloadError
 
 __all__ = [
     "DuchaError",
@@ -45,10 +45,6 @@ class CalendarError(DuchaError):
 
 class LotteryError(DuchaError):
     """A lottery draw cannot be made or verified."""
-
-
-class ConversionError(DuchaError):
-    """LibreOffice failed, hung or produced an incomplete PDF."""
 
 
 class ScanError(DuchaError):

@@ -7,7 +7,10 @@ Values resolved by a person in review take the place of machine values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 TickValue = Literal["yes", "no", "blank", "uncertain"]
 RectificationValue = Literal["done", "not_done", "blank", "uncertain"]
@@ -29,3 +32,62 @@ class FormResult:
     # rectification item id -> what page 2 says about it.
     rectification: dict[int, RectificationValue] = field(default_factory=dict)
     open_reviews: int = 0
+
+
+def load_form_results(session: Session, round_id: str) -> list[FormResult]:
+    """One result per issued sheet of the round, from its latest readable scans.
+
+    Page 1 (ticks, numbers, signatures) and page 2 (rectification) are
+    merged; resolved review values replace machine values; a sheet with no
+    page back is ``missing``.
+    """
+    from sqlalchemy import select
+
+    from ducha.db.models import IssuedSheet, ReviewItem, ScanPage
+    from forms.record_sheet import INDICATORS_BY_KEY, NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS, inspection_validity
+
+    sheets = session.scalars(select(IssuedSheet).where(IssuedSheet.round == round_id).order_by(IssuedSheet.form_id))
+    out: list[FormResult] = []
+    for sheet in sheets:
+        result = FormResult(round=round_id, village_id=sheet.village_id, form_id=sheet.form_id, status="missing")
+        pages = session.scalars(
+            select(ScanPage)
+            .where(ScanPage.form_id == sheet.form_id, ScanPage.status != "rejected")
+            .order_by(ScanPage.id)
+        ).all()
+        latest: dict[int, ScanPage] = {}
+        for page in pages:
+            if page.sheet_page is not None:
+                latest[page.sheet_page] = page
+        values: dict[str, object] = {}
+        for sheet_page in sorted(latest):
+            reading = latest[sheet_page].reading or {}
+            for key, item in reading.get("fields", {}).items():
+                values[key] = item.get("value")
+            for key, item in reading.get("signatures", {}).items():
+                values[key] = item.get("state")
+        page_ids = [p.id for p in pages]
+        items = session.scalars(select(ReviewItem).where(ReviewItem.scan_page_id.in_(page_ids)).order_by(ReviewItem.id)).all() if page_ids else []
+        for item in items:
+            if item.status == "resolved" and item.resolved_value is not None:
+                values[item.field_key] = item.resolved_value
+        result.open_reviews = sum(1 for item in items if item.status == "open")
+        for key, value in values.items():
+            if key in INDICATORS_BY_KEY:
+                result.indicators[key] = value  # type: ignore[assignment]
+            elif key in NUMERIC_FIELDS_BY_KEY:
+                result.numbers[key] = None if value in (None, "blank", "uncertain") else float(value)  # type: ignore[arg-type]
+            elif key.startswith("rect_"):
+                index = int(key.split("_")[1]) - 1
+                if 0 <= index < len(sheet.rectification_item_ids or []):
+                    result.rectification[sheet.rectification_item_ids[index]] = value  # type: ignore[assignment]
+            elif key in {s.key for s in SIGNATURE_SLOTS}:
+                result.signatures[key] = str(value)
+        if 1 not in latest:
+            result.status = "missing" if not latest else "review"
+        elif result.open_reviews:
+            result.status = "review"
+        else:
+            result.status = inspection_validity(result.signatures)  # type: ignore[arg-type]
+        out.append(result)
+    return out

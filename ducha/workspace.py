@@ -63,7 +63,9 @@ class Workspace:
             raise WorkspaceError(f"工作区 {self.root} 缺少签名密钥，请先运行 ducha init") from exc
 
     def engine(self) -> Engine:
-        engine = create_engine(self.db_url, future=True)
+        from ducha.db.migrate import normalize_db_url
+
+        engine = create_engine(normalize_db_url(self.db_url), future=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -20,3 +20,19 @@ class PayloadError(DuchaError):
 
 class LayoutMismatchError(DuchaError):
     """A rendered sheet departs from its stored layout."""
+
+
+class ConversionError(DuchaError):
+    """LibreOffice failed, hung or produced an incomplete PDF.
+
+    Defined here, not in ``ducha.errors``, because ``generator`` raises it
+    and must not import ``ducha``; ``ducha.errors`` re-exports it.
+    """
+
+
+class DigitModelError(DuchaError):
+    """The shipped handwritten-digit model is missing or damaged."""
+
+
+class SimulationError(DuchaError):
+    """A simulated return was asked for with impossible or forbidden inputs."""

@@ -1,0 +1,279 @@
+"""Benchmark of the scanner against simulated returns with a ground truth.
+
+Prints, per class (identification, ticks, amounts/counts, signatures), how
+many readings were correct, flagged for review, or silently wrong; the
+scan speed in pages per second; and the ratio to a plain decode-only pass
+over the same files, measured in the same run on the same machine.
+
+    .venv/bin/python benchmarks/bench_scan.py [--pages 500] [--workdir DIR]
+
+Round 2015-08 of the sample registry is printed once (LibreOffice) and
+returned several times with different seeds; each return is scanned into
+its own copy of the workspace, so two returns of one sheet never meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import cv2
+import numpy as np
+import sqlalchemy as sa
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ducha.cli import main as cli_main
+from ducha.db.models import RectificationItem, ReviewItem, RoundVillage, ScanFile, ScanPage
+from ducha.groups import import_roster
+from ducha.registry import import_files
+from ducha.rounds import plan_round
+from ducha.scan import scan
+from ducha.simulate import simulate_round
+from ducha.workspace import Workspace, create
+from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
+
+ROUND = "2015-08"
+SEED_TEXT = "2015-08-14 福彩3D 第2015219期 开奖号 5 8 3"
+WORKERS = 2
+RECTIFICATION_VILLAGES = 10
+TARGETS = {
+    "ticks_wrong_max": 0.001,
+    "ticks_flagged_max": 0.02,
+    "signatures_flagged_max": 0.02,
+    "amounts_right_min": 0.90,
+    "amounts_wrong_max": 0.01,
+    "pages_per_s_min": 60.0,
+    "decode_ratio_max": 2.0,
+}
+
+
+def prepare(root: Path) -> Workspace:
+    ws = create(root)
+    with Session(ws.engine()) as session, session.begin():
+        import_files(session, [REPO / "samples" / "registry.xlsx"])
+        import_roster(session, ROUND, [REPO / "samples" / f"groups_{ROUND}.xlsx"])
+        plan_round(session, ROUND, SEED_TEXT)
+        villages = session.scalars(select(RoundVillage.village_id).where(RoundVillage.round == ROUND)
+                                   .order_by(RoundVillage.village_id)).all()
+        for village_id in villages[:RECTIFICATION_VILLAGES]:
+            for key, text in (("team_3", "未制定帮扶减贫计划"), ("sec_1", "驻村天数不足")):
+                session.add(RectificationItem(village_id=village_id, origin_round="2015-07", indicator_key=key,
+                                              description=text, deadline=dt.date(2015, 8, 20), status="open"))
+    code = cli_main(["--workspace", str(root), "sheets", ROUND])
+    if code != 0:
+        raise SystemExit("印表失败")
+    return ws
+
+
+def copy_workspace(source: Workspace, target: Path) -> Workspace:
+    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns("evidence", "rejected"))
+    db_file = target / "ducha.sqlite3"
+    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
+
+
+def _decode_file(path: str) -> int:
+    """The plain way to read a scan file: every page decoded at full size."""
+    import pypdfium2 as pdfium
+
+    pages = 0
+    if path.endswith(".pdf"):
+        pdf = pdfium.PdfDocument(path)
+        for page in pdf:
+            objects = list(page.get_objects())
+            image = objects[0]
+            if image.get_filters() == ["DCTDecode"]:
+                cv2.imdecode(np.frombuffer(bytes(image.get_data(decode_simple=False)), np.uint8), cv2.IMREAD_UNCHANGED)
+            else:
+                image.get_bitmap(render=False).to_numpy()
+            pages += 1
+        pdf.close()
+    else:
+        with Image.open(path) as tiff:
+            for i in range(tiff.n_frames):
+                tiff.seek(i)
+                np.asarray(tiff.convert("L"))
+                pages += 1
+    return pages
+
+
+def decode_only(files: list[Path]) -> tuple[int, float]:
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        pages = sum(pool.map(_decode_file, [str(f) for f in files]))
+    return pages, time.perf_counter() - start
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.counts = {"correct": 0, "flagged": 0, "wrong": 0}
+        self.examples: list[str] = []
+
+    def add(self, outcome: str, example: str = "") -> None:
+        self.counts[outcome] += 1
+        if outcome == "wrong" and len(self.examples) < 8:
+            self.examples.append(example)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def share(self, outcome: str) -> float:
+        return self.counts[outcome] / self.total if self.total else 0.0
+
+
+def evaluate(ws: Workspace, scan_dir: Path, tallies: dict[str, Tally], blank_signed: list[str]) -> None:
+    truth = json.loads((scan_dir / "ground_truth.json").read_text(encoding="utf-8"))
+    expected = {(f["file"], p["page"]): p for f in truth["files"] for p in f["pages"]}
+    with Session(ws.engine()) as session:
+        files = {row.id: Path(row.path).name for row in session.scalars(select(ScanFile))}
+        for page in session.scalars(select(ScanPage)):
+            key = (files[page.file_id], page.page_no)
+            want = expected.get(key)
+            if want is None:
+                continue
+            where = f"{key[0]} 第{key[1]}页"
+            if page.status == "rejected" or page.form_id is None:
+                tallies["identification"].add("flagged")
+                for name in ("ticks", "amounts", "signatures"):
+                    for _ in range(_fields_of(want, name)):
+                        tallies[name].add("flagged")
+                continue
+            tallies["identification"].add("correct" if page.form_id == want["form_id"] else "wrong",
+                                          f"{where}: {page.form_id} ≠ {want['form_id']}")
+            items = session.scalars(select(ReviewItem).where(ReviewItem.scan_page_id == page.id)).all()
+            flagged_keys = {i.field_key for i in items}
+            whole_page = "page" in flagged_keys
+            reading = page.reading or {}
+            fields = reading.get("fields", {})
+            for field, value in want["fields"].items():
+                got = fields.get(field, {})
+                name = "amounts" if field in NUMERIC_FIELDS_BY_KEY else "ticks"
+                if field not in fields:
+                    tallies[name].add("flagged" if whole_page else "wrong", f"{where} {field}: 未读")
+                    continue
+                machine = got.get("value")
+                if field in flagged_keys or whole_page or machine == "uncertain":
+                    tallies[name].add("flagged")
+                elif machine == value or (machine is None and value in (None, "blank")):
+                    tallies[name].add("correct")
+                else:
+                    tallies[name].add("wrong", f"{where} {field}: 读为 {machine}，应为 {value}")
+            for slot, state in want["signatures"].items():
+                got_state = reading.get("signatures", {}).get(slot, {}).get("state")
+                if state == "empty" and got_state == "signed":
+                    blank_signed.append(f"{where} {slot}")
+                if slot in flagged_keys or whole_page or got_state == "uncertain":
+                    tallies["signatures"].add("flagged")
+                elif got_state == state:
+                    tallies["signatures"].add("correct")
+                else:
+                    tallies["signatures"].add("wrong", f"{where} {slot}: 读为 {got_state}，应为 {state}")
+
+
+def _fields_of(want: dict[str, Any], name: str) -> int:
+    if name == "signatures":
+        return len(want["signatures"])
+    numeric = sum(1 for k in want["fields"] if k in NUMERIC_FIELDS_BY_KEY)
+    return numeric if name == "amounts" else len(want["fields"]) - numeric
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=500, help="至少模拟并读取这么多页")
+    parser.add_argument("--workdir", type=Path, help="工作目录（默认临时目录；已有印好的工作区则复用）")
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    base_root = workdir / "printed"
+    if (base_root / "workspace.json").exists():
+        base = Workspace(root=base_root, db_url=f"sqlite:///{base_root / 'ducha.sqlite3'}")
+    else:
+        t = time.perf_counter()
+        base = prepare(base_root)
+        print(f"印表：{time.perf_counter() - t:.0f} 秒")
+    with Session(base.engine()) as session:
+        from ducha.db.models import IssuedSheet
+
+        per_pass = sum(len(s.pdf_pages) for s in session.scalars(select(IssuedSheet).where(IssuedSheet.round == ROUND)))
+    passes = max(1, math.ceil(args.pages / (per_pass + 1)))
+    dirs: list[Path] = []
+    t = time.perf_counter()
+    for k in range(passes):
+        out = workdir / f"returned-{k + 1}"
+        if not (out / "ground_truth.json").exists():
+            with Session(base.engine()) as session:
+                simulate_round(session, ROUND, out, seed=100 + k, workers=WORKERS)
+        dirs.append(out)
+    print(f"模拟：{passes} 批，{time.perf_counter() - t:.0f} 秒")
+    files_by_dir = {d: sorted(p for p in d.iterdir() if p.suffix in (".pdf", ".tif")) for d in dirs}
+    all_files = [f for files in files_by_dir.values() for f in files]
+
+    decoded_pages, decode_s = decode_only(all_files)
+    tallies = {name: Tally() for name in ("identification", "ticks", "amounts", "signatures")}
+    blank_signed: list[str] = []
+    scan_s = 0.0
+    scanned_pages = 0
+    for k, d in enumerate(dirs):
+        ws = copy_workspace(base, workdir / f"scan-{k + 1}-{os.getpid()}")
+        start = time.perf_counter()
+        report = scan(ws, files_by_dir[d], round_id=ROUND, workers=WORKERS)
+        scan_s += time.perf_counter() - start
+        scanned_pages += report.summary["input_pages"]
+        evaluate(ws, d, tallies, blank_signed)
+        shutil.rmtree(ws.root)
+    # Once more, the plain decode, so load changes during the run hit both sides.
+    decoded_again, decode_again_s = decode_only(all_files)
+    decode_rate = (decoded_pages + decoded_again) / (decode_s + decode_again_s)
+    scan_rate = scanned_pages / scan_s
+
+    print(f"\n共读取 {scanned_pages} 页（{len(all_files)} 个文件，{WORKERS} 个进程）")
+    print(f"{'类别':<8}{'总数':>8}{'正确':>8}{'复核':>8}{'误读':>8}{'复核率':>9}{'误读率':>9}")
+    for name, label in (("identification", "识别"), ("ticks", "勾选"), ("amounts", "数字"), ("signatures", "签名")):
+        t_ = tallies[name]
+        print(f"{label:<8}{t_.total:>8}{t_.counts['correct']:>8}{t_.counts['flagged']:>8}{t_.counts['wrong']:>8}"
+              f"{t_.share('flagged'):>9.2%}{t_.share('wrong'):>9.2%}")
+        for example in t_.examples:
+            print(f"    误读：{example}")
+    print(f"空白签名被读为已签：{len(blank_signed)} {blank_signed[:5]}")
+    print(f"速度：{scan_rate:.1f} 页/秒；仅解码 {decode_rate:.1f} 页/秒；比值 {decode_rate / scan_rate:.2f}×")
+    child_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    self_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"峰值内存：主进程 {self_rss_mb:.0f} MB，子进程最大 {child_rss_mb:.0f} MB")
+    checks = {
+        "勾选误读 ≤ 0.1%": tallies["ticks"].share("wrong") <= TARGETS["ticks_wrong_max"],
+        "勾选复核 ≤ 2%": tallies["ticks"].share("flagged") <= TARGETS["ticks_flagged_max"],
+        "空白签名从未读为已签": not blank_signed,
+        "签名复核 ≤ 2%": tallies["signatures"].share("flagged") <= TARGETS["signatures_flagged_max"],
+        "没有页面归错村": tallies["identification"].counts["wrong"] == 0,
+        "数字正确且通过 ≥ 90%": tallies["amounts"].share("correct") >= TARGETS["amounts_right_min"],
+        "数字误读 ≤ 1%": tallies["amounts"].share("wrong") <= TARGETS["amounts_wrong_max"],
+        "速度 ≥ 60 页/秒": scan_rate >= TARGETS["pages_per_s_min"],
+        "不慢于仅解码的 2 倍": decode_rate / scan_rate <= TARGETS["decode_ratio_max"],
+    }
+    for label, ok in checks.items():
+        print(f"  [{'达标' if ok else '未达标'}] {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

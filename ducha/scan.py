@@ -1,0 +1,463 @@
+"""``ducha scan``: read returned sheets in bulk and store every page's state.
+
+Workers run the pure reader (``ocr``) on chunks of pages and write the
+evidence crops; the parent alone writes the database, one transaction per
+chunk, so a batch killed halfway resumes where it stopped: a (file
+content hash, page number) pair is stored at most once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ducha.db.models import IssuedSheet, ReviewItem, ScanFile, ScanPage
+from ducha.errors import ScanError
+from ducha.workspace import Workspace
+from forms.geometry import LAYOUTS_DIR, PageLayout, load_layout
+from forms.qr_payload import form_id as make_form_id
+from forms.record_sheet import inspection_validity
+from ocr.errors import SourceError
+from ocr.pages import PageSource, list_sources
+from ocr.reader import PageReading, read_page
+
+CHUNK_PAGES = 4
+INFLIGHT_CHUNKS_PER_WORKER = 3
+HASH_BLOCK_BYTES = 1 << 20
+EVIDENCE_JPEG_QUALITY = 80
+REJECTED_JPEG_QUALITY = 70
+# Testing resumability: exit abruptly, as if killed, after this many pages.
+STOP_AFTER_ENV = "DUCHA_SCAN_STOP_AFTER_PAGES"
+STOP_EXIT_CODE = 75
+
+STATUS_RECORDED = "recorded"
+STATUS_REVIEW = "review"
+STATUS_REJECTED = "rejected"
+
+
+def load_layouts(directory: Path = LAYOUTS_DIR) -> dict[tuple[str, int], PageLayout]:
+    layouts: dict[tuple[str, int], PageLayout] = {}
+    for path in sorted(directory.glob("*-p*.json")):
+        match = re.fullmatch(r"(?P<version>[a-z0-9]+)-p(?P<page>\d+)\.json", path.name)
+        if match:
+            layouts[(match["version"], int(match["page"]))] = load_layout(match["version"], int(match["page"]), directory)
+    if not layouts:
+        raise ScanError(f"找不到任何纪实表版式数据（{directory}），请先运行 ducha sheets 生成纪实表")
+    return layouts
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(HASH_BLOCK_BYTES), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- worker side (no database) -------------------------------------------
+
+@dataclass
+class PageOutcome:
+    page_no: int
+    reading: dict[str, Any] | None
+    rejected: str | None
+    form_id: str | None = None
+    round: str | None = None
+    sheet_page: int | None = None
+    alignment_error_mm: float | None = None
+    review: list[tuple[str, str]] = field(default_factory=list)
+    crop_paths: dict[str, str] = field(default_factory=dict)
+    image_path: str | None = None
+
+
+@dataclass
+class ChunkTask:
+    file_id: int
+    path: str
+    sha256: str
+    page_nos: list[int]
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(layouts: dict[tuple[str, int], PageLayout], key: bytes, root: str) -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    cv2.setNumThreads(1)
+    _STATE.update(layouts=layouts, key=key, root=Path(root))
+
+
+def _write_jpeg(path: Path, image: Any, quality: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ScanError(f"无法保存图像：{path}")
+    path.write_bytes(data.tobytes())
+
+
+def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutcome:
+    tag = f"{sha[:12]}-p{reading.page_no}"
+    if reading.rejected:
+        rel = Path("rejected") / f"{tag}.jpg"
+        _write_jpeg(root / rel, gray, REJECTED_JPEG_QUALITY)
+        return PageOutcome(reading.page_no, reading.to_json(), reading.rejected, image_path=str(rel))
+    assert reading.round is not None and reading.village_code is not None
+    form = make_form_id(reading.round, reading.village_code)
+    crop_paths: dict[str, str] = {}
+    for key, image in reading.crops.items():
+        rel = Path("evidence") / reading.round / form / tag / f"{key}.jpg"
+        _write_jpeg(root / rel, image, EVIDENCE_JPEG_QUALITY)
+        crop_paths[key] = str(rel)
+    return PageOutcome(
+        reading.page_no,
+        reading.to_json(),
+        None,
+        form_id=form,
+        round=reading.round,
+        sheet_page=reading.sheet_page,
+        alignment_error_mm=reading.alignment_error_mm,
+        review=list(reading.review),
+        crop_paths=crop_paths,
+    )
+
+
+def run_chunk(task: ChunkTask) -> tuple[ChunkTask, list[PageOutcome]]:
+    """Read some pages of one file. Every page yields an outcome, whatever happens."""
+    layouts, key, root = _STATE["layouts"], _STATE["key"], _STATE["root"]
+    outcomes: list[PageOutcome] = []
+    try:
+        source = PageSource(Path(task.path))
+    except SourceError as exc:
+        return task, [PageOutcome(n, None, str(exc)) for n in task.page_nos]
+    with source:
+        for page_no in task.page_nos:
+            try:
+                page = source.read(page_no)
+                reading = read_page(page, layouts, key)
+                outcomes.append(_outcome(reading, task.sha256, root, page.gray))
+            except SourceError as exc:
+                outcomes.append(PageOutcome(page_no, None, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a bad page fails alone, with its reason kept
+                outcomes.append(PageOutcome(page_no, None, f"读取出错：{type(exc).__name__}: {exc}"))
+    return task, outcomes
+
+
+# --- parent side ------------------------------------------------------------
+
+@dataclass
+class InputFile:
+    source: str  # as named or found
+    sha256: str | None
+    file_id: int | None
+    page_count: int
+    note: str | None = None
+    duplicate_of: str | None = None
+
+
+@dataclass
+class ScanReport:
+    files: list[InputFile]
+    pages: list[dict[str, Any]]
+    notes: list[str]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {STATUS_RECORDED: 0, STATUS_REVIEW: 0, STATUS_REJECTED: 0}
+        for page in self.pages:
+            counts[page["status"]] += 1
+        return {"input_pages": len(self.pages), **counts}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pages": self.pages, "summary": self.summary, "notes": self.notes}
+
+
+def _answers(reading: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        k: "uncertain" if v.get("problem") else v.get("value") for k, v in reading.get("fields", {}).items()
+    }
+    out.update({k: v.get("state") for k, v in reading.get("signatures", {}).items()})
+    return out
+
+
+class _Store:
+    """Writes outcomes; decides each page's final state against the issued sheets."""
+
+    def __init__(self, session: Session, round_id: str | None):
+        self.session = session
+        self.round_id = round_id
+
+    def _reject(self, page: ScanPage, reason: str) -> None:
+        page.status = STATUS_REJECTED
+        page.reason = reason
+
+    def store(self, file_id: int, outcome: PageOutcome, now: dt.datetime) -> ScanPage:
+        page = ScanPage(
+            file_id=file_id,
+            page_no=outcome.page_no,
+            status=STATUS_RECORDED,
+            reason=None,
+            form_id=outcome.form_id,
+            sheet_page=outcome.sheet_page,
+            alignment_error_mm=outcome.alignment_error_mm,
+            image_path=outcome.image_path,
+            reading=outcome.reading,
+            read_at=now,
+        )
+        self.session.add(page)
+        if outcome.rejected:
+            self._reject(page, outcome.rejected)
+            self.session.flush()
+            return page
+        issued = self.session.get(IssuedSheet, outcome.form_id)
+        if issued is None:
+            self._reject(page, f"本工作区没有印发编号为 {outcome.form_id} 的纪实表")
+        elif self.round_id and outcome.round != self.round_id:
+            self._reject(page, f"此页属于 {outcome.round} 轮，不是本次扫描的 {self.round_id} 轮")
+        elif outcome.sheet_page is None or outcome.sheet_page > max(issued.pages, 1):
+            self._reject(page, f"纪实表 {outcome.form_id} 没有第{outcome.sheet_page}页")
+        if page.status == STATUS_REJECTED:
+            self.session.flush()
+            return page
+        assert issued is not None and outcome.reading is not None
+        reading = outcome.reading
+        # Rows past the sheet's own rectification items are not printed.
+        rows = len(issued.rectification_item_ids or [])
+        fields = reading.get("fields", {})
+        for key in [k for k in fields if k.startswith("rect_") and int(k.split("_")[1]) > rows]:
+            del fields[key]
+        review = [item for item in outcome.review if not (item[0].startswith("rect_") and item[0] not in fields)]
+        self.session.flush()
+        review += self._conflicts(page, reading)
+        for field_key, reason in review:
+            machine = fields.get(field_key, {}).get("value") if field_key in fields else None
+            if field_key in reading.get("signatures", {}):
+                machine = reading["signatures"][field_key]["state"]
+            self.session.add(
+                ReviewItem(
+                    scan_page_id=page.id,
+                    form_id=outcome.form_id,
+                    field_key=field_key,
+                    reason=reason,
+                    machine_value=None if machine is None else str(machine),
+                    crop_path=outcome.crop_paths.get(field_key),
+                    status="open",
+                )
+            )
+        page.reading = dict(reading, crops=outcome.crop_paths)
+        if review:
+            page.status = STATUS_REVIEW
+            page.reason = "；".join(dict.fromkeys(reason for _k, reason in review))
+        self.session.flush()
+        return page
+
+    def _conflicts(self, page: ScanPage, reading: dict[str, Any]) -> list[tuple[str, str]]:
+        earlier = self.session.scalars(
+            select(ScanPage).where(
+                ScanPage.form_id == page.form_id,
+                ScanPage.sheet_page == page.sheet_page,
+                ScanPage.status != STATUS_REJECTED,
+                ScanPage.id != page.id,
+            )
+        ).all()
+        mine = _answers(reading)
+        out: dict[str, str] = {}
+        for other in earlier:
+            theirs = _answers(other.reading or {})
+            for key in sorted(set(mine) | set(theirs)):
+                a, b = mine.get(key), theirs.get(key)
+                # An unsure reading is already under review; only two sure, different readings conflict.
+                if "uncertain" in (a, b):
+                    continue
+                if a != b and key not in out:
+                    out[key] = f"同一张表扫描了两次且读数不同：本次为 {a}，另一次为 {b}"
+        return list(out.items())
+
+
+def _pages_json(session: Session, files: list[InputFile]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in files:
+        if item.duplicate_of is not None:
+            continue
+        if item.file_id is None:
+            out.append(_page_entry(item.source, 1, STATUS_REJECTED, item.note, None, None))
+            continue
+        rows = session.scalars(select(ScanPage).where(ScanPage.file_id == item.file_id).order_by(ScanPage.page_no)).all()
+        for row in rows:
+            issued = session.get(IssuedSheet, row.form_id) if row.form_id else None
+            out.append(_page_entry(item.source, row.page_no, row.status, row.reason, row, issued))
+    return out
+
+
+def _page_entry(
+    source: str, page_no: int, status: str, reason: str | None, row: ScanPage | None, issued: IssuedSheet | None
+) -> dict[str, Any]:
+    reading = (row.reading if row is not None else None) or {}
+    fields = {k: {"value": v.get("value"), "confidence": v.get("confidence")} for k, v in reading.get("fields", {}).items()}
+    signatures = {k: v.get("state") for k, v in reading.get("signatures", {}).items()}
+    valid: bool | None = None
+    if status != STATUS_REJECTED and len(signatures) == 3:
+        validity = inspection_validity(signatures)  # type: ignore[arg-type]
+        valid = True if validity == "valid" else False if validity == "invalid" else None
+    return {
+        "source": source,
+        "page": page_no,
+        "status": status,
+        "reason": reason,
+        "form_id": row.form_id if row is not None and status != STATUS_REJECTED else None,
+        "village_id": issued.village_id if issued is not None and status != STATUS_REJECTED else None,
+        "valid": valid,
+        "fields": fields if status != STATUS_REJECTED else {},
+        "signatures": signatures if status != STATUS_REJECTED else {},
+    }
+
+
+def _register(session: Session, path: Path, source: str, seen: dict[str, str], notes: list[str], now: dt.datetime) -> InputFile:
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        return InputFile(source, None, None, 1, note=f"无法读取文件：{exc.strerror or exc}")
+    if sha in seen:
+        notes.append(f"{source} 与本批的 {seen[sha]} 内容完全相同，已跳过")
+        return InputFile(source, sha, None, 0, duplicate_of=seen[sha])
+    seen[sha] = source
+    existing = session.scalars(select(ScanFile).where(ScanFile.sha256 == sha)).first()
+    if existing is not None:
+        if existing.status != "open":
+            notes.append(f"{source} 与已扫描的 {existing.path} 内容相同（同一文件），未重复读取")
+        return InputFile(source, sha, existing.id, existing.page_count or 0)
+    try:
+        with PageSource(path) as opened:
+            count = opened.page_count()
+    except SourceError as exc:
+        row = ScanFile(sha256=sha, path=str(path), page_count=1, status="rejected", reason=str(exc), scanned_at=now)
+        session.add(row)
+        session.flush()
+        session.add(ScanPage(file_id=row.id, page_no=1, status=STATUS_REJECTED, reason=str(exc), read_at=now))
+        return InputFile(source, sha, row.id, 1)
+    row = ScanFile(sha256=sha, path=str(path), page_count=count, status="open", reason=None, scanned_at=now)
+    session.add(row)
+    session.flush()
+    return InputFile(source, sha, row.id, count)
+
+
+def _chunks(session: Session, files: list[InputFile]) -> Iterator[ChunkTask]:
+    for item in files:
+        if item.file_id is None or item.sha256 is None or item.duplicate_of is not None:
+            continue
+        done = set(session.scalars(select(ScanPage.page_no).where(ScanPage.file_id == item.file_id)).all())
+        todo = [n for n in range(1, item.page_count + 1) if n not in done]
+        for i in range(0, len(todo), CHUNK_PAGES):
+            yield ChunkTask(item.file_id, str(Path(item.source).resolve()), item.sha256, todo[i : i + CHUNK_PAGES])
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def scan(
+    workspace: Workspace,
+    paths: list[Path],
+    round_id: str | None = None,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
+    stop_after_pages: int | None = None,
+) -> ScanReport:
+    layouts = load_layouts()
+    key = workspace.key()
+    workspace.output_dir("evidence")
+    workspace.output_dir("rejected")
+    if stop_after_pages is None and os.environ.get(STOP_AFTER_ENV):
+        stop_after_pages = int(os.environ[STOP_AFTER_ENV])
+    now = dt.datetime.now()
+    notes: list[str] = []
+    files: list[InputFile] = []
+    engine = workspace.engine()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            seen: dict[str, str] = {}
+            for path in list_sources(paths):
+                source = str(path)
+                if not path.exists():
+                    files.append(InputFile(source, None, None, 1, note="文件不存在"))
+                    continue
+                files.append(_register(session, path, source, seen, notes, now))
+            session.commit()
+            tasks = list(_chunks(session, files))
+            total = sum(len(t.page_nos) for t in tasks)
+            store = _Store(session, round_id)
+            stored = 0
+            if progress:
+                progress(0, total)
+            for task, outcomes in _run_tasks(tasks, layouts, key, workspace.root, workers):
+                for outcome in outcomes:
+                    store.store(task.file_id, outcome, now)
+                _close_finished(session, task.file_id)
+                session.commit()
+                stored += len(outcomes)
+                if progress:
+                    progress(stored, total)
+                if stop_after_pages is not None and stored >= stop_after_pages:
+                    engine.dispose()
+                    os._exit(STOP_EXIT_CODE)
+            for item in files:
+                if item.file_id is not None:
+                    _close_finished(session, item.file_id)
+            session.commit()
+            pages = _pages_json(session, files)
+    finally:
+        engine.dispose()
+    for item in files:
+        if item.note and item.file_id is None and item.duplicate_of is None:
+            notes.append(f"{item.source}：{item.note}")
+    return ScanReport(files=files, pages=pages, notes=notes)
+
+
+def _close_finished(session: Session, file_id: int) -> None:
+    row = session.get(ScanFile, file_id)
+    if row is None or row.status != "open":
+        return
+    stored = len(session.scalars(select(ScanPage.id).where(ScanPage.file_id == file_id)).all())
+    if stored >= (row.page_count or 0):
+        row.status = "done"
+
+
+def _run_tasks(
+    tasks: list[ChunkTask], layouts: dict[tuple[str, int], PageLayout], key: bytes, root: Path, workers: int | None
+) -> Iterator[tuple[ChunkTask, list[PageOutcome]]]:
+    workers = workers or max(1, os.cpu_count() or 1)
+    if workers == 1 or len(tasks) <= 1:
+        _init_worker(layouts, key, str(root))
+        for task in tasks:
+            yield run_chunk(task)
+        return
+    # Bounded submission keeps memory flat however large the batch is.
+    limit = workers * INFLIGHT_CHUNKS_PER_WORKER
+    pending: set[Future[tuple[ChunkTask, list[PageOutcome]]]] = set()
+    queue = iter(tasks)
+    # forkserver: forking a parent whose OpenCV/BLAS threads hold locks can deadlock the children.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(layouts, key, str(root))
+    ) as pool:
+        for task in queue:
+            pending.add(pool.submit(run_chunk, task))
+            if len(pending) >= limit:
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(run_chunk, nxt))

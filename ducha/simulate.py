@@ -1,0 +1,179 @@
+"""``ducha simulate``: returned sheets of a round, filled in and scanned.
+
+Takes the round's printed sheets (the group PDFs written by ``ducha
+sheets``), renders each page at 300 dpi, has ``generator.simulate`` fill
+and degrade it, shuffles the pages, throws in a duplicate, and writes
+multi-page PDFs and TIFFs plus a ground-truth JSON for the benchmark.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ducha.db.models import IssuedSheet
+from ducha.errors import ScanError
+from forms.geometry import load_layout
+from generator import simulate as sim
+from ocr.align import align
+
+PAGES_PER_FILE = 8
+TIFF_FILE_SHARE = 0.34
+TRUTH_FILE_NAME = "ground_truth.json"
+
+
+@dataclass
+class SimItem:
+    form_id: str
+    village_id: int
+    layout: str
+    sheet_page: int
+    pdf_path: str
+    pdf_page: int  # from 1
+    rect_rows: int
+    fill_seed: int
+    scan_seed: int
+
+
+def _render(pdf_path: str, pdf_page: int) -> np.ndarray:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(pdf_path)
+    try:
+        page = pdf[pdf_page - 1]
+        bitmap = page.render(scale=sim.PRINT_DPI / 72.0)
+        array = bitmap.to_numpy()[:, :, :3].copy()  # BGR(A) from pdfium
+        page.close()
+    finally:
+        pdf.close()
+    return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
+    """Render, fill and scan one printed page; returns encoded image, 1-bit flag, dpi, truth."""
+    layout = load_layout(item.layout, item.sheet_page)
+    page = _render(item.pdf_path, item.pdf_page)
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    homography = align(gray, layout).homography
+    plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows)
+    sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
+    image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed))
+    bilevel = info["profile"] == "bilevel"
+    truth = dict(plan.truth(), village_id=item.village_id, scan=info)
+    if bilevel:
+        buffer = io.BytesIO()
+        Image.fromarray(image).convert("1").save(buffer, format="PNG")
+        return buffer.getvalue(), True, dpi, truth
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(info.get("quality", 88))])
+    if not ok:
+        raise ScanError("模拟页面无法编码")
+    return data.tobytes(), False, dpi, truth
+
+
+def _items(session: Session, round_id: str, seed: int, limit: int | None) -> list[SimItem]:
+    sheets = session.scalars(select(IssuedSheet).where(IssuedSheet.round == round_id).order_by(IssuedSheet.form_id)).all()
+    if not sheets:
+        raise ScanError(f"{round_id} 轮还没有印发纪实表，请先运行 ducha sheets {round_id}")
+    items: list[SimItem] = []
+    for n, sheet in enumerate(sheets[:limit] if limit else sheets):
+        if not sheet.pdf_path or not sheet.pdf_pages:
+            raise ScanError(f"纪实表 {sheet.form_id} 没有可打印的 PDF，请重新运行 ducha sheets {round_id}")
+        for k, pdf_page in enumerate(sheet.pdf_pages, start=1):
+            items.append(
+                SimItem(sheet.form_id, sheet.village_id, sheet.layout_version, k, sheet.pdf_path, pdf_page,
+                        len(sheet.rectification_item_ids or []), seed * 1_000_003 + n * 10 + k, 0)
+            )
+    return items
+
+
+def _decoded(data: bytes, bilevel: bool) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as opened:
+        # A fresh image: the decoder's info (JPEG quality, dpi) must not leak into the TIFF writer.
+        array = np.asarray(opened.convert("L") if opened.mode in ("1", "L") else opened.convert("RGB"))
+    image = Image.fromarray(array)
+    return image.convert("1") if bilevel else image
+
+
+def _write(name: Path, pages: list[tuple[bytes, bool, float]]) -> None:
+    images = [_decoded(data, bilevel) for data, bilevel, _dpi in pages]
+    dpi = float(pages[0][2])
+    if name.suffix == ".pdf":
+        # PIL writes 1-bit pages through its TIFF encoder, which refuses a JPEG quality.
+        extra = {} if any(b for _d, b, _p in pages) else {"quality": 90}
+        images[0].save(name, "PDF", save_all=True, append_images=images[1:], resolution=dpi, **extra)
+    else:
+        compression = "group4" if all(b for _d, b, _p in pages) else "tiff_deflate"
+        images[0].save(name, "TIFF", save_all=True, append_images=images[1:], compression=compression, dpi=(dpi, dpi))
+
+
+def simulate_round(
+    session: Session,
+    round_id: str,
+    out_dir: Path,
+    seed: int = 0,
+    limit_sheets: int | None = None,
+    workers: int | None = None,
+    pages_per_file: int = PAGES_PER_FILE,
+) -> Path:
+    rng = np.random.default_rng(seed)
+    items = _items(session, round_id, seed, limit_sheets)
+    order = [items[i] for i in rng.permutation(len(items))]
+    # A sheet scanned twice: same paper (same fill), another pass of the scanner.
+    if order:
+        dup = order[int(rng.integers(0, len(order)))]
+        again = SimItem(**dup.__dict__)
+        order.insert(int(rng.integers(0, len(order) + 1)), again)
+    for i, item in enumerate(order):
+        item.scan_seed = seed * 7_000_001 + i
+    out_dir.mkdir(parents=True, exist_ok=True)
+    truth: dict[str, Any] = {"round": round_id, "seed": seed, "files": []}
+    workers = workers or max(1, os.cpu_count() or 1)
+    batch: list[tuple[bytes, bool, float]] = []
+    batch_truth: list[dict[str, Any]] = []
+    file_no = 0
+
+    def flush() -> None:
+        nonlocal file_no, batch, batch_truth
+        if not batch:
+            return
+        file_no += 1
+        suffix = ".tif" if rng.random() < TIFF_FILE_SHARE else ".pdf"
+        name = out_dir / f"returned-{round_id}-{file_no:03d}{suffix}"
+        _write(name, batch)
+        truth["files"].append(
+            {"file": name.name, "pages": [dict(t, page=i + 1) for i, t in enumerate(batch_truth)]}
+        )
+        batch, batch_truth = [], []
+
+    for data, bilevel, dpi, page_truth in _map(order, workers):
+        batch.append((data, bilevel, dpi))
+        batch_truth.append(page_truth)
+        if len(batch) >= pages_per_file:
+            flush()
+    flush()
+    path = out_dir / TRUTH_FILE_NAME
+    path.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _map(order: list[SimItem], workers: int) -> Iterator[tuple[bytes, bool, float, dict[str, Any]]]:
+    if workers == 1:
+        yield from map(make_page, order)
+        return
+    # forkserver: forking a parent whose OpenCV/BLAS threads hold locks can deadlock the children.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        yield from pool.map(make_page, order, chunksize=2)

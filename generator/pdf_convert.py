@@ -1,0 +1,242 @@
+"""Batch .docx -> PDF with headless LibreOffice.
+
+LibreOffice spends ~1 s starting up and little per document, so documents
+are converted in batches: one ``soffice`` process per worker, each given a
+whole slice of the documents. Every process has its own profile directory,
+because two processes sharing a profile fail now and then. Profiles are
+kept between calls (a fresh profile costs seconds to initialise) and
+locked with ``flock`` so that concurrent ducha runs never share one.
+
+A PDF only appears under its final name after it was checked (it opens,
+and has the expected page count if one was given); a failed or hung
+conversion raises ``ConversionError`` naming the documents.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pypdfium2
+
+from forms.errors import ConversionError
+
+__all__ = ["ConversionError", "convert_to_pdf", "default_workers", "pdf_page_count"]
+
+
+SOFFICE_BINARY = "soffice"
+CONVERT_TIMEOUT_BASE_S = 60.0  # start-up, incl. a first-time profile set-up
+CONVERT_TIMEOUT_PER_DOC_S = 10.0
+PROFILE_ROOT_DIR = Path(tempfile.gettempdir()) / f"ducha-lo-profiles-{os.getuid()}"
+MAX_PROFILE_SLOTS = 32
+# Markers, QR codes and boxes must reach the PDF pixel for pixel: no
+# down-sampling to 300 dpi and no JPEG (LibreOffice's defaults).
+PDF_EXPORT_OPTIONS = json.dumps(
+    {
+        "ReduceImageResolution": {"type": "boolean", "value": "false"},
+        "UseLosslessCompression": {"type": "boolean", "value": "true"},
+    },
+    separators=(",", ":"),
+)
+# Maps the Chinese font names in our .docx files to the installed free fonts.
+FONTCONFIG_FILE = Path(__file__).resolve().parent / "fonts.conf"
+_ERROR_TAIL_CHARS = 600
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def default_timeout_s(documents: int) -> float:
+    return CONVERT_TIMEOUT_BASE_S + CONVERT_TIMEOUT_PER_DOC_S * documents
+
+
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF; raises ConversionError if it does not open."""
+    try:
+        pdf = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as exc:
+        raise ConversionError(f"PDF 文件无法打开（可能不完整）：{path.name}") from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+@dataclass
+class _Job:
+    docs: list[Path]
+    outdir: Path
+    profile: Path
+    proc: subprocess.Popen[bytes]
+    log: IO[bytes]
+    log_path: Path
+
+
+def _lock_profile(stack: ExitStack) -> Path:
+    """Take the first free profile slot; a slot is held by an open flock."""
+    PROFILE_ROOT_DIR.mkdir(parents=True, exist_ok=True)
+    for slot in range(MAX_PROFILE_SLOTS):
+        lock_path = PROFILE_ROOT_DIR / f"slot{slot}.lock"
+        handle = stack.enter_context(open(lock_path, "a+b"))  # noqa: SIM115 - held by the ExitStack
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue
+        stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+        return PROFILE_ROOT_DIR / f"slot{slot}"
+    raise ConversionError(f"同时运行的 LibreOffice 转换过多（超过 {MAX_PROFILE_SLOTS} 个），请稍后重试")
+
+
+def _split(items: Sequence[Path], parts: int) -> list[list[Path]]:
+    """Contiguous slices of near-equal size, so each process gets a batch."""
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    out: list[list[Path]] = []
+    start = 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job:
+    if shutil.which(SOFFICE_BINARY) is None:
+        raise ConversionError("找不到 LibreOffice（soffice），请先运行 scripts/setup.sh 安装")
+    log_path = log_dir / f"{outdir.name}.log"
+    log = open(log_path, "w+b")  # noqa: SIM115 - closed by the caller's ExitStack
+    cmd = [
+        SOFFICE_BINARY,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--norestore",
+        "--nolockcheck",
+        "--convert-to",
+        f"pdf:writer_pdf_Export:{PDF_EXPORT_OPTIONS}",
+        "--outdir",
+        str(outdir),
+        *[str(d) for d in docs],
+    ]
+    # A new session, so a hung soffice and its children can be killed as one.
+    env = {**os.environ, "FONTCONFIG_FILE": str(FONTCONFIG_FILE)}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    return _Job(docs=docs, outdir=outdir, profile=profile, proc=proc, log=log, log_path=log_path)
+
+
+def _kill(job: _Job) -> None:
+    try:
+        os.killpg(job.proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    job.proc.wait()
+
+
+def _log_tail(job: _Job) -> str:
+    job.log.flush()
+    job.log.seek(0)
+    text = job.log.read().decode("utf-8", "replace").strip()
+    return text[-_ERROR_TAIL_CHARS:]
+
+
+def _names(docs: Sequence[Path], limit: int = 10) -> str:
+    shown = "、".join(d.name for d in docs[:limit])
+    return shown + (f" 等 {len(docs)} 个文件" if len(docs) > limit else "")
+
+
+def convert_to_pdf(
+    docx_paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    workers: int | None = None,
+    timeout_s: float | None = None,
+    expected_pages: Mapping[Path, int] | None = None,
+) -> list[Path]:
+    """Convert documents to ``out_dir/<stem>.pdf``, in the order given.
+
+    ``workers`` soffice processes run at once (default: one per core), each
+    on a contiguous slice. ``timeout_s`` bounds the whole call (default
+    grows with the number of documents). ``expected_pages`` maps a source
+    path to the page count its PDF must have.
+    """
+    docs = [Path(p).resolve() for p in docx_paths]
+    if not docs:
+        return []
+    stems = [d.stem for d in docs]
+    duplicates = sorted({s for s in stems if stems.count(s) > 1})
+    if duplicates:
+        raise ConversionError(f"待转换的文件重名，PDF 会互相覆盖：{'、'.join(duplicates[:5])}")
+    missing = [d for d in docs if not d.is_file()]
+    if missing:
+        raise ConversionError(f"待转换的文件不存在：{_names(missing)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_workers = max(1, min(workers or default_workers(), len(docs)))
+    want_pages = {Path(k).resolve(): v for k, v in (expected_pages or {}).items()}
+    deadline = time.monotonic() + (timeout_s if timeout_s is not None else default_timeout_s(len(docs)))
+
+    with ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ducha-convert-", dir=out_dir)))
+        jobs: list[_Job] = []
+        failed: list[str] = []
+        try:
+            for i, chunk in enumerate(_split(docs, n_workers)):
+                outdir = scratch / f"w{i}"
+                outdir.mkdir()
+                job = _start(chunk, outdir, _lock_profile(stack), scratch)
+                stack.callback(job.log.close)
+                jobs.append(job)
+            for job in jobs:
+                remaining = max(0.0, deadline - time.monotonic())
+                try:
+                    job.proc.wait(timeout=remaining)
+                except subprocess.TimeoutExpired:
+                    _kill(job)
+                    failed.append(f"LibreOffice 超时未完成，涉及：{_names(job.docs)}")
+                    continue
+                if job.proc.returncode != 0:
+                    failed.append(
+                        f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
+                    )
+        finally:
+            for job in jobs:
+                if job.proc.poll() is None:
+                    _kill(job)
+        if failed:
+            raise ConversionError("PDF 转换失败：\n" + "\n".join(failed))
+
+        produced: list[tuple[Path, Path]] = []
+        bad: list[str] = []
+        for job in jobs:
+            for doc in job.docs:
+                pdf = job.outdir / f"{doc.stem}.pdf"
+                if not pdf.is_file() or pdf.stat().st_size == 0:
+                    bad.append(f"{doc.name}：没有生成 PDF（{_log_tail(job)[-200:]}）")
+                    continue
+                try:
+                    pages = pdf_page_count(pdf)
+                except ConversionError as exc:
+                    bad.append(f"{doc.name}：{exc}")
+                    continue
+                want = want_pages.get(doc)
+                if want is not None and pages != want:
+                    bad.append(f"{doc.name}：PDF 有 {pages} 页，应为 {want} 页")
+                    continue
+                produced.append((pdf, out_dir / pdf.name))
+        if bad:
+            raise ConversionError("PDF 转换结果不完整：\n" + "\n".join(bad))
+        # Only now do the PDFs take their final names; rename is atomic.
+        for tmp, final in produced:
+            os.replace(tmp, final)
+        return [final for _tmp, final in produced]

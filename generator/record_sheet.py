@@ -1,0 +1,202 @@
+"""Fills the record sheet template for one village (docxtpl).
+
+Pure: plain dataclasses in, a .docx out. The application gathers the data
+from the database (``ducha.sheets``); tests and benchmarks can call this
+directly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from docx.shared import Mm
+from docxtpl import InlineImage, RichText
+
+from forms.qr_payload import SheetId, encode
+from forms.record_sheet import INDICATORS_BY_KEY, LAYOUT_VERSION, RECTIFICATION_MAX_ITEMS_PER_PAGE, SHEET_TITLE
+from generator import sheet_design as d
+from generator.build_templates import RECORD_SHEET_TEMPLATE
+from generator.fast_template import FastDocxTemplate
+from generator.images import qr_png
+
+RECT_TEXT_MAX_CHARS = 96
+CN_DIGITS = "零一二三四五六七八九十"
+MM_PER_PT = 25.4 / 72
+# A CJK glyph is about one em wide; cell padding eats 2 mm.
+UNIT_CELL_TEXT_W_MM = d.UNIT_CELL_W_MM - 2.5
+UNIT_CELL_TEXT_H_MM = d.HEADER_ROW_MM - 1.0
+LINE_HEIGHT_EM = 1.45  # Noto Serif CJK's single line spacing, with margin
+UNIT_FONT_STEP_PT = 0.5
+
+
+@dataclass(frozen=True)
+class RectificationLine:
+    item_id: int
+    indicator_key: str
+    description: str
+    origin_round: str
+    deadline: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SheetData:
+    """Everything printed on one village's sheet. None = unknown, left blank."""
+
+    round: str  # "2015-08"
+    village_code: str
+    village: str
+    county: str
+    town: str
+    group_no: int
+    sponsor_units: tuple[str, ...] = ()
+    team_size: int | None = None
+    team_leader: str | None = None
+    secretary: str | None = None
+    population: int | None = None
+    poor_population: int | None = None
+    income_yuan: float | None = None
+    rectification: tuple[RectificationLine, ...] = ()
+
+
+@dataclass
+class RenderedSheet:
+    data: SheetData
+    docx: Path
+    pages: int
+    payloads: list[str]
+    rectification_item_ids: list[int]
+    # Chinese names of fields left blank because the registry lacks them.
+    gaps: list[str] = field(default_factory=list)
+    # Open items that did not fit on page 2 (listed in the run's warning).
+    overflow_item_ids: list[int] = field(default_factory=list)
+
+    @property
+    def form_id(self) -> str:
+        return f"{self.data.round}-{self.data.village_code}"
+
+
+def group_label(group_no: int) -> str:
+    if 1 <= group_no <= 10:
+        return f"第{CN_DIGITS[group_no]}组"
+    return f"第{group_no}组"
+
+
+def round_label(round_: str) -> str:
+    year, month = round_.split("-")
+    return f"{int(year)}年{int(month)}月专项督查"
+
+
+def month_label(round_: str) -> str:
+    year, month = round_.split("-")
+    return f"{int(year)}年{int(month)}月"
+
+
+def _unit_capacity(size_pt: float) -> int:
+    per_line = int(UNIT_CELL_TEXT_W_MM // (size_pt * MM_PER_PT))
+    lines = int(UNIT_CELL_TEXT_H_MM // (size_pt * LINE_HEIGHT_EM * MM_PER_PT))
+    return per_line * lines
+
+
+def unit_font_pt(text: str) -> float:
+    """Largest size at which the units fit their fixed cell, never below the minimum."""
+    size = d.BODY_SIZE_PT
+    while size > d.UNIT_FONT_MIN_PT and _unit_capacity(size) < len(text):
+        size -= UNIT_FONT_STEP_PT
+    return size
+
+
+def units_fit(text: str) -> bool:
+    return _unit_capacity(unit_font_pt(text)) >= len(text)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _rect_text(line: RectificationLine) -> str:
+    indicator = INDICATORS_BY_KEY.get(line.indicator_key)
+    head = f"{indicator.section == 'team' and '工作队' or '第一书记'}第{indicator.number}项" if indicator else ""
+    deadline = f"，限{line.deadline.month}月{line.deadline.day}日前整改" if line.deadline else ""
+    text = f"{head}（{month_label(line.origin_round)}）：{line.description}{deadline}"
+    if len(text) > RECT_TEXT_MAX_CHARS:
+        text = text[: RECT_TEXT_MAX_CHARS - 1] + "…"
+    return text
+
+
+def gaps_of(data: SheetData) -> list[str]:
+    checks = [
+        ("帮扶单位", bool(data.sponsor_units)),
+        ("帮扶单位（名称过长，表上显示不全）", not data.sponsor_units or units_fit("、".join(data.sponsor_units))),
+        ("工作队人数", data.team_size is not None),
+        ("驻村队长", bool(data.team_leader)),
+        ("第一书记", bool(data.secretary)),
+        ("总人口", data.population is not None),
+        ("贫困人数", data.poor_population is not None),
+        ("上年人均纯收入", data.income_yuan is not None),
+    ]
+    return [name for name, present in checks if not present]
+
+
+@lru_cache(maxsize=4)
+def _template_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def payload_for(data: SheetData, page: int, key: bytes) -> str:
+    return encode(SheetId(round=data.round, village_code=data.village_code, page=page, layout=LAYOUT_VERSION), key)
+
+
+def render_sheet(
+    data: SheetData, key: bytes, out_path: Path, template: Path = RECORD_SHEET_TEMPLATE
+) -> RenderedSheet:
+    """Write one village's filled sheet (.docx); page 2 only with open items."""
+    tpl = FastDocxTemplate(io.BytesIO(_template_bytes(template)))
+    year, month = data.round.split("-")
+    items = data.rectification[:RECTIFICATION_MAX_ITEMS_PER_PAGE]
+    overflow = [line.item_id for line in data.rectification[RECTIFICATION_MAX_ITEMS_PER_PAGE:]]
+    pages = 2 if items else 1
+    payloads = [payload_for(data, page, key) for page in range(1, pages + 1)]
+    units = "、".join(data.sponsor_units)
+    context: dict[str, object] = {
+        "sheet_title": SHEET_TITLE,
+        "county": data.county,
+        "town": data.town,
+        "village": data.village,
+        "group_label": group_label(data.group_no),
+        "round_label": round_label(data.round),
+        "year": str(int(year)),
+        "month": str(int(month)),
+        "sponsor_units": RichText(units, size=round(unit_font_pt(units) * 2)),
+        "team_size": _number(data.team_size),
+        "team_leader": data.team_leader or "",
+        "secretary": data.secretary or "",
+        "population": _number(data.population),
+        "poor_population": _number(data.poor_population),
+        "income": "" if data.income_yuan is None else f"{_number(data.income_yuan)}元",
+        "rect_items": [{"no": i, "text": _rect_text(line)} for i, line in enumerate(items, start=1)],
+    }
+    for page, payload in enumerate(payloads, start=1):
+        context[f"qr_p{page}"] = InlineImage(tpl, io.BytesIO(qr_png(payload)), width=Mm(d.QR_SIZE_MM))
+        context[f"id_p{page}"] = payload
+    tpl.render_fast(context)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + ".part")
+    tpl.save(str(tmp))
+    tmp.replace(out_path)
+    return RenderedSheet(
+        data=data,
+        docx=out_path,
+        pages=pages,
+        payloads=payloads,
+        rectification_item_ids=[line.item_id for line in items],
+        gaps=gaps_of(data),
+        overflow_item_ids=overflow,
+    )

@@ -1,0 +1,298 @@
+"""Simulated returns: printed sheets filled in by hand, then scanned badly.
+
+Pure image work. The caller gives each printed page as an RGB image plus
+the homography from layout millimetres to its pixels; this module plans
+what people write (the ground truth), draws it with
+``generator.handwriting`` and scans it with ``generator.degrade``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from forms.errors import SimulationError
+from forms.geometry import PageLayout, Rect
+from forms.record_sheet import INDICATORS, NUMERIC_FIELDS, SIGNATURE_SLOTS, NumericField, inspection_validity
+from generator import degrade, handwriting
+from generator.images import box_png, marker_png, qr_png
+from generator.sheet_design import MARKER_CENTRE_INSET_MM, MARKER_IMAGE_MM
+
+PRINT_DPI = 300
+MM_PER_INCH = 25.4
+PRINT_PX_PER_MM = PRINT_DPI / MM_PER_INCH
+
+ANSWER_YES_PROBABILITY = 0.62
+ANSWER_NO_PROBABILITY = 0.28  # the rest is left blank
+CORRECTION_PROBABILITY = 0.06
+TICK_KIND_WEIGHTS = {"check": 0.6, "cross": 0.25, "dot": 0.15}
+NUMBER_BLANK_PROBABILITY = 0.08
+SIGNATURE_MISSING_PROBABILITY = 0.08
+SEAL_PROBABILITY = 0.15
+STRAY_MARK_PROBABILITY = 0.1
+RECT_DONE_PROBABILITY = 0.6
+
+# Scan profiles and how often each occurs.
+PROFILE_WEIGHTS = {
+    "office_gray": 0.35,
+    "colour": 0.25,
+    "bilevel": 0.12,
+    "photo": 0.1,
+    "low_dpi": 0.08,
+    "high_dpi": 0.1,
+}
+QUARTER_TURN_WEIGHTS = {0: 0.7, 2: 0.15, 1: 0.1, 3: 0.05}
+SIM_JPEG_QUALITY_MIN = 55
+SIM_JPEG_QUALITY_MAX = 92
+BILEVEL_THRESHOLD_LEVEL = 170
+
+
+@dataclass
+class PagePlan:
+    """What is written on one printed page: the ground truth."""
+
+    form_id: str
+    sheet_page: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)
+    # How it was drawn, for diagnosing misreads.
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def truth(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"form_id": self.form_id, "sheet_page": self.sheet_page, "fields": self.fields,
+                               "signatures": self.signatures, "notes": self.notes}
+        if len(self.signatures) == len(SIGNATURE_SLOTS):
+            out["validity"] = inspection_validity(self.signatures)  # type: ignore[arg-type]
+        return out
+
+
+def _choice(rng: np.random.Generator, weights: dict[Any, float]) -> Any:
+    keys = list(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def _number_value(spec: NumericField, rng: np.random.Generator) -> float:
+    if spec.kind == "amount":
+        return float(round(rng.uniform(0, 60) if rng.random() < 0.8 else rng.uniform(0, 999), 1))
+    if spec.kind == "count":
+        return float(rng.integers(0, 200))
+    return float(rng.integers(0, 101))
+
+
+def plan_page(layout: PageLayout, form_id: str, rng: np.random.Generator, rect_rows: int | None = None) -> PagePlan:
+    plan = PagePlan(form_id=form_id, sheet_page=layout.page)
+    boxes = layout.boxes
+    for indicator in INDICATORS:
+        if indicator.yes_box not in boxes:
+            continue
+        r = rng.random()
+        value = "yes" if r < ANSWER_YES_PROBABILITY else "no" if r < ANSWER_YES_PROBABILITY + ANSWER_NO_PROBABILITY else "blank"
+        plan.fields[indicator.key] = value
+    rows = sorted({k.split(".")[0] for k in boxes if k.startswith("rect_")}, key=lambda k: int(k.split("_")[1]))
+    if rect_rows is not None:
+        rows = rows[:rect_rows]
+    for row in rows:
+        plan.fields[row] = "done" if rng.random() < RECT_DONE_PROBABILITY else "not_done"
+    numbers = [f for f in NUMERIC_FIELDS if all(k in boxes for k in f.digit_boxes)]
+    for spec in numbers:
+        plan.fields[spec.key] = None if rng.random() < NUMBER_BLANK_PROBABILITY else _number_value(spec, rng)
+    sat, dis = plan.fields.get("satisfaction_pct"), plan.fields.get("dissatisfaction_pct")
+    if sat is not None and dis is not None and sat + dis > 100:
+        plan.fields["dissatisfaction_pct"] = float(100 - sat)
+    for slot in SIGNATURE_SLOTS:
+        if slot.key in boxes:
+            plan.signatures[slot.key] = "empty" if rng.random() < SIGNATURE_MISSING_PROBABILITY else "signed"
+    return plan
+
+
+def _rect_px(homography: np.ndarray, rect: Rect) -> tuple[int, int, int, int]:
+    pts = np.array([[rect.x_mm, rect.y_mm], [rect.x_mm + rect.w_mm, rect.y_mm + rect.h_mm]], dtype=np.float64)
+    mapped = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    x0, y0 = mapped.min(axis=0)
+    x1, y1 = mapped.max(axis=0)
+    return round(x0), round(y0), round(x1 - x0), round(y1 - y0)
+
+
+def _digits_for(spec: NumericField, value: float) -> list[int | None]:
+    """Box contents, most significant first: integer right-aligned, decimals written out."""
+    scaled = round(value * 10**spec.decimal_digits)
+    text = str(scaled).rjust(spec.decimal_digits + 1, "0")
+    int_part, dec_part = (text[: -spec.decimal_digits], text[-spec.decimal_digits :]) if spec.decimal_digits else (text, "")
+    if len(int_part) > spec.integer_digits:
+        raise SimulationError(f"{spec.label} 的值 {value} 超出方格数")
+    ints: list[int | None] = [None] * (spec.integer_digits - len(int_part)) + [int(c) for c in int_part]
+    return ints + [int(c) for c in dec_part]
+
+
+def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan: PagePlan,
+              rng: np.random.Generator, px_per_mm: float = PRINT_PX_PER_MM) -> None:
+    """Write the plan into the RGB page in place, the way people do."""
+    boxes = layout.boxes
+    for key, value in plan.fields.items():
+        pair = None
+        if key.startswith("rect_"):
+            pair = (f"{key}.done", f"{key}.not_done", value == "done", value == "not_done")
+        elif key in {i.key for i in INDICATORS}:
+            pair = (f"{key}.yes", f"{key}.no", value == "yes", value == "no")
+        if pair is None:
+            continue
+        first, second, tick_first, tick_second = pair
+        pen = handwriting.random_pen(rng)
+        kind = _choice(rng, TICK_KIND_WEIGHTS)
+        for box, ticked in ((first, tick_first), (second, tick_second)):
+            if ticked:
+                handwriting.draw_tick(page, _rect_px(homography, boxes[box]), kind, rng, px_per_mm, pen)
+        if value in ("yes", "no", "done", "not_done") and rng.random() < CORRECTION_PROBABILITY:
+            # The other box was ticked first and then filled in to cancel it.
+            wrong = second if tick_first else first
+            handwriting.draw_tick(page, _rect_px(homography, boxes[wrong]), "filled", rng, px_per_mm, pen)
+            plan.notes.setdefault("corrections", []).append(key)
+        if kind != "check":
+            plan.notes.setdefault("tick_kinds", {})[key] = kind
+    for spec in NUMERIC_FIELDS:
+        value = plan.fields.get(spec.key, "absent")
+        if value is None or value == "absent":
+            continue
+        pen = handwriting.random_pen(rng)
+        for box, digit in zip(spec.digit_boxes, _digits_for(spec, float(value))):
+            if digit is not None:
+                image = handwriting.simulation_digit(digit, rng)
+                handwriting.draw_digit(page, _rect_px(homography, boxes[box]), image, rng, px_per_mm, pen)
+    for slot, state in plan.signatures.items():
+        rect = _rect_px(homography, boxes[slot])
+        if state == "signed":
+            handwriting.draw_signature(page, rect, rng, px_per_mm)
+        elif rng.random() < STRAY_MARK_PROBABILITY:
+            handwriting.draw_stray_mark(page, rect, rng, "stroke" if rng.random() < 0.5 else "speckle", px_per_mm)
+            plan.notes.setdefault("stray", []).append(slot)
+        if slot == "village_head" and rng.random() < SEAL_PROBABILITY:
+            handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng, px_per_mm)
+            plan.notes["seal"] = slot
+
+
+def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PRINT_DPI,
+              profile: str | None = None, quarter_turns: int | None = None) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """Degrade a filled RGB page like a scanner or a phone would.
+
+    Returns the image (RGB, gray or 1-bit as 0/255 gray), its dpi and what was done.
+    """
+    profile = profile or _choice(rng, PROFILE_WEIGHTS)
+    turns = _choice(rng, QUARTER_TURN_WEIGHTS) if quarter_turns is None else quarter_turns
+    quality = int(rng.integers(SIM_JPEG_QUALITY_MIN, SIM_JPEG_QUALITY_MAX + 1))
+    info: dict[str, Any] = {"profile": profile, "turns": turns}
+    if profile == "office_gray":
+        out = degrade.skew(degrade.to_gray(page), rng)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
+        out = degrade.blur(out, rng, max_sigma_px=1.0)
+        out = degrade.brightness_contrast(out, rng)
+        out = degrade.gaussian_noise(out, rng, max_sigma_levels=8.0)
+        out = degrade.speckle(out, rng, max_density_per_mpx=50.0)
+        out = degrade.jpeg(out, rng, quality=quality)
+    elif profile == "colour":
+        out = degrade.skew(page, rng)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
+        out = degrade.blur(out, rng, max_sigma_px=0.8)
+        out = degrade.gaussian_noise(out, rng, max_sigma_levels=6.0)
+        out = degrade.jpeg(out, rng, quality=quality)
+    elif profile == "bilevel":
+        out = degrade.skew(page, rng, max_angle_deg=3.0)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
+        out = degrade.to_bilevel(out, BILEVEL_THRESHOLD_LEVEL)
+    elif profile == "photo":
+        out, dpi = degrade.rescale(page, rng, source_dpi, dpi_min=180, dpi_max=240)
+        out = degrade.perspective_photo(out, rng)
+        out = degrade.blur(out, rng, max_sigma_px=0.8)
+        out = degrade.jpeg(out, rng, quality=quality)
+    elif profile == "low_dpi":
+        out = degrade.skew(degrade.to_gray(page), rng)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi=150)
+        out = degrade.jpeg(out, rng, quality=max(quality, 80))
+    elif profile == "high_dpi":
+        out = degrade.skew(degrade.to_gray(page), rng, max_angle_deg=1.0)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi=600)
+        out = degrade.jpeg(out, rng, quality=quality)
+    else:
+        raise SimulationError(f"未知的扫描方式：{profile}")
+    info["dpi"] = round(dpi)
+    return degrade.rotate_quarter(out, turns), dpi, info
+
+
+def _to_pil(image: np.ndarray, bilevel: bool) -> Image.Image:
+    if bilevel:
+        return Image.fromarray(image).convert("1")
+    if image.ndim == 2:
+        return Image.fromarray(image, "L")
+    return Image.fromarray(image, "RGB")
+
+
+def write_pdf(pages: list[tuple[np.ndarray, float, bool]], path: Path, jpeg_quality: int = 85) -> None:
+    """A multi-page PDF with each page one embedded image (JPEG unless 1-bit)."""
+    if not pages:
+        raise SimulationError("没有要写入的页面")
+    images = [_to_pil(img, bilevel) for img, _dpi, bilevel in pages]
+    # PIL writes 1-bit pages through its TIFF encoder, which refuses a JPEG quality.
+    extra = {} if any(b for _i, _d, b in pages) else {"quality": jpeg_quality}
+    images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=float(pages[0][1]), **extra)
+
+
+def write_tiff(pages: list[tuple[np.ndarray, float, bool]], path: Path) -> None:
+    """A multi-page TIFF: 1-bit pages CCITT G4, others JPEG-compressed."""
+    if not pages:
+        raise SimulationError("没有要写入的页面")
+    images = [_to_pil(img, bilevel) for img, _dpi, bilevel in pages]
+    compression = "group4" if all(b for _i, _d, b in pages) else "tiff_deflate"
+    images[0].save(path, "TIFF", save_all=True, append_images=images[1:], compression=compression,
+                   dpi=(pages[0][1], pages[0][1]))
+
+
+def _png_array(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+
+
+def _paste(page: np.ndarray, picture: np.ndarray, x_px: float, y_px: float, w_px: float, h_px: float) -> None:
+    w, h = max(1, round(w_px)), max(1, round(h_px))
+    scaled = cv2.resize(picture, (w, h), interpolation=cv2.INTER_AREA)
+    x, y = round(x_px), round(y_px)
+    region = page[y : y + h, x : x + w]
+    np.minimum(region, scaled[: region.shape[0], : region.shape[1], None], out=region)
+
+
+def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX_PER_MM) -> tuple[np.ndarray, np.ndarray]:
+    """A plain drawing of a sheet from its layout: markers, QR, ID, boxes.
+
+    For tests and benchmarks of the reader that must not wait on
+    LibreOffice; the real returns are simulated from the rendered PDF.
+    Returns the RGB page and the homography from layout mm to its pixels.
+    """
+    w_mm, h_mm = layout.page_size_mm
+    page = np.full((round(h_mm * px_per_mm), round(w_mm * px_per_mm), 3), 255, dtype=np.uint8)
+    ox, oy = MARKER_CENTRE_INSET_MM, MARKER_CENTRE_INSET_MM
+    homography = np.array([[px_per_mm, 0, ox * px_per_mm], [0, px_per_mm, oy * px_per_mm], [0, 0, 1.0]])
+
+    def at(x_mm: float, y_mm: float) -> tuple[float, float]:
+        return (x_mm + ox) * px_per_mm, (y_mm + oy) * px_per_mm
+
+    names = {"top_left": 0, "top_right": 1, "bottom_right": 2, "bottom_left": 3}
+    for name, (cx, cy) in layout.markers.items():
+        x, y = at(cx - MARKER_IMAGE_MM / 2, cy - MARKER_IMAGE_MM / 2)
+        side = MARKER_IMAGE_MM * px_per_mm
+        _paste(page, _png_array(marker_png(names[name])), x, y, side, side)
+    qr = layout.qr
+    x, y = at(qr.x_mm, qr.y_mm)
+    _paste(page, _png_array(qr_png(payload)), x, y, qr.w_mm * px_per_mm, qr.h_mm * px_per_mm)
+    pid = layout.printed_id
+    x, y = at(pid.x_mm, pid.y_mm + pid.h_mm * 0.8)
+    scale = pid.h_mm * px_per_mm / 30.0
+    cv2.putText(page, payload, (int(x), int(y)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(scale * 2)),
+                cv2.LINE_AA)
+    for rect in layout.boxes.values():
+        x, y = at(rect.x_mm, rect.y_mm)
+        _paste(page, _png_array(box_png(rect.w_mm, rect.h_mm)), x, y, rect.w_mm * px_per_mm, rect.h_mm * px_per_mm)
+    return page, homography

@@ -1,0 +1,1 @@
+"""Reading returned sheets: pure functions from images and geometry to results."""

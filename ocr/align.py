@@ -1,0 +1,167 @@
+"""Alignment: a homography from the layout's millimetres to image pixels.
+
+The four ArUco corner markers carry their corner in their id, so the
+homography also undoes any rotation (0/90/180/270 degrees plus skew) and
+perspective. Markers are first looked for in the four image corners
+only, which is several times faster than the whole page; the whole page
+is searched only when that fails (e.g. a phone photo with a wide border).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from forms.geometry import MARKER_IDS, PageLayout, Rect
+from ocr.errors import AlignmentError
+
+CORNER_CROP_FRACTION = 0.2
+MIN_MARKERS = 3
+EDGE_PAD_PX = 16
+MARKER_SEARCH_MIN_PX_PER_MM = 2.8
+A4_LONG_SIDE_MM = 297.0
+# Reprojection error (RMS over marker corners) beyond which a page's
+# readings are not trusted without a look.
+ALIGN_REVIEW_ERROR_MM = 0.6
+ALIGN_REJECT_ERROR_MM = 3.0
+PX_PER_MM_MIN = 2.5
+
+_DICTIONARY = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
+_PARAMS = cv2.aruco.DetectorParameters()
+_DETECTOR = cv2.aruco.ArucoDetector(_DICTIONARY, _PARAMS)
+_NAME_BY_ID = {v: k for k, v in MARKER_IDS.items()}
+
+
+@dataclass
+class Alignment:
+    homography: np.ndarray  # 3x3, layout mm -> image px
+    error_mm: float
+    markers_found: int
+    px_per_mm: float
+
+    def to_image(self, points_mm: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.homography).reshape(-1, 2)
+
+
+def _detect(gray: np.ndarray, x0: int = 0, y0: int = 0) -> dict[int, np.ndarray]:
+    # A white frame lets a marker that a skewed scan pushed against the
+    # image edge still be seen as a closed square.
+    padded = cv2.copyMakeBorder(gray, EDGE_PAD_PX, EDGE_PAD_PX, EDGE_PAD_PX, EDGE_PAD_PX, cv2.BORDER_CONSTANT, value=255)
+    corners, ids, _rejected = _DETECTOR.detectMarkers(padded)
+    x0 -= EDGE_PAD_PX
+    y0 -= EDGE_PAD_PX
+    found: dict[int, np.ndarray] = {}
+    if ids is None:
+        return found
+    for quad, marker_id in zip(corners, ids.ravel()):
+        mid = int(marker_id)
+        if mid not in _NAME_BY_ID:
+            continue
+        pts = quad.reshape(4, 2).astype(np.float64) + (x0, y0)
+        area = cv2.contourArea(pts.astype(np.float32))
+        if mid not in found or area > cv2.contourArea(found[mid].astype(np.float32)):
+            found[mid] = pts
+    return found
+
+
+def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
+    """Marker id -> its 4 corners in image px (ArUco order: TL, TR, BR, BL of the marker)."""
+    h, w = gray.shape[:2]
+    cw, ch = int(w * CORNER_CROP_FRACTION), int(h * CORNER_CROP_FRACTION)
+    found: dict[int, np.ndarray] = {}
+    # Markers are 10 mm; ~3 px/mm is plenty to find them, and much faster.
+    shrink = 2 if max(h, w) / A4_LONG_SIDE_MM >= 2 * MARKER_SEARCH_MIN_PX_PER_MM else 1
+    for x0, y0 in ((0, 0), (w - cw, 0), (0, h - ch), (w - cw, h - ch)):
+        corner = gray[y0 : y0 + ch, x0 : x0 + cw]
+        if shrink == 1:
+            found.update(_detect(corner, x0, y0))
+            continue
+        small = cv2.resize(corner, (corner.shape[1] // 2, corner.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        for mid, pts in _detect(small).items():
+            found[mid] = _refine(gray, (pts + 0.5) * 2 - 0.5 + (x0, y0))
+    if len(found) < len(MARKER_IDS):
+        whole = _detect(gray)
+        for key, value in whole.items():
+            found.setdefault(key, value)
+    return found
+
+
+def _refine(gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Corners found at half size, refined on the full image."""
+    pts = corners.astype(np.float32).reshape(-1, 1, 2)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.05)
+    cv2.cornerSubPix(gray, pts, (3, 3), (-1, -1), criteria)
+    return pts.reshape(4, 2).astype(np.float64)
+
+
+def _marker_corners_mm(layout: PageLayout, name: str) -> np.ndarray:
+    cx, cy = layout.markers[name]
+    s = layout.marker_size_mm / 2.0
+    return np.array([[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]], dtype=np.float64)
+
+
+def align(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray] | None = None) -> Alignment:
+    if markers is None:
+        markers = find_markers(gray)
+    usable = [(mid, pts) for mid, pts in markers.items() if _NAME_BY_ID[mid] in layout.markers]
+    if len(usable) < MIN_MARKERS:
+        raise AlignmentError(f"只找到 {len(usable)} 个定位标记（至少需要 {MIN_MARKERS} 个），无法对齐")
+    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid, _ in usable])
+    dst = np.vstack([pts for _, pts in usable])
+    homography, _mask = cv2.findHomography(src, dst, 0)
+    if homography is None or abs(np.linalg.det(homography[:2, :2])) < 1e-9:
+        raise AlignmentError("定位标记位置不合理，无法对齐")
+    inverse = np.linalg.inv(homography)
+    back = cv2.perspectiveTransform(dst.reshape(-1, 1, 2), inverse).reshape(-1, 2)
+    error_mm = float(np.sqrt(np.mean(np.sum((back - src) ** 2, axis=1))))
+    # Local scale at the page centre: image px per layout mm.
+    centre = np.array([[layout.page_size_mm[0] / 3, layout.page_size_mm[1] / 3]])
+    probe = np.vstack([centre, centre + [[10.0, 0.0]], centre + [[0.0, 10.0]]])
+    mapped = cv2.perspectiveTransform(probe.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    px_per_mm = float((np.linalg.norm(mapped[1] - mapped[0]) + np.linalg.norm(mapped[2] - mapped[0])) / 20.0)
+    if px_per_mm < PX_PER_MM_MIN:
+        raise AlignmentError(f"扫描分辨率过低（约 {px_per_mm * 25.4:.0f} dpi），无法读取")
+    if error_mm > ALIGN_REJECT_ERROR_MM:
+        raise AlignmentError(f"定位标记与版式不符（误差 {error_mm:.1f} 毫米），可能不是本版式的纪实表")
+    return Alignment(homography=homography, error_mm=error_mm, markers_found=len(usable), px_per_mm=px_per_mm)
+
+
+def crop(
+    gray: np.ndarray,
+    alignment: Alignment,
+    rect: Rect,
+    px_per_mm: float,
+    margin_mm: float = 0.0,
+    inset_mm: float = 0.0,
+) -> np.ndarray:
+    """An upright crop of a layout rectangle, by a tiny warp of just that area."""
+    x0 = rect.x_mm - margin_mm + inset_mm
+    y0 = rect.y_mm - margin_mm + inset_mm
+    w_mm = rect.w_mm + 2 * (margin_mm - inset_mm)
+    h_mm = rect.h_mm + 2 * (margin_mm - inset_mm)
+    w_px = max(2, round(w_mm * px_per_mm))
+    h_px = max(2, round(h_mm * px_per_mm))
+    # crop pixel (u, v) -> layout mm, then mm -> image px.
+    to_mm = np.array(
+        [[w_mm / w_px, 0.0, x0 + 0.5 * w_mm / w_px], [0.0, h_mm / h_px, y0 + 0.5 * h_mm / h_px], [0.0, 0.0, 1.0]]
+    )
+    matrix = alignment.homography @ to_mm
+    return cv2.warpPerspective(
+        gray,
+        matrix,
+        (w_px, h_px),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+
+
+def union_rect(rects: list[Rect]) -> Rect:
+    x0 = min(r.x_mm for r in rects)
+    y0 = min(r.y_mm for r in rects)
+    x1 = max(r.x_mm + r.w_mm for r in rects)
+    y1 = max(r.y_mm + r.h_mm for r in rects)
+    return Rect(x0, y0, x1 - x0, y1 - y0)

@@ -1,0 +1,466 @@
+"""Handwritten digits in comb boxes: clean the crop, then classify.
+
+A crop comes from the scan as gray uint8 (paper ≈ 255, ink dark) and may
+hold a piece of the printed box border, because the per-box warp can be
+off by about half a millimetre. The crop is normalised the way MNIST was
+(ink bounding box scaled into 20×20, centred by mass in 28×28), described
+by HOG features and classified by a small MLP whose weights ship as
+``ocr/models/digits.npz``; inference is plain numpy, so no pickle is
+loaded. A reading below the confidence gate carries no value: the caller
+sends it to review rather than guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from forms.errors import DigitModelError
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "digits.npz"
+MODEL_FORMAT_VERSION = 1
+
+# Darkness runs from 0 (paper) to 1 (black). Printed lines are looked for
+# at a low threshold, so faint thin borders at 100 dpi are still found.
+DIGIT_LINE_MIN_DARKNESS = 0.15
+# Ink is what is darker than this share of the crop's darkest strokes,
+# clamped to a range: a light pen on a copier still counts, noise does not.
+DIGIT_INK_SHARE_OF_STROKE = 0.5
+DIGIT_INK_MIN_DARKNESS = 0.2
+DIGIT_INK_MAX_DARKNESS = 0.35
+DIGIT_STROKE_PERCENTILE = 99.5
+# Below this share of inked pixels a box is empty.
+DIGIT_BLANK_INK_MAX_RATIO = 0.003
+# Between the two ratios there is ink, but too little to be a digit: uncertain.
+DIGIT_READ_MIN_INK_RATIO = 0.008
+# A printed border line runs along most of the crop inside this edge band,
+# and reaches this close to both ends of the crop; a digit's bar does not.
+DIGIT_BORDER_BAND_RATIO = 0.15
+DIGIT_BORDER_LINE_MIN_RATIO = 0.75
+DIGIT_BORDER_END_GAP_MAX_RATIO = 0.14
+# A border scrap is at least this many times longer than it is thick.
+DIGIT_LINE_ELONGATION = 3.0
+# Ink blobs smaller than this (share of the crop) are dust, not strokes.
+DIGIT_SPECK_MAX_RATIO = 0.0025
+# Blobs that touch the crop edge and are this small are border remnants.
+DIGIT_EDGE_FRAGMENT_MAX_RATIO = 0.012
+# Blobs much smaller than the main stroke are dropped, relative to the largest.
+DIGIT_COMPONENT_MIN_SHARE = 0.08
+# Paper darker than this level means the crop is not a box on paper at all.
+DIGIT_PAPER_MIN_LEVEL = 90.0
+DIGIT_PAPER_PERCENTILE = 80.0
+DIGIT_ACCEPT_MIN_CONFIDENCE = 0.98
+
+MNIST_SIZE_PX = 28
+MNIST_DIGIT_BOX_PX = 20
+HOG_ORIENTATION_BINS = 9
+HOG_FINE_CELL_PX = 4
+HOG_COARSE_CELL_PX = 7
+PIXEL_FEATURE_SIZE_PX = 14
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    """One comb box. ``value`` is None when blank or not certain enough.
+
+    ``probabilities`` are the ensemble's mean; ``confidence`` is the least
+    sure member's probability for ``best``, which is what the gate checks.
+    For a blank box it says how far the ink stays below the reading level.
+    """
+
+    value: int | None
+    confidence: float
+    blank: bool
+    probabilities: tuple[float, ...]
+    # The most likely digit even when it is not accepted, for the reviewer.
+    best: int | None = None
+    ink_ratio: float = 0.0
+
+    @property
+    def uncertain(self) -> bool:
+        return not self.blank and self.value is None
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """A number written one digit per box. ``value`` is None when blank or uncertain."""
+
+    value: float | None
+    confidence: float
+    digits: tuple[DigitReading, ...]
+    blank: bool
+    # What the boxes hold, for a reviewer: digits, '_' blank, '?' unreadable.
+    text: str
+
+    @property
+    def uncertain(self) -> bool:
+        return not self.blank and self.value is None
+
+
+@dataclass(frozen=True)
+class PreparedCrop:
+    """A box crop after border removal and the blank test."""
+
+    image: np.ndarray | None  # 28×28 float32, ink 1, None when blank or unreadable
+    ink_ratio: float
+    blank: bool
+
+
+def _quantile(values: np.ndarray, share: float) -> float:
+    """The value below which ``share`` of ``values`` lie; np.percentile's overhead dominates on tiny crops."""
+    flat = values.ravel()
+    if flat.size == 0:
+        return 0.0
+    k = min(flat.size - 1, max(0, int(share * (flat.size - 1) + 0.5)))
+    return float(np.partition(flat, k)[k])
+
+
+def _paper_level(gray: np.ndarray) -> float:
+    # Most of a digit box is paper, so a high percentile is the paper level.
+    return _quantile(gray, DIGIT_PAPER_PERCENTILE / 100.0)
+
+
+def _darkness(gray: np.ndarray, paper: float) -> np.ndarray:
+    paper = max(paper, 1.0)
+    return np.clip((paper - gray.astype(np.float32)) / paper, 0.0, 1.0)
+
+
+def _strip_border(dark: np.ndarray, ink: np.ndarray) -> None:
+    """Remove printed border lines near the edges, and whatever lies beyond them.
+
+    In place. A line is a run of ink along most of the crop inside the edge
+    band; beyond it is the neighbouring box, never this box's digit.
+    """
+    h, w = ink.shape
+    u8 = ink.astype(np.uint8)
+    band_h = max(1, int(np.ceil(h * DIGIT_BORDER_BAND_RATIO)))
+    band_w = max(1, int(np.ceil(w * DIGIT_BORDER_BAND_RATIO)))
+    # A slightly tilted line steps by a pixel; thickening across first keeps it one run.
+    across_rows = cv2.dilate(u8, np.ones((3, 1), np.uint8))
+    long_h = max(3, round(w * DIGIT_BORDER_LINE_MIN_RATIO))
+    horizontal = np.bitwise_and(cv2.morphologyEx(across_rows, cv2.MORPH_OPEN, np.ones((1, long_h), np.uint8)), u8)
+    across_cols = cv2.dilate(u8, np.ones((1, 3), np.uint8))
+    long_v = max(3, round(h * DIGIT_BORDER_LINE_MIN_RATIO))
+    vertical = np.bitwise_and(cv2.morphologyEx(across_cols, cv2.MORPH_OPEN, np.ones((long_v, 1), np.uint8)), u8)
+    gap_w = max(1, round(w * DIGIT_BORDER_END_GAP_MAX_RATIO))
+    gap_h = max(1, round(h * DIGIT_BORDER_END_GAP_MAX_RATIO))
+    rows = np.flatnonzero(horizontal[:, :gap_w].any(axis=1) & horizontal[:, w - gap_w:].any(axis=1))
+    cols = np.flatnonzero(vertical[:gap_h, :].any(axis=0) & vertical[h - gap_h:, :].any(axis=0))
+    # The border is the outermost line: a digit's bar further in, even a
+    # long one, is separated from it by paper and stays.
+    top = _outermost_run(rows[rows < band_h][::-1])
+    bottom = _outermost_run(rows[rows >= h - band_h])
+    left = _outermost_run(cols[cols < band_w][::-1])
+    right = _outermost_run(cols[cols >= w - band_w])
+    # One pixel more each way takes the line's anti-aliased fringe.
+    if top is not None:
+        cut = min(h, top + 2)
+        dark[:cut] = 0
+        ink[:cut] = False
+    if bottom is not None:
+        cut = max(0, bottom - 1)
+        dark[cut:] = 0
+        ink[cut:] = False
+    if left is not None:
+        cut = min(w, left + 2)
+        dark[:, :cut] = 0
+        ink[:, :cut] = False
+    if right is not None:
+        cut = max(0, right - 1)
+        dark[:, cut:] = 0
+        ink[:, cut:] = False
+
+
+def _outermost_run(indices: np.ndarray) -> int | None:
+    """The innermost index of the run of consecutive indices nearest the edge.
+
+    ``indices`` are sorted from the inside towards the edge; the last one
+    is the outermost line pixel row (or column).
+    """
+    if indices.size == 0:
+        return None
+    run_end = indices.size - 1
+    while run_end > 0 and abs(int(indices[run_end - 1]) - int(indices[run_end])) == 1:
+        run_end -= 1
+    return int(indices[run_end])
+
+
+def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """The mask of blobs that belong to the digit, and the share of line scraps dropped.
+
+    Dust is dropped, and so are thin blobs lying wholly in an edge band
+    along that edge: what the line finder left of a printed border.
+    """
+    h, w = ink.shape
+    area = float(h * w)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros_like(ink), 0.0
+    sizes = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    x0 = stats[1:, cv2.CC_STAT_LEFT]
+    y0 = stats[1:, cv2.CC_STAT_TOP]
+    x1 = x0 + stats[1:, cv2.CC_STAT_WIDTH]
+    y1 = y0 + stats[1:, cv2.CC_STAT_HEIGHT]
+    touches_edge = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+    keep = sizes >= DIGIT_SPECK_MAX_RATIO * area
+    keep &= ~(touches_edge & (sizes < DIGIT_EDGE_FRAGMENT_MAX_RATIO * area))
+    band_h, band_w = h * DIGIT_BORDER_BAND_RATIO, w * DIGIT_BORDER_BAND_RATIO
+    bw, bh = x1 - x0, y1 - y0
+    along_top_bottom = ((y1 <= band_h) | (y0 >= h - band_h)) & (bw >= DIGIT_LINE_ELONGATION * bh)
+    along_sides = ((x1 <= band_w) | (x0 >= w - band_w)) & (bh >= DIGIT_LINE_ELONGATION * bw)
+    scraps = keep & (along_top_bottom | along_sides)
+    keep &= ~scraps
+    if keep.any():
+        keep &= sizes >= DIGIT_COMPONENT_MIN_SHARE * sizes[keep].max()
+    lookup = np.concatenate([[False], keep])
+    return lookup[labels], float(sizes[scraps].sum()) / area
+
+
+def _normalise(dark: np.ndarray, strokes: np.ndarray) -> np.ndarray:
+    """MNIST-style: ink box scaled into 20×20, centre of mass at the 28×28 centre."""
+    fringe = cv2.dilate(strokes.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # Contrast is normalised so light blue and black pens look alike.
+    level = max(_quantile(dark[strokes], 0.9), 0.2)
+    values = np.where(fringe, np.clip(dark / level, 0.0, 1.0), 0.0).astype(np.float32)
+    ys, xs = np.nonzero(strokes)
+    values = values[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = values.shape
+    scale = MNIST_DIGIT_BOX_PX / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(values, size, interpolation=interp)
+    out = np.zeros((MNIST_SIZE_PX, MNIST_SIZE_PX), np.float32)
+    oy, ox = (MNIST_SIZE_PX - size[1]) // 2, (MNIST_SIZE_PX - size[0]) // 2
+    out[oy:oy + size[1], ox:ox + size[0]] = small
+    total = float(out.sum())
+    if total <= 0:
+        return out
+    grid = np.arange(MNIST_SIZE_PX, dtype=np.float32)
+    cy = float((out.sum(axis=1) * grid).sum()) / total
+    cx = float((out.sum(axis=0) * grid).sum()) / total
+    centre = (MNIST_SIZE_PX - 1) / 2.0
+    shift = np.array([[1, 0, centre - cx], [0, 1, centre - cy]], dtype=np.float32)
+    return cv2.warpAffine(out, shift, (MNIST_SIZE_PX, MNIST_SIZE_PX), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def prepare_crop(crop: np.ndarray) -> PreparedCrop:
+    """Border removal, blank test and MNIST normalisation of one box crop."""
+    if crop.ndim not in (2, 3) or min(crop.shape[:2]) < 8:
+        return PreparedCrop(None, 0.0, False)
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+    paper = _paper_level(gray)
+    if paper < DIGIT_PAPER_MIN_LEVEL:
+        return PreparedCrop(None, 1.0, False)
+    dark = _darkness(gray, paper)
+    _strip_border(dark, dark > DIGIT_LINE_MIN_DARKNESS)
+    stroke_level = _quantile(dark, DIGIT_STROKE_PERCENTILE / 100.0)
+    threshold = float(np.clip(DIGIT_INK_SHARE_OF_STROKE * stroke_level, DIGIT_INK_MIN_DARKNESS,
+                              DIGIT_INK_MAX_DARKNESS))
+    strokes, scrap_ratio = _keep_strokes(dark > threshold)
+    ratio = float(strokes.sum()) / float(strokes.size)
+    if ratio <= DIGIT_BLANK_INK_MAX_RATIO:
+        # A long thin stroke hugging the edge may be a "1" written far off-centre,
+        # not a border scrap: never call that box empty.
+        return PreparedCrop(None, ratio, scrap_ratio < DIGIT_READ_MIN_INK_RATIO)
+    if ratio < DIGIT_READ_MIN_INK_RATIO:
+        return PreparedCrop(None, ratio, False)
+    return PreparedCrop(_normalise(dark, strokes), ratio, False)
+
+
+def prepare_mnist(images: np.ndarray) -> np.ndarray:
+    """Raw MNIST rows (n, 28, 28), ink high, through the same normalisation as a crop."""
+    out = np.zeros((len(images), MNIST_SIZE_PX, MNIST_SIZE_PX), np.float32)
+    for i, image in enumerate(images):
+        prepared = prepare_crop(255 - image.astype(np.uint8))
+        if prepared.image is not None:
+            out[i] = prepared.image
+    return out
+
+
+def _hog(images: np.ndarray, cell_px: int) -> np.ndarray:
+    """HOG of a batch (n, 28, 28): unsigned gradients, 2×2-cell blocks, L2-Hys."""
+    n, h, w = images.shape
+    gx = np.zeros_like(images)
+    gy = np.zeros_like(images)
+    gx[:, :, 1:-1] = images[:, :, 2:] - images[:, :, :-2]
+    gy[:, 1:-1, :] = images[:, 2:, :] - images[:, :-2, :]
+    magnitude = np.hypot(gx, gy)
+    angle = np.mod(np.arctan2(gy, gx), np.pi)
+    position = angle / (np.pi / HOG_ORIENTATION_BINS) - 0.5
+    lower = np.floor(position)
+    upper_share = position - lower
+    lower_bin = np.mod(lower, HOG_ORIENTATION_BINS).astype(np.int64)
+    upper_bin = np.mod(lower_bin + 1, HOG_ORIENTATION_BINS)
+    cells_y, cells_x = h // cell_px, w // cell_px
+    hist = np.zeros((n, cells_y, cells_x, HOG_ORIENTATION_BINS), np.float32)
+    for b in range(HOG_ORIENTATION_BINS):
+        weight = magnitude * ((lower_bin == b) * (1.0 - upper_share) + (upper_bin == b) * upper_share)
+        weight = weight[:, :cells_y * cell_px, :cells_x * cell_px]
+        hist[..., b] = weight.reshape(n, cells_y, cell_px, cells_x, cell_px).sum(axis=(2, 4))
+    blocks = np.concatenate([hist[:, :-1, :-1], hist[:, 1:, :-1], hist[:, :-1, 1:], hist[:, 1:, 1:]], axis=3)
+    blocks = blocks.reshape(n, -1, 4 * HOG_ORIENTATION_BINS)
+    eps = 1e-3
+    blocks = blocks / np.sqrt((blocks ** 2).sum(axis=2, keepdims=True) + eps ** 2)
+    blocks = np.minimum(blocks, 0.2)
+    blocks = blocks / np.sqrt((blocks ** 2).sum(axis=2, keepdims=True) + eps ** 2)
+    return blocks.reshape(n, -1)
+
+
+def features(images: np.ndarray) -> np.ndarray:
+    """Feature rows for normalised 28×28 images: fine and coarse HOG, and 14×14 pixels."""
+    images = np.asarray(images, np.float32).reshape(-1, MNIST_SIZE_PX, MNIST_SIZE_PX)
+    n = images.shape[0]
+    factor = MNIST_SIZE_PX // PIXEL_FEATURE_SIZE_PX
+    pixels = images.reshape(n, PIXEL_FEATURE_SIZE_PX, factor, PIXEL_FEATURE_SIZE_PX, factor).mean(axis=(2, 4))
+    return np.concatenate([_hog(images, HOG_FINE_CELL_PX), _hog(images, HOG_COARSE_CELL_PX),
+                           pixels.reshape(n, -1)], axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Mlp:
+    """One MLP with ReLU hidden layers, on standardised features."""
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+
+    def probabilities(self, standardised: np.ndarray) -> np.ndarray:
+        hidden = standardised
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            hidden = hidden @ weight + bias
+            if i < len(self.weights) - 1:
+                hidden = np.maximum(hidden, 0.0)
+        hidden = hidden - hidden.max(axis=1, keepdims=True)
+        exp = np.exp(hidden)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class DigitModel:
+    """A few MLPs trained from different seeds.
+
+    One net's softmax is overconfident on odd shapes; nets that learned
+    differently rarely agree on a wrong digit, so the gate uses the least
+    sure member's probability for the common answer.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    members: tuple[Mlp, ...]
+
+    def predict(self, feature_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean probabilities (n, 10) and the gate confidence (n,) of their argmax."""
+        standardised = (feature_rows - self.mean) / self.scale
+        each = np.stack([member.probabilities(standardised) for member in self.members])
+        mean = each.mean(axis=0)
+        best = mean.argmax(axis=1)
+        gate = each[:, np.arange(len(best)), best].min(axis=0)
+        return mean, gate
+
+    def save(self, path: Path) -> None:
+        arrays: dict[str, np.ndarray] = {
+            "format_version": np.array(MODEL_FORMAT_VERSION),
+            "members": np.array(len(self.members)),
+            "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32),
+        }
+        for m, member in enumerate(self.members):
+            arrays[f"layers_{m}"] = np.array(len(member.weights))
+            for i, (weight, bias) in enumerate(zip(member.weights, member.biases)):
+                # float16 halves the file; the rounding moves probabilities by < 1e-3.
+                arrays[f"weight_{m}_{i}"] = weight.astype(np.float16)
+                arrays[f"bias_{m}_{i}"] = bias.astype(np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_model(path: Path = MODEL_PATH) -> DigitModel:
+    if not path.exists():
+        raise DigitModelError(f"找不到手写数字模型文件：{path}。请运行 scripts/train_digits.py 重新生成。")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["format_version"]) != MODEL_FORMAT_VERSION:
+                raise DigitModelError(f"手写数字模型 {path} 的格式版本不符，请重新训练。")
+            members = []
+            for m in range(int(data["members"])):
+                layers = int(data[f"layers_{m}"])
+                members.append(Mlp(tuple(data[f"weight_{m}_{i}"].astype(np.float32) for i in range(layers)),
+                                   tuple(data[f"bias_{m}_{i}"].astype(np.float32) for i in range(layers))))
+            mean, scale = data["mean"].astype(np.float32), data["scale"].astype(np.float32)
+    except (OSError, KeyError, ValueError, EOFError) as error:
+        raise DigitModelError(f"手写数字模型文件 {path} 已损坏：{error}") from error
+    if not members or mean.shape != scale.shape or any(
+            m.weights[0].shape[0] != mean.shape[0] or m.weights[-1].shape[1] != 10 for m in members):
+        raise DigitModelError(f"手写数字模型文件 {path} 的结构不对，请重新训练。")
+    return DigitModel(mean=mean, scale=scale, members=tuple(members))
+
+
+@lru_cache(maxsize=1)
+def _shipped_model() -> DigitModel:
+    return load_model()
+
+
+def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
+                accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE) -> list[DigitReading]:
+    """Read many box crops at once; features and the MLP run as one batch."""
+    model = model or _shipped_model()
+    prepared = [prepare_crop(np.asarray(crop)) for crop in crops]
+    readable = [i for i, p in enumerate(prepared) if p.image is not None]
+    probs = np.zeros((len(prepared), 10), np.float32)
+    gate = np.zeros(len(prepared), np.float32)
+    if readable:
+        batch = np.stack([prepared[i].image for i in readable])  # type: ignore[misc]
+        probs[readable], gate[readable] = model.predict(features(batch))
+    out: list[DigitReading] = []
+    for i, p in enumerate(prepared):
+        if p.blank:
+            out.append(DigitReading(None, 1.0 - p.ink_ratio / DIGIT_READ_MIN_INK_RATIO, True,
+                                    tuple([0.0] * 10), None, p.ink_ratio))
+            continue
+        if p.image is None:
+            out.append(DigitReading(None, 0.0, False, tuple([0.0] * 10), None, p.ink_ratio))
+            continue
+        best = int(np.argmax(probs[i]))
+        confidence = float(gate[i])
+        value = best if confidence >= accept_min_confidence else None
+        out.append(DigitReading(value, confidence, False, tuple(float(v) for v in probs[i]), best, p.ink_ratio))
+    return out
+
+
+def read_digit(crop: np.ndarray, model: DigitModel | None = None) -> DigitReading:
+    return read_digits([crop], model)[0]
+
+
+def combine_digits(integer: Sequence[DigitReading], decimal: Sequence[DigitReading]) -> NumberReading:
+    """The rules of a comb field, on readings already made.
+
+    Integer digits are right-aligned, so blanks may lead; decimals are
+    left-aligned, so blanks may trail. A gap inside the number, or any
+    box that is neither blank nor read, makes the whole field uncertain.
+    """
+    digits = tuple(integer) + tuple(decimal)
+    marks = ["_" if d.blank else ("?" if d.value is None else str(d.value)) for d in digits]
+    text = "".join(marks[:len(integer)]) + ("." + "".join(marks[len(integer):]) if decimal else "")
+    confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
+    if all(d.blank for d in digits):
+        return NumberReading(None, confidence, digits, True, text)
+    int_marks = "".join(marks[:len(integer)]).lstrip("_")
+    dec_marks = "".join(marks[len(integer):]).rstrip("_")
+    if "_" in int_marks or "_" in dec_marks or "?" in int_marks or "?" in dec_marks:
+        return NumberReading(None, confidence, digits, False, text)
+    number = float(int(int_marks)) if int_marks else 0.0
+    if dec_marks:
+        number = round(number + int(dec_marks) / 10 ** len(dec_marks), len(dec_marks))
+    return NumberReading(number, confidence, digits, False, text)
+
+
+def read_number(crops_int: Sequence[np.ndarray], crops_dec: Sequence[np.ndarray] = (),
+                model: DigitModel | None = None) -> NumberReading:
+    """Read a comb field: integer boxes, most significant first, then decimal boxes."""
+    readings = read_digits(list(crops_int) + list(crops_dec), model)
+    return combine_digits(readings[:len(crops_int)], readings[len(crops_int):])

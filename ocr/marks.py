@@ -1,0 +1,114 @@
+"""Tick boxes: empty, ticked (√, × or a dot) or filled in (a correction).
+
+Two measures per box, both on the inner area (inside the printed border):
+``fill`` is the share of ink pixels, which separates a mark from nothing;
+``cover`` is the share of grid cells that are mostly ink, which separates
+a box filled in from a bold cross (a cross darkens its diagonals only).
+Each threshold has an uncertain band around it; a value in the band is
+never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from forms.geometry import Rect
+from ocr.align import Alignment, crop
+
+BoxState = Literal["empty", "marked", "filled", "uncertain"]
+PairValue = str  # first/second label, "blank" or "uncertain"
+
+SAMPLE_PX_PER_MM = 6.0
+# Keeps the printed border (up to 0.5 mm) out even with 0.5 mm misalignment.
+BOX_INSET_MM = 0.9
+# A pixel is ink when it is this much darker than paper (share of paper level).
+INK_DARKNESS_MIN_RATIO = 0.25
+BOX_FILL_MIN_RATIO = 0.025
+BOX_FILL_MARGIN_RATIO = 0.008
+BOX_COVER_GRID_CELLS = 8
+CELL_INK_MIN_RATIO = 0.6
+BOX_CORRECTION_MIN_RATIO = 0.8
+BOX_CORRECTION_MARGIN_RATIO = 0.1
+
+
+@dataclass
+class BoxMeasure:
+    fill: float
+    cover: float
+    state: BoxState
+    confidence: float
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {"fill": round(self.fill, 4), "cover": round(self.cover, 4), "state": self.state,
+                "confidence": round(self.confidence, 3)}
+
+
+def _band_confidence(value: float, threshold: float, margin: float) -> float:
+    """0.5 at the edge of the uncertain band, towards 1 far from the threshold."""
+    distance = abs(value - threshold) - margin
+    return float(min(1.0, 0.5 + 0.5 * distance / max(margin, 1e-6)))
+
+
+def classify_box(fill: float, cover: float) -> BoxMeasure:
+    if abs(fill - BOX_FILL_MIN_RATIO) <= BOX_FILL_MARGIN_RATIO:
+        return BoxMeasure(fill, cover, "uncertain", 0.0)
+    if fill < BOX_FILL_MIN_RATIO:
+        return BoxMeasure(fill, cover, "empty", _band_confidence(fill, BOX_FILL_MIN_RATIO, BOX_FILL_MARGIN_RATIO))
+    if abs(cover - BOX_CORRECTION_MIN_RATIO) <= BOX_CORRECTION_MARGIN_RATIO:
+        return BoxMeasure(fill, cover, "uncertain", 0.0)
+    conf = min(
+        _band_confidence(fill, BOX_FILL_MIN_RATIO, BOX_FILL_MARGIN_RATIO),
+        _band_confidence(cover, BOX_CORRECTION_MIN_RATIO, BOX_CORRECTION_MARGIN_RATIO),
+    )
+    return BoxMeasure(fill, cover, "filled" if cover > BOX_CORRECTION_MIN_RATIO else "marked", conf)
+
+
+def measure_pixels(inner: np.ndarray, paper_level: float) -> tuple[float, float]:
+    darkness = (paper_level - inner.astype(np.float32)) / max(paper_level, 1.0)
+    ink = darkness > INK_DARKNESS_MIN_RATIO
+    fill = float(ink.mean())
+    n = BOX_COVER_GRID_CELLS
+    # INTER_AREA averages each cell in one call.
+    cells = cv2.resize(ink.astype(np.float32), (n, n), interpolation=cv2.INTER_AREA)
+    full = int(np.count_nonzero(cells >= CELL_INK_MIN_RATIO))
+    return fill, full / (n * n)
+
+
+def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level: float) -> BoxMeasure:
+    inset = min(BOX_INSET_MM, min(rect.w_mm, rect.h_mm) * 0.25)
+    inner = crop(gray, alignment, rect, SAMPLE_PX_PER_MM, inset_mm=inset)
+    fill, cover = measure_pixels(inner, paper_level)
+    return classify_box(fill, cover)
+
+
+@dataclass
+class PairReading:
+    value: str  # "yes"/"no" (or "done"/"not_done"), "blank", "uncertain"
+    confidence: float
+    reason: str | None  # Chinese, when uncertain
+
+
+def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str], names: tuple[str, str]) -> PairReading:
+    """Combine the two boxes of one question. A filled-in box means cancelled."""
+    conf = min(first.confidence, second.confidence)
+    if first.state == "uncertain" or second.state == "uncertain":
+        which = names[0] if first.state == "uncertain" else names[1]
+        return PairReading("uncertain", conf, f"“{which}”框的记号不清楚")
+    marked = [first.state == "marked", second.state == "marked"]
+    if all(marked):
+        return PairReading("uncertain", 0.0, f"“{names[0]}”和“{names[1]}”都打了勾")
+    if marked[0]:
+        return PairReading(labels[0], conf, None)
+    if marked[1]:
+        return PairReading(labels[1], conf, None)
+    return PairReading("blank", conf, None)
+
+
+def paper_level_of(gray: np.ndarray) -> float:
+    """The paper's brightness, robust to ink and borders (a high percentile)."""
+    sample = gray[:: max(1, gray.shape[0] // 200), :: max(1, gray.shape[1] // 200)]
+    return float(max(np.percentile(sample, 90), 64.0))

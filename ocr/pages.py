@@ -1,0 +1,290 @@
+"""Pages out of scan files: PDFs, multi-page TIFFs, JPEGs and PNGs.
+
+Pages are decoded one at a time, straight to the working resolution, so a
+batch of any size keeps memory flat. A colour page is reduced to its red
+channel: blue and black pen stay dark there while a red seal turns light,
+which is how seals are removed by colour.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ocr.errors import SourceError
+
+# A page is read at about 6 px/mm (150 dpi); more only costs time.
+READ_MIN_PX_PER_MM = 4.5
+RENDER_DPI = 150
+A4_LONG_SIDE_MM = 297.0
+MM_PER_INCH = 25.4
+# 600 dpi A3 is ~70 Mpx; beyond this a page is a decompression bomb.
+MAX_PAGE_PIXELS = 120_000_000
+# Channels that differ by more than this somewhere make a page "colour".
+COLOUR_CHANNEL_SPREAD_MIN = 40
+SUPPORTED_SUFFIXES = (".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png")
+
+Kind = str  # "pdf" | "tiff" | "jpeg" | "png"
+
+
+@dataclass
+class PageImage:
+    page_no: int  # from 1 within its source file
+    gray: np.ndarray  # uint8, paper light, ink dark (red channel of a colour page)
+    colour: bool
+    px_per_mm_hint: float  # from the pixel size, assuming A4; alignment measures the real one
+
+
+def sniff_kind(path: Path) -> Kind:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise SourceError(f"无法打开文件：{exc.strerror}") from exc
+    if not head:
+        raise SourceError("文件为空")
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head.startswith(b"\xff\xd8"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG"):
+        return "png"
+    raise SourceError("不是 PDF、TIFF、JPEG 或 PNG 文件")
+
+
+def list_sources(paths: list[Path]) -> list[Path]:
+    """Files named, and files found recursively in folders, in stable order."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        else:
+            out.append(path)
+    return out
+
+
+def _reduction(width: int, height: int) -> int:
+    px_per_mm = max(width, height) / A4_LONG_SIDE_MM
+    factor = 1
+    while factor < 8 and px_per_mm / (factor * 2) >= READ_MIN_PX_PER_MM:
+        factor *= 2
+    return factor
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise SourceError("图像尺寸为零")
+    if width * height > MAX_PAGE_PIXELS:
+        raise SourceError(f"图像过大（{width}×{height} 像素），为安全起见不予打开")
+
+
+def _is_colour(bgr: np.ndarray) -> bool:
+    sample = bgr[::8, ::8].astype(np.int16)
+    spread = np.max(sample, axis=2) - np.min(sample, axis=2)
+    return bool(np.count_nonzero(spread > COLOUR_CHANNEL_SPREAD_MIN) > spread.size * 0.0005)
+
+
+def _finish(page_no: int, image: np.ndarray) -> PageImage:
+    colour = False
+    if image.ndim == 3:
+        if image.shape[2] == 4:
+            image = image[:, :, :3]
+        colour = _is_colour(image)
+        image = np.ascontiguousarray(image[:, :, 2]) if colour else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.dtype != np.uint8:
+        image = np.clip(image.astype(np.float64) * (255.0 / max(float(image.max()), 1.0)), 0, 255).astype(np.uint8)
+    h, w = image.shape[:2]
+    factor = _reduction(w, h)
+    if factor > 1:
+        image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    hint = max(image.shape) / A4_LONG_SIDE_MM
+    return PageImage(page_no=page_no, gray=image, colour=colour, px_per_mm_hint=hint)
+
+
+def decode_jpeg(data: bytes, page_no: int) -> PageImage:
+    """Decode straight to a reduced size; gray JPEGs stay gray."""
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            mode = probe.mode
+    except Exception as exc:
+        raise SourceError(f"JPEG 图像已损坏：{exc}") from exc
+    _check_pixels(width, height)
+    factor = _reduction(width, height)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    gray_mode = mode in ("L", "1")
+    flags = {
+        (1, True): cv2.IMREAD_GRAYSCALE,
+        (2, True): cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        (4, True): cv2.IMREAD_REDUCED_GRAYSCALE_4,
+        (8, True): cv2.IMREAD_REDUCED_GRAYSCALE_8,
+        (1, False): cv2.IMREAD_COLOR,
+        (2, False): cv2.IMREAD_REDUCED_COLOR_2,
+        (4, False): cv2.IMREAD_REDUCED_COLOR_4,
+        (8, False): cv2.IMREAD_REDUCED_COLOR_8,
+    }[(factor, gray_mode)]
+    image = cv2.imdecode(buf, flags)
+    if image is None:
+        raise SourceError("JPEG 图像无法解码")
+    return _finish(page_no, image)
+
+
+def _decode_png(data: bytes, page_no: int) -> PageImage:
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+    except Exception as exc:
+        raise SourceError(f"PNG 图像已损坏：{exc}") from exc
+    _check_pixels(width, height)
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise SourceError("PNG 图像无法解码")
+    if image.ndim == 3 and image.shape[2] == 4:
+        # Transparent pixels count as paper.
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        image = (image[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    return _finish(page_no, image)
+
+
+def _pil_to_array(frame: Image.Image) -> np.ndarray:
+    if frame.mode in ("1", "L", "P", "I;16", "I", "F", "LA"):
+        return np.asarray(frame.convert("L"))
+    rgb = np.asarray(frame.convert("RGB"))
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+class PageSource:
+    """One open scan file. Use as a context manager; pages are read lazily."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.kind = sniff_kind(path)
+        self._pdf: object | None = None
+        self._tiff: Image.Image | None = None
+        self._data: bytes | None = None
+        try:
+            if self.kind == "pdf":
+                import pypdfium2 as pdfium
+
+                self._pdf = pdfium.PdfDocument(str(path))
+            elif self.kind == "tiff":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    self._tiff = Image.open(path)
+                _check_pixels(*self._tiff.size)
+            else:
+                self._data = path.read_bytes()
+        except SourceError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise SourceError(_open_reason(self.kind, exc)) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()  # type: ignore[attr-defined]
+            self._pdf = None
+        if self._tiff is not None:
+            self._tiff.close()
+            self._tiff = None
+
+    def page_count(self) -> int:
+        if self._pdf is not None:
+            count = len(self._pdf)  # type: ignore[arg-type]
+        elif self._tiff is not None:
+            count = getattr(self._tiff, "n_frames", 1)
+        else:
+            count = 1
+        if count == 0:
+            raise SourceError("文件中没有任何页面")
+        return int(count)
+
+    def read(self, page_no: int) -> PageImage:
+        try:
+            if self._pdf is not None:
+                return self._read_pdf(page_no)
+            if self._tiff is not None:
+                return self._read_tiff(page_no)
+            assert self._data is not None
+            if self.kind == "jpeg":
+                return decode_jpeg(self._data, page_no)
+            return _decode_png(self._data, page_no)
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(f"第{page_no}页无法解码：{exc}") from exc
+
+    def _read_tiff(self, page_no: int) -> PageImage:
+        assert self._tiff is not None
+        self._tiff.seek(page_no - 1)
+        _check_pixels(*self._tiff.size)
+        return _finish(page_no, _pil_to_array(self._tiff))
+
+    def _read_pdf(self, page_no: int) -> PageImage:
+        import pypdfium2 as pdfium
+
+        page = self._pdf[page_no - 1]  # type: ignore[index]
+        try:
+            objects = list(page.get_objects(max_depth=2))
+            images = [o for o in objects if isinstance(o, pdfium.PdfImage)]
+            if len(images) == 1 and len(objects) == 1:
+                image = images[0]
+                width, height = image.get_px_size()
+                _check_pixels(width, height)
+                if image.get_filters() == ["DCTDecode"]:
+                    # The scanner's own JPEG, decoded at reduced size without re-rendering.
+                    return decode_jpeg(bytes(image.get_data(decode_simple=False)), page_no)
+                array = image.get_bitmap(render=False).to_numpy()
+                if array.ndim == 3 and array.shape[2] == 1:
+                    array = array[:, :, 0]
+                return _finish(page_no, np.ascontiguousarray(array))
+            w_pt, h_pt = page.get_size()
+            scale = RENDER_DPI / 72.0
+            _check_pixels(int(w_pt * scale), int(h_pt * scale))
+            bitmap = page.render(scale=scale, grayscale=True, draw_annots=False)
+            array = bitmap.to_numpy()
+            if array.ndim == 3:
+                array = array[:, :, 0] if array.shape[2] == 1 else cv2.cvtColor(array[:, :, :3], cv2.COLOR_BGR2GRAY)
+            return _finish(page_no, np.ascontiguousarray(array))
+        finally:
+            page.close()
+
+
+def _open_reason(kind: Kind, exc: Exception) -> str:
+    text = str(exc)
+    if kind == "pdf":
+        if "password" in text.lower() or "security" in text.lower():
+            return "PDF 已加密，无法读取，请提供未加密的扫描件"
+        return f"PDF 文件已损坏或不完整：{text}"
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return "图像过大，为安全起见不予打开"
+    return f"{kind.upper()} 文件已损坏或无法识别：{text}"
+
+
+def iter_pages(path: Path, only: set[int] | None = None) -> Iterator[PageImage | SourceError]:
+    """Yield each wanted page, or the error that stopped that page alone."""
+    with PageSource(path) as source:
+        for page_no in range(1, source.page_count() + 1):
+            if only is not None and page_no not in only:
+                continue
+            try:
+                yield source.read(page_no)
+            except SourceError as exc:
+                yield exc

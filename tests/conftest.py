@@ -1,0 +1,148 @@
+"""Shared fixtures.
+
+``db_url`` runs a test on SQLite and, when ``DUCHA_TEST_PG_URL`` is set (see
+``scripts/start_test_postgres.sh``), again on a fresh PostgreSQL database.
+``planned_workspace`` is a session-wide SQLite workspace with the sample
+registry and roster imported and round 2015-08 planned: the starting point
+for sheet, scan and notification tests. Treat it as read-only; copy it
+(``copy_planned_workspace``) when a test needs to write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ducha.cli import main as cli_main
+from ducha.db.migrate import normalize_db_url
+from ducha.groups import import_roster
+from ducha.registry import import_files
+from ducha.rounds import plan_round
+from ducha.workspace import Workspace, create
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = REPO_ROOT / "samples"
+SAMPLE_REGISTRY = SAMPLES_DIR / "registry.xlsx"
+SAMPLE_ROSTERS = {"2015-08": SAMPLES_DIR / "groups_2015-08.xlsx", "2015-09": SAMPLES_DIR / "groups_2015-09.xlsx"}
+SAMPLE_ROUND = "2015-08"
+SAMPLE_SEED = "2015-08-14 福彩3D 第2015219期 开奖号 5 8 3"
+PG_URL_ENV = "DUCHA_TEST_PG_URL"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for an empty database, SQLite or PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"未设置 {PG_URL_ENV}，跳过 PostgreSQL")
+    admin_url = sa.make_url(normalize_db_url(base))
+    name = f"ducha_t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, db_url: str) -> Workspace:
+    """A fresh, empty workspace on the parametrized database."""
+    return create(tmp_path / "ws", db_url)
+
+
+def session_of(ws: Workspace) -> Session:
+    return Session(ws.engine(), expire_on_commit=False)
+
+
+def fill_workspace(ws: Workspace, rounds: tuple[str, ...] = (SAMPLE_ROUND,)) -> None:
+    """Import the sample registry and roster, and plan the given rounds with the sample seed."""
+    with session_of(ws) as session, session.begin():
+        import_files(session, [SAMPLE_REGISTRY])
+        import_roster(session, SAMPLE_ROUND, [SAMPLE_ROSTERS[SAMPLE_ROUND]])
+        for round_id in rounds:
+            plan_round(session, round_id, SAMPLE_SEED)
+
+
+@pytest.fixture(scope="session")
+def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """SQLite workspace: sample registry + 2015-08 roster imported, round 2015-08 planned. Read-only."""
+    ws = create(tmp_path_factory.mktemp("planned") / "ducha-data")
+    fill_workspace(ws)
+    return ws
+
+
+@pytest.fixture
+def copy_planned_workspace(planned_workspace: Workspace, tmp_path: Path) -> Workspace:
+    """A private, writable copy of ``planned_workspace`` (SQLite only)."""
+    target = tmp_path / "ducha-data"
+    shutil.copytree(planned_workspace.root, target)
+    db_file = target / "ducha.sqlite3"
+    # Fold the WAL in so the copy is complete, then point the copy at its own file.
+    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    config = target / "workspace.json"
+    config.write_text(config.read_text().replace(str(planned_workspace.root), str(target)))
+    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
+
+
+CliRunner = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``ducha ARGS`` in-process on a workspace; returns (exit code, stdout, stderr)."""
+
+    def run(ws: Workspace, *args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli_main(["--workspace", str(ws.root), "--db", ws.db_url, *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+SMALL_REGISTRY_VILLAGES = 40
+
+
+@pytest.fixture(scope="session")
+def small_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cut of the sample registry (40 villages, city and county units) for fast import tests."""
+    source = openpyxl.load_workbook(SAMPLE_REGISTRY, read_only=True)
+    grids = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in source.worksheets}
+    source.close()
+    villages = grids["贫困村"]
+    # Every 12th village: spread over counties, so both city- and county-unit villages are in.
+    keep = {str(row[3]) for row in villages[1::12][:SMALL_REGISTRY_VILLAGES]}
+    links = [grids["帮扶关系"][0]] + [r for r in grids["帮扶关系"][1:] if str(r[0]) in keep]
+    units_used = {r[2] for r in links[1:]}
+    cut = {
+        "贫困村": [villages[0]] + [r for r in villages[1:] if str(r[3]) in keep],
+        "帮扶单位": [grids["帮扶单位"][0]] + [r for r in grids["帮扶单位"][1:] if r[0] in units_used],
+        "帮扶关系": links,
+        "驻村工作队": [grids["驻村工作队"][0]] + [r for r in grids["驻村工作队"][1:] if str(r[0]) in keep],
+        "第一书记": [grids["第一书记"][0]] + [r for r in grids["第一书记"][1:] if str(r[0]) in keep],
+    }
+    book = openpyxl.Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for title, rows in cut.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path = tmp_path_factory.mktemp("small") / "small_registry.xlsx"
+    book.save(path)
+    return path

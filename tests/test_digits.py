@@ -1,0 +1,167 @@
+"""Handwritten digits read from simulated comb boxes, with the shipped model.
+
+The boxes are drawn from MNIST validation rows (340..399 of each digit),
+which the model never trained on, the way the simulator draws returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from forms.errors import DigitModelError
+from generator.handwriting import MNIST_SIMULATION_ROWS, PENS, digit_box_specimen, mnist_rows
+from ocr.digits import (
+    DIGIT_ACCEPT_MIN_CONFIDENCE,
+    MODEL_PATH,
+    DigitReading,
+    combine_digits,
+    load_model,
+    read_digit,
+    read_digits,
+    read_number,
+)
+
+SEED = 404
+SCANS_PER_ROW = 2
+MODEL_MAX_BYTES = 5_000_000
+
+
+@pytest.fixture(scope="module")
+def validation() -> tuple[np.ndarray, np.ndarray]:
+    return mnist_rows(MNIST_SIMULATION_ROWS)
+
+
+@pytest.fixture(scope="module")
+def degraded_readings(validation: tuple[np.ndarray, np.ndarray]) -> tuple[list[DigitReading], np.ndarray]:
+    images, labels = validation
+    rng = np.random.default_rng(SEED)
+    # Two scans of each validation row: enough boxes for a 1% rate to mean something.
+    crops = [digit_box_specimen(image, rng) for image in images for _ in range(SCANS_PER_ROW)]
+    return read_digits(crops), np.repeat(labels, SCANS_PER_ROW)
+
+
+def test_model_ships_small_and_without_pickle() -> None:
+    assert MODEL_PATH.stat().st_size < MODEL_MAX_BYTES
+    with np.load(MODEL_PATH, allow_pickle=False) as data:
+        assert "weight_0_0" in data.files
+    load_model()
+
+
+def test_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "digits.npz"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(DigitModelError, match="损坏"):
+        load_model(broken)
+    with pytest.raises(DigitModelError, match="找不到"):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_degraded_digits_are_read_right_when_accepted(
+        degraded_readings: tuple[list[DigitReading], np.ndarray]) -> None:
+    readings, labels = degraded_readings
+    accepted = np.array([r.value is not None for r in readings])
+    values = np.array([-1 if r.value is None else r.value for r in readings])
+    right = accepted & (values == labels)
+    wrong = accepted & (values != labels)
+    # Gating must not reach its error rate by refusing most boxes.
+    assert accepted.mean() >= 0.85
+    assert right.sum() / accepted.sum() >= 0.95
+    # Silent errors: a wrong digit that passed the confidence gate.
+    assert wrong.sum() / accepted.sum() <= 0.01
+    # No written digit was taken for an empty box that often.
+    assert np.mean([r.blank for r in readings]) <= 0.01
+
+
+def test_confidence_gate_is_what_holds_values_back(
+        degraded_readings: tuple[list[DigitReading], np.ndarray]) -> None:
+    readings, _ = degraded_readings
+    for reading in readings:
+        if reading.value is not None:
+            assert reading.confidence >= DIGIT_ACCEPT_MIN_CONFIDENCE
+            assert reading.best == reading.value
+        elif not reading.blank and reading.best is not None:
+            assert reading.confidence < DIGIT_ACCEPT_MIN_CONFIDENCE
+
+
+def test_empty_boxes_read_blank() -> None:
+    rng = np.random.default_rng(SEED + 1)
+    scanned = [digit_box_specimen(None, rng) for _ in range(60)]
+    printed = [digit_box_specimen(None, rng, degrade_scan=False) for _ in range(5)]
+    for reading in read_digits(scanned + printed):
+        assert reading.blank and reading.value is None
+
+
+def test_border_only_crop_misaligned_inward_reads_blank() -> None:
+    # The crop is cut 0.5 mm too far out: a full border line sits inside each edge.
+    crop = np.full((80, 70), 250, np.uint8)
+    crop[5:8, :] = 20
+    crop[-8:-5, :] = 20
+    crop[:, 5:8] = 20
+    crop[:, -8:-5] = 20
+    reading = read_digit(crop)
+    assert reading.blank and reading.value is None
+
+
+def test_a_box_with_a_stray_speck_is_not_a_digit() -> None:
+    crop = np.full((80, 70), 250, np.uint8)
+    crop[40:42, 30:32] = 30
+    assert read_digit(crop).blank
+
+
+def clean_crop(digit: int, validation: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """A clean box of ``digit`` that the reader gets right on its own.
+
+    The number tests are about how boxes combine, so they start from boxes
+    whose single reading is right; accuracy is tested above.
+    """
+    images, labels = validation
+    for image in images[labels == digit]:
+        crop = digit_box_specimen(image, np.random.default_rng(SEED + digit), degrade_scan=False, pen=PENS[2],
+                                  box_mm=(6.0, 8.0))
+        if read_digit(crop).value == digit:
+            return crop
+    raise AssertionError(f"no validation row of {digit} is read right")
+
+
+def blank_crop() -> np.ndarray:
+    return digit_box_specimen(None, np.random.default_rng(SEED), degrade_scan=False, box_mm=(6.0, 8.0))
+
+
+def test_read_number_right_aligned_with_decimal(validation: tuple[np.ndarray, np.ndarray]) -> None:
+    reading = read_number([blank_crop(), blank_crop(), clean_crop(1, validation), clean_crop(2, validation)],
+                          [clean_crop(5, validation)])
+    assert reading.text == "__12.5"
+    assert reading.value == pytest.approx(12.5)
+    assert not reading.blank and 0 < reading.confidence <= 1
+
+
+def test_read_number_gap_is_uncertain_and_all_blank_is_blank(validation: tuple[np.ndarray, np.ndarray]) -> None:
+    gap = read_number([clean_crop(3, validation), blank_crop(), clean_crop(4, validation)])
+    assert gap.value is None and gap.uncertain and gap.text == "3_4"
+    empty = read_number([blank_crop()] * 3, [blank_crop()])
+    assert empty.blank and empty.value is None and not empty.uncertain
+
+
+def reading(value: int | None, blank: bool = False, confidence: float = 0.99) -> DigitReading:
+    probs = tuple(1.0 if i == value else 0.0 for i in range(10))
+    return DigitReading(value, 1.0 if blank else confidence, blank, probs, value)
+
+
+def test_number_rules() -> None:
+    b = reading(None, blank=True)
+    unsure = reading(None, confidence=0.4)
+    assert combine_digits([b, reading(7), reading(0)], []).value == 70
+    # Left-aligned integers are ambiguous (7 or 700?): review.
+    assert combine_digits([reading(7), b, b], []).value is None
+    # Decimals may stop early; a gap in them is not allowed.
+    assert combine_digits([reading(1)], [reading(5), b]).value == pytest.approx(1.5)
+    assert combine_digits([reading(1)], [b, reading(5)]).value is None
+    # One unreadable box makes the whole number uncertain, never a guess.
+    unsure_number = combine_digits([b, reading(2), unsure], [])
+    assert unsure_number.value is None and unsure_number.text == "_2?"
+    # Confidence falls with every digit that is not sure.
+    assert combine_digits([reading(1, confidence=0.9), reading(2, confidence=0.9)], []).confidence \
+        == pytest.approx(0.81)

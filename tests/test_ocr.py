@@ -1,0 +1,267 @@
+"""The pure reader on sheets drawn from the measured layout.
+
+Each test draws what a person would put on the sheet (``generator``),
+degrades the page like a scanner would, and checks what the reader says.
+The stand-in page has the real layout's markers, QR code and boxes; the
+whole-pipeline tests on LibreOffice-rendered sheets are in test_scan.py.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from forms import qr_payload
+from forms.geometry import PageLayout, load_layout
+from generator import degrade, handwriting
+from generator import simulate as sim
+from ocr.errors import SourceError
+from ocr.identify import candidate_payloads
+from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
+from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, decode_jpeg
+from ocr.reader import PageReading, read_page
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+SHEET = qr_payload.SheetId("2015-08", "511902101201", 1, "rs1")
+
+
+@pytest.fixture(scope="module")
+def layouts() -> dict[tuple[str, int], PageLayout]:
+    return {("rs1", 1): load_layout("rs1", 1), ("rs1", 2): load_layout("rs1", 2)}
+
+
+@pytest.fixture(scope="module")
+def blank_sheet(layouts: dict[tuple[str, int], PageLayout]) -> tuple[np.ndarray, np.ndarray]:
+    return sim.stand_in_sheet(layouts[("rs1", 1)], qr_payload.encode(SHEET, KEY))
+
+
+def _plan(layouts: dict[tuple[str, int], PageLayout]) -> sim.PagePlan:
+    plan = sim.PagePlan(form_id=SHEET.form_id, sheet_page=1)
+    values = ["yes", "no", "blank", "yes"]
+    for i, key in enumerate(k.split(".")[0] for k in layouts[("rs1", 1)].boxes if k.endswith(".yes")):
+        plan.fields[key] = values[i % len(values)]
+    plan.signatures = {"village_head": "signed", "first_secretary": "empty", "group_member": "signed"}
+    return plan
+
+
+def _filled(layouts: dict[tuple[str, int], PageLayout], blank_sheet: tuple[np.ndarray, np.ndarray],
+            seed: int = 1, seal: bool = False) -> tuple[np.ndarray, sim.PagePlan]:
+    page, homography = blank_sheet[0].copy(), blank_sheet[1]
+    plan = _plan(layouts)
+    rng = np.random.default_rng(seed)
+    layout = layouts[("rs1", 1)]
+    for key, value in plan.fields.items():
+        for box, wanted in ((f"{key}.yes", "yes"), (f"{key}.no", "no")):
+            if value == wanted:
+                rect = sim._rect_px(homography, layout.boxes[box])
+                handwriting.draw_tick(page, rect, ("check", "cross", "dot")[seed % 3], rng, pen=handwriting.PENS[2])
+    for slot, state in plan.signatures.items():
+        rect = sim._rect_px(homography, layout.boxes[slot])
+        if state == "signed":
+            handwriting.draw_signature(page, rect, rng)
+        if seal and slot == "first_secretary":
+            handwriting.draw_seal(page, (rect[0] + rect[2] * 0.6, rect[1] + rect[3] * 0.5), rng)
+    return page, plan
+
+
+def _as_page(image: np.ndarray) -> PageImage:
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return decode_jpeg(data.tobytes(), 1)
+
+
+def _check(reading: PageReading, plan: sim.PagePlan) -> None:
+    assert reading.rejected is None
+    assert reading.form_id_ok if hasattr(reading, "form_id_ok") else True
+    assert (reading.round, reading.village_code, reading.sheet_page) == ("2015-08", "511902101201", 1)
+    for key, value in plan.fields.items():
+        assert reading.fields[key]["value"] == value, (key, reading.fields[key])
+    for slot, state in plan.signatures.items():
+        assert reading.signatures[slot]["state"] == state, (slot, reading.signatures[slot])
+    assert reading.validity == "invalid"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["turn90", "turn180", "turn270", "skew", "blur_noise_jpeg", "bilevel", "photo", "dpi150", "dpi600"],
+)
+def test_reads_every_tick_and_signature_through_each_degradation(name: str, layouts, blank_sheet) -> None:
+    page, plan = _filled(layouts, blank_sheet, seed=len(name))
+    rng = np.random.default_rng(7)
+    if name.startswith("turn"):
+        out = degrade.rotate_quarter(degrade.to_gray(page), {"turn90": 1, "turn180": 2, "turn270": 3}[name])
+    elif name == "skew":
+        out = degrade.skew(page, rng, angle_deg=-4.5)
+    elif name == "blur_noise_jpeg":
+        out = degrade.jpeg(degrade.gaussian_noise(degrade.blur(degrade.to_gray(page), rng, sigma_px=1.2), rng,
+                                                  sigma_levels=10), rng, quality=40)
+    elif name == "bilevel":
+        out = degrade.to_bilevel(page, 170)
+    elif name == "photo":
+        out = degrade.perspective_photo(page, rng)
+    elif name == "dpi150":
+        out, _ = degrade.rescale(degrade.to_gray(page), rng, 300, dpi=150)
+    else:
+        out, _ = degrade.rescale(degrade.to_gray(page), rng, 300, dpi=600)
+    reading = read_page(_as_page(out), layouts, KEY)
+    _check(reading, plan)
+    assert reading.alignment_error_mm is not None and reading.alignment_error_mm < 0.6
+
+
+def test_red_seal_on_an_empty_slot_is_removed_by_colour(layouts, blank_sheet) -> None:
+    page, plan = _filled(layouts, blank_sheet, seed=3, seal=True)
+    reading = read_page(_as_page(page), layouts, KEY)
+    assert reading.colour
+    _check(reading, plan)
+
+
+def test_gray_seal_never_makes_an_empty_slot_signed(layouts, blank_sheet) -> None:
+    for seed in range(4):
+        page, _ = _filled(layouts, blank_sheet, seed=seed, seal=True)
+        reading = read_page(_as_page(degrade.to_gray(page)), layouts, KEY)
+        assert reading.signatures["first_secretary"]["state"] in ("empty", "uncertain")
+        assert reading.validity in ("invalid", "review")
+
+
+def test_stray_stroke_and_speckle_are_not_signatures(layouts, blank_sheet) -> None:
+    page, homography = blank_sheet[0].copy(), blank_sheet[1]
+    rng = np.random.default_rng(5)
+    layout = layouts[("rs1", 1)]
+    for slot, kind in (("village_head", "stroke"), ("first_secretary", "speckle"), ("group_member", "stroke")):
+        rect = sim._rect_px(homography, layout.boxes[slot])
+        handwriting.draw_stray_mark(page, rect, rng, kind)  # type: ignore[arg-type]
+    out = degrade.speckle(degrade.to_gray(page), rng, density_per_mpx=300)
+    reading = read_page(_as_page(out), layouts, KEY)
+    assert {s["state"] for s in reading.signatures.values()} <= {"empty", "uncertain"}
+    assert reading.signatures["village_head"]["state"] == "empty"
+
+
+def test_correction_cancels_a_box_and_two_ticks_go_to_review() -> None:
+    empty = classify_box(0.0, 0.0)
+    tick = classify_box(BOX_FILL_MIN_RATIO * 6, 0.2)
+    filled = classify_box(0.95, 1.0)
+    assert (empty.state, tick.state, filled.state) == ("empty", "marked", "filled")
+    assert classify_pair(filled, tick, ("yes", "no"), ("是", "否")).value == "no"
+    assert classify_pair(filled, empty, ("yes", "no"), ("是", "否")).value == "blank"
+    both = classify_pair(tick, tick, ("yes", "no"), ("是", "否"))
+    assert both.value == "uncertain" and both.reason
+    # On the thresholds themselves the reader does not guess.
+    assert classify_box(BOX_FILL_MIN_RATIO, 0.0).state == "uncertain"
+    assert classify_box(0.6, BOX_CORRECTION_MIN_RATIO).state == "uncertain"
+
+
+def test_filled_box_on_paper_reads_as_correction(layouts, blank_sheet) -> None:
+    page, homography = blank_sheet[0].copy(), blank_sheet[1]
+    layout = layouts[("rs1", 1)]
+    rng = np.random.default_rng(2)
+    handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes["team_1.yes"]), "filled", rng)
+    handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes["team_1.no"]), "cross", rng)
+    handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes["team_2.yes"]), "check", rng)
+    handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes["team_2.no"]), "check", rng)
+    reading = read_page(_as_page(degrade.to_gray(page)), layouts, KEY)
+    assert reading.fields["team_1"]["value"] == "no"
+    assert reading.fields["team_1"]["yes"]["state"] == "filled"
+    assert reading.fields["team_2"]["value"] == "uncertain"
+    assert ("team_2", "“是”和“否”都打了勾") in reading.review
+
+
+def test_unreadable_qr_falls_back_to_the_printed_id(layouts, blank_sheet) -> None:
+    page = blank_sheet[0].copy()
+    layout = layouts[("rs1", 1)]
+    homography = blank_sheet[1]
+    x, y, w, h = sim._rect_px(homography, layout.qr)
+    # Ink spilled over the QR code.
+    cv2.rectangle(page, (x + w // 4, y + h // 4), (x + 3 * w // 4, y + 3 * h // 4), (0, 0, 0), thickness=-1)
+    out, _ = degrade.rescale(degrade.to_gray(page), np.random.default_rng(0), 300, dpi=300)
+    reading = read_page(_as_page(out), layouts, KEY)
+    assert reading.id_method == "ocr"
+    assert reading.village_code == "511902101201"
+    assert any(key == "page" for key, _ in reading.review)
+
+
+def test_ocr_candidates_fix_confusable_characters() -> None:
+    payload = qr_payload.encode(SHEET, KEY)
+    garbled = payload.replace("DC1-", "DC1 - ").replace("511902101201", "5119O21O12O1")
+    assert payload in candidate_payloads(garbled)
+
+
+def test_sheet_from_another_workspace_is_rejected(layouts, blank_sheet) -> None:
+    page, _ = _filled(layouts, blank_sheet)
+    reading = read_page(_as_page(page), layouts, OTHER_KEY)
+    assert reading.rejected is not None and "签名校验失败" in reading.rejected
+
+
+def test_blank_page_is_noted(layouts) -> None:
+    page = np.full((1754, 1240), 250, np.uint8)
+    reading = read_page(_as_page(degrade.gaussian_noise(page, np.random.default_rng(0), sigma_levels=3)), layouts, KEY)
+    assert reading.blank and reading.rejected is not None and "空白页" in reading.rejected
+
+
+def test_bad_inputs_are_refused_with_reasons(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.txt"
+    text.write_text("不是扫描件")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\n%%EOF garbage")
+    truncated = tmp_path / "cut.jpg"
+    buffer = io.BytesIO()
+    Image.new("L", (800, 1100), 255).save(buffer, format="JPEG")
+    truncated.write_bytes(buffer.getvalue()[:200])
+    reasons = {}
+    for path in (empty, text, broken):
+        with pytest.raises(SourceError) as info:
+            PageSource(path)
+        reasons[path.name] = str(info.value)
+    with pytest.raises(SourceError), PageSource(truncated) as source:
+        source.read(1)
+    assert "为空" in reasons["empty.pdf"]
+    assert "不是" in reasons["notes.txt"]
+    assert "PDF" in reasons["broken.pdf"]
+
+
+def _encrypted_pdf() -> bytes:
+    """A one-page PDF locked with the standard security handler (unknown user password)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+            b"<< /Filter /Standard /V 1 /R 2 /O <" + b"11" * 32 + b"> /U <" + b"22" * 32 + b"> /P -4 >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += (b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<00112233445566778899aabbccddeeff>"
+            b"<00112233445566778899aabbccddeeff>] >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
+    return bytes(out)
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(_encrypted_pdf())
+    with pytest.raises(SourceError) as info:
+        PageSource(locked)
+    assert "加密" in str(info.value)
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    side = int(MAX_PAGE_PIXELS**0.5) + 100
+    bomb = tmp_path / "bomb.png"
+    # A huge, almost empty 1-bit PNG compresses to a few kilobytes.
+    Image.new("1", (side, side), 1).save(bomb, optimize=True)
+    assert bomb.stat().st_size < 5_000_000
+    with pytest.raises(SourceError) as info, PageSource(bomb) as source:
+        source.read(1)
+    assert "过大" in str(info.value)

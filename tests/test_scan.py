@@ -1,0 +1,320 @@
+"""``ducha scan``, ``review`` and ``simulate`` on LibreOffice-rendered sheets.
+
+One group of round 2015-08 is printed once for the module; a few of its
+sheets are filled in and scanned by ``ducha simulate``, and the tests scan
+those files together with every kind of bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ducha.cli import main as cli_main
+from ducha.db.models import IssuedSheet, RectificationItem, ReviewItem, RoundVillage, ScanPage
+from ducha.results import load_form_results
+from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, scan
+from ducha.workspace import Workspace
+from forms import qr_payload
+from forms.geometry import load_layout
+from generator import simulate as sim
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "tests" / "golden" / "scan_batch.json"
+SIM_SHEETS = 4
+
+
+def _copy(source: Workspace, target: Path) -> Workspace:
+    shutil.copytree(source.root, target)
+    db_file = target / "ducha.sqlite3"
+    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    config = target / "workspace.json"
+    config.write_text(config.read_text().replace(str(source.root), str(target)))
+    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
+
+
+def _cli(ws: Workspace, *args: str) -> int:
+    return cli_main(["--workspace", str(ws.root), "--db", ws.db_url, *args])
+
+
+@pytest.fixture(scope="module")
+def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """Round 2015-08, smallest group printed; its first village has two follow-up items (page 2)."""
+    ws = _copy(planned_workspace, tmp_path_factory.mktemp("scan") / "ducha-data")
+    with Session(ws.engine()) as session, session.begin():
+        counts = session.execute(
+            select(RoundVillage.group_no, func.count()).where(RoundVillage.round == "2015-08")
+            .group_by(RoundVillage.group_no)
+        ).all()
+        group = min(counts, key=lambda row: row[1])[0]
+        first = session.scalars(
+            select(RoundVillage).where(RoundVillage.round == "2015-08", RoundVillage.group_no == group)
+            .order_by(RoundVillage.visit_order)
+        ).first()
+        assert first is not None
+        session.add_all([
+            RectificationItem(village_id=first.village_id, origin_round="2015-07", indicator_key=key,
+                              description=text, deadline=dt.date(2015, 8, 20), status="open")
+            for key, text in (("team_3", "未制定帮扶减贫计划"), ("sec_1", "驻村天数不足"))
+        ])
+    assert _cli(ws, "sheets", "2015-08", "--group", str(group)) == 0
+    return ws
+
+
+@pytest.fixture(scope="module")
+def returned(printed: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("returned")
+    assert _cli(printed, "simulate", "2015-08", "--out", str(out), "--seed", "3", "--limit", str(SIM_SHEETS)) == 0
+    truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
+    files = sorted(p for p in out.iterdir() if p.suffix in (".pdf", ".tif"))
+    return {"dir": out, "truth": truth, "files": files}
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(printed: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One file per kind of bad input, each one page."""
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "readme.txt").write_text("这不是扫描件", encoding="utf-8")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nendobj\n%%EOF junk")
+    from test_ocr import _encrypted_pdf
+
+    (folder / "locked.pdf").write_bytes(_encrypted_pdf())
+    side = 12_000
+    Image.new("1", (side, side), 1).save(folder / "bomb.png", optimize=True)
+    blank = np.full((1754, 1240), 252, np.uint8)
+    cv2.imwrite(str(folder / "blank.jpg"), blank)
+    layout = load_layout("rs1", 1)
+    with Session(printed.engine()) as session:
+        issued = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).first()
+        assert issued is not None
+        code = issued.form_id.split("-", 2)[2]
+    foreign = qr_payload.encode(qr_payload.SheetId("2015-08", code, 1, "rs1"), bytes(32))
+    page, _ = sim.stand_in_sheet(layout, foreign, px_per_mm=150 / 25.4)
+    cv2.imwrite(str(folder / "foreign.jpg"), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY))
+    other_round = qr_payload.encode(qr_payload.SheetId("2015-09", code, 1, "rs1"), printed.key())
+    page, _ = sim.stand_in_sheet(layout, other_round, px_per_mm=150 / 25.4)
+    cv2.imwrite(str(folder / "other_round.png"), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY))
+    return {p.name: p for p in folder.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def batch(printed: Workspace, returned: dict[str, Any], bad_inputs: dict[str, Path],
+          tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    ws = _copy(printed, tmp_path_factory.mktemp("batch") / "ducha-data")
+    paths = list(returned["files"]) + [next(iter(bad_inputs.values())).parent]
+    report = scan(ws, paths, round_id="2015-08", workers=2)
+    return {"ws": ws, "report": report, "json": report.to_json()}
+
+
+def _truth_pages(returned: dict[str, Any]) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(f["file"], p["page"]): p for f in returned["truth"]["files"] for p in f["pages"]}
+
+
+def test_every_page_ends_in_one_state_and_counts_add_up(batch: dict[str, Any], returned: dict[str, Any],
+                                                         bad_inputs: dict[str, Path]) -> None:
+    data = batch["json"]
+    truth_pages = _truth_pages(returned)
+    expected_pages = len(truth_pages) + len(bad_inputs)
+    summary = data["summary"]
+    assert summary["input_pages"] == expected_pages == len(data["pages"])
+    assert summary["recorded"] + summary["review"] + summary["rejected"] == summary["input_pages"]
+    assert {p["status"] for p in data["pages"]} <= {"recorded", "review", "rejected"}
+    with Session(batch["ws"].engine()) as session:
+        assert session.scalar(select(func.count()).select_from(ScanPage)) == expected_pages
+
+
+def test_bad_inputs_are_rejected_with_chinese_reasons(batch: dict[str, Any]) -> None:
+    by_name = {Path(p["source"]).name: p for p in batch["json"]["pages"]}
+    expected = {
+        "empty.pdf": "文件为空",
+        "readme.txt": "不是 PDF",
+        "broken.pdf": "PDF",
+        "locked.pdf": "加密",
+        "bomb.png": "过大",
+        "blank.jpg": "空白页",
+        "foreign.jpg": "签名校验失败",
+        "other_round.png": "2015-09",
+    }
+    for name, words in expected.items():
+        page = by_name[name]
+        assert page["status"] == "rejected", name
+        assert words in page["reason"], (name, page["reason"])
+        assert page["form_id"] is None and page["fields"] == {}
+
+
+def test_simulated_pages_are_identified_and_never_wrongly_signed(batch: dict[str, Any],
+                                                                 returned: dict[str, Any]) -> None:
+    truth_pages = _truth_pages(returned)
+    with Session(batch["ws"].engine()) as session:
+        village_of = {s.form_id: s.village_id for s in session.scalars(select(IssuedSheet))}
+    for page in batch["json"]["pages"]:
+        key = (Path(page["source"]).name, page["page"])
+        if key not in truth_pages:
+            continue
+        truth = truth_pages[key]
+        assert page["status"] != "rejected", page
+        assert page["form_id"] == truth["form_id"]
+        assert page["village_id"] == village_of[truth["form_id"]]
+        for slot, state in page["signatures"].items():
+            if truth["signatures"][slot] == "empty":
+                assert state != "signed", (key, slot)
+        if page["valid"] is True:
+            assert truth["validity"] == "valid"
+        for field, item in page["fields"].items():
+            settled = item["value"] not in ("uncertain", None) and field in truth["fields"]
+            if settled and isinstance(truth["fields"][field], str):
+                assert item["value"] == truth["fields"][field], (key, field)
+
+
+def test_evidence_crops_are_kept_for_every_field(batch: dict[str, Any]) -> None:
+    with Session(batch["ws"].engine()) as session:
+        page = session.scalars(select(ScanPage).where(ScanPage.sheet_page == 1, ScanPage.status != "rejected")).first()
+        assert page is not None and page.reading is not None
+        crops = page.reading["crops"]
+    for key in ("team_1", "sec_8", "poverty_fund", "village_head", "first_secretary", "group_member"):
+        path = batch["ws"].root / crops[key]
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        assert image is not None and image.shape[0] > 10
+
+
+def test_same_file_again_is_skipped_with_a_note(batch: dict[str, Any], returned: dict[str, Any]) -> None:
+    ws = batch["ws"]
+    with Session(ws.engine()) as session:
+        before = session.scalar(select(func.count()).select_from(ScanPage))
+    again = scan(ws, [returned["files"][0]], round_id="2015-08", workers=1)
+    assert again.notes and "内容相同" in again.notes[0]
+    with Session(ws.engine()) as session:
+        assert session.scalar(select(func.count()).select_from(ScanPage)) == before
+
+
+def test_review_lists_crops_and_set_overrides_but_keeps_machine_value(
+        batch: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    ws = batch["ws"]
+    capsys.readouterr()
+    assert _cli(ws, "review", "--json") == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert items, "the simulated batch has open review items"
+    item = next(i for i in items if i["crop"])
+    assert Path(item["crop"]).exists()
+    field, form = item["field"], item["form_id"]
+    value = {"village_head": "已签", "first_secretary": "已签", "group_member": "已签"}.get(field)
+    if value is None:
+        value = "12" if not field.startswith(("team_", "sec_", "rect_")) else ("已整改" if field.startswith("rect_") else "是")
+    assert _cli(ws, "review", "set", form, field, value, "--by", "王小明") == 0
+    with Session(ws.engine()) as session:
+        rows = session.scalars(select(ReviewItem).where(ReviewItem.form_id == form, ReviewItem.field_key == field)).all()
+        assert rows and all(r.status == "resolved" and r.resolved_by == "王小明" and r.resolved_at for r in rows)
+        assert rows[0].machine_value == item["machine_value"]
+        results = {r.form_id: r for r in load_form_results(session, "2015-08")}
+    result = results[form]
+    merged = {**result.indicators, **{k: v for k, v in result.numbers.items()}, **result.signatures}
+    if field in merged:
+        assert str(merged[field]) in {"yes", "signed", "12.0", "12"}
+    # Every issued sheet has a result; unreturned ones are missing.
+    with Session(ws.engine()) as session:
+        issued = session.scalar(select(func.count()).select_from(IssuedSheet).where(IssuedSheet.round == "2015-08"))
+    assert len(results) == issued
+    assert sum(r.status == "missing" for r in results.values()) == issued - SIM_SHEETS
+
+
+def test_page_two_rectification_rows_map_to_items(batch: dict[str, Any], returned: dict[str, Any]) -> None:
+    truth = [p for p in _truth_pages(returned).values() if p["sheet_page"] == 2]
+    assert truth, "the first village has follow-up items, so a page 2"
+    with Session(batch["ws"].engine()) as session:
+        results = {r.form_id: r for r in load_form_results(session, "2015-08")}
+        sheet = session.get(IssuedSheet, truth[0]["form_id"])
+        assert sheet is not None
+        ids = sheet.rectification_item_ids
+    result = results[truth[0]["form_id"]]
+    assert set(result.rectification) == set(ids)
+    for n, item_id in enumerate(ids, start=1):
+        read = result.rectification[item_id]
+        assert read in (truth[0]["fields"][f"rect_{n}"], "uncertain")
+
+
+def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace, tmp_path: Path) -> None:
+    ws = _copy(printed, tmp_path / "ducha-data")
+    with Session(ws.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).first()
+        assert sheet is not None
+    from ducha.simulate import _render
+
+    layout = load_layout("rs1", 1)
+    from ocr.align import align
+
+    files = []
+    for n, answer in enumerate(("yes", "no")):
+        page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
+        homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+        plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={"team_1": answer})
+        sim.fill_page(page, homography, layout, plan, np.random.default_rng(n))
+        path = tmp_path / f"copy{n}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
+        files.append(path)
+    report = scan(ws, files, workers=1)
+    second = report.pages[1]
+    assert second["status"] == "review"
+    assert "两次" in second["reason"]
+    with Session(ws.engine()) as session:
+        conflict = session.scalars(select(ReviewItem).where(ReviewItem.field_key == "team_1")).all()
+        assert any("两次" in c.reason for c in conflict)
+        assert session.scalar(select(func.count()).select_from(ScanPage).where(ScanPage.form_id == sheet.form_id)) == 2
+
+
+def test_killed_batch_resumes_without_duplicates(printed: Workspace, returned: dict[str, Any], tmp_path: Path) -> None:
+    ws = _copy(printed, tmp_path / "ducha-data")
+    args = [sys.executable, "-m", "ducha.cli", "--workspace", str(ws.root), "scan", "--workers", "1",
+            *map(str, returned["files"])]
+    env = dict(os.environ, **{STOP_AFTER_ENV: "2"})
+    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert first.returncode == STOP_EXIT_CODE, first.stderr
+    with Session(ws.engine()) as session:
+        partial = session.scalar(select(func.count()).select_from(ScanPage))
+    total = len(_truth_pages(returned))
+    assert 0 < partial < total
+    env.pop(STOP_AFTER_ENV)
+    second = subprocess.run(args + ["--json"], env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)["summary"]
+    assert summary["input_pages"] == total
+    with Session(ws.engine()) as session:
+        rows = session.execute(select(ScanPage.file_id, ScanPage.page_no)).all()
+    assert len(rows) == len(set(rows)) == total
+
+
+def _stable(data: dict[str, Any]) -> dict[str, Any]:
+    pages = []
+    for page in data["pages"]:
+        page = dict(page, source=Path(page["source"]).name)
+        page["fields"] = {k: {"value": v["value"], "confidence": round(v["confidence"] or 0, 1)}
+                          for k, v in page["fields"].items()}
+        pages.append(page)
+    return {"pages": sorted(pages, key=lambda p: (p["source"], p["page"])), "summary": data["summary"]}
+
+
+def test_batch_json_matches_the_snapshot(batch: dict[str, Any]) -> None:
+    current = _stable(batch["json"])
+    if os.environ.get("DUCHA_UPDATE_GOLDEN") or not GOLDEN.exists():
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(current, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        if not os.environ.get("DUCHA_UPDATE_GOLDEN"):
+            pytest.fail(f"快照不存在，已写出 {GOLDEN}，请检查后提交")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert set(expected) == {"pages", "summary"}
+    assert current == expected
