@@ -14,7 +14,7 @@ demo: setup
 	bash scripts/demo.sh
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	bash scripts/run_tests.sh
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -1,6 +1,6 @@
 """Consequences of a round's findings (seed 五), by rules kept in a JSON file.
 
-The defaults ship in ``ducha/config/consequences.json``; a workspace may
+The defaults ship in ``ducha/defaults/consequences.json``; a workspace may
 override any key with its own ``consequences.json``. The merged rules are
 checked against a schema and every problem is reported at once, by key.
 """
@@ -22,7 +22,7 @@ from ducha.errors import ConfigError
 from ducha.findings import ProblemDefinition, RoundFindings, VillageFinding
 from forms.record_sheet import INDICATORS_BY_KEY
 
-DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "config" / "consequences.json"
+DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "defaults" / "consequences.json"
 WORKSPACE_RULES_FILE_NAME = "consequences.json"
 CITY_LEVEL = "city"
 

@@ -12,7 +12,6 @@ if the seal could hide a signature, the slot is uncertain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -37,11 +36,6 @@ EMPTY_EXTENT_MAX_MM = 5.0
 SEAL_RADIUS_MIN_MM = 16.0
 SEAL_RADIUS_MAX_MM = 24.0
 SEAL_SEARCH_MARGIN_MM = 24.0
-SEAL_SEARCH_PX_PER_MM = 2.0
-SEAL_RING_BAND_MM = 2.0
-SEAL_INK_DARKNESS_MIN = 0.12
-# Share of the ring band that must be inked for a seal.
-SEAL_RING_COVER_MIN = 0.3
 SEALS_PER_AREA_MAX = 3
 # Half-thickness of ink no pen stroke reaches (pens are at most ~0.8 mm wide).
 SEAL_BLOB_RADIUS_MM = 1.5
@@ -79,56 +73,23 @@ def _remove_printed_lines(ink: np.ndarray, px_per_mm: float) -> np.ndarray:
     return cv2.bitwise_and(ink, cv2.bitwise_not(lines))
 
 
-@lru_cache(maxsize=16)
-def _ring_kernel(radius_px: float, width_px: float) -> np.ndarray:
-    size = int(np.ceil(radius_px + width_px)) * 2 + 1
-    yy, xx = np.mgrid[:size, :size].astype(np.float32) - size // 2
-    distance = np.sqrt(xx * xx + yy * yy)
-    ring = (np.abs(distance - radius_px) <= width_px / 2).astype(np.float32)
-    return ring / ring.sum()
-
-
 def find_seals(context: np.ndarray, paper_level: float, px_per_mm: float) -> list[tuple[float, float, float]]:
     """Seals in a gray area, as circles (cx, cy, r) in ``context`` px.
 
-    A seal is found by its ring: the share of a 40 mm circle's band that
-    is inked. Even a faint or 1-bit seal, broken into pieces, inks much of
-    its ring, while no signature or printed line runs round a circle.
+    A seal is found by its solid star (or a dense patch of seal text): ink
+    far thicker than any pen stroke, at the seal's centre. The disc is
+    taken at the largest seal radius. (Looking for the ring itself was
+    tried: on real sheets, label text and table lines fake rings.)
     """
-    scale = SEAL_SEARCH_PX_PER_MM / px_per_mm
-    small = cv2.resize(context, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    darkness = (paper_level - small.astype(np.float32)) / max(paper_level, 1.0)
-    ink = (darkness > SEAL_INK_DARKNESS_MIN).astype(np.float32)
-    k = SEAL_SEARCH_PX_PER_MM
-    best_score = np.zeros_like(ink)
-    best_radius = np.zeros_like(ink)
-    for radius_mm in np.arange(SEAL_RADIUS_MIN_MM, SEAL_RADIUS_MAX_MM + 1e-6, 1.0):
-        score = cv2.filter2D(ink, -1, _ring_kernel(float(radius_mm * k), SEAL_RING_BAND_MM * k),
-                             borderType=cv2.BORDER_CONSTANT)
-        better = score > best_score
-        best_score[better] = score[better]
-        best_radius[better] = radius_mm * k
+    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO
+    solid = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
     seals: list[tuple[float, float, float]] = []
-    # The seal's solid star (or a dense patch of seal text) is far thicker
-    # than any pen stroke; it marks the seal's centre even when a faint
-    # ring has dropped out of a 1-bit scan.
-    # Measured at full resolution: at the search scale, close pen strokes would merge.
-    full_ink = ((paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO)
-    solid = cv2.distanceTransform(full_ink.astype(np.uint8), cv2.DIST_L2, 5)
     for _ in range(SEALS_PER_AREA_MAX):
-        _min, thick, _minloc, (fx, fy) = cv2.minMaxLoc(solid)
+        _min, thick, _minloc, (x, y) = cv2.minMaxLoc(solid)
         if thick < SEAL_BLOB_RADIUS_MM * px_per_mm:
             break
-        seals.append((float(fx), float(fy), SEAL_RADIUS_MAX_MM * px_per_mm))
-        cv2.circle(solid, (fx, fy), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
-        cv2.circle(best_score, (round(fx * scale), round(fy * scale)), int(SEAL_RADIUS_MIN_MM * k), 0.0, thickness=-1)
-    for _ in range(SEALS_PER_AREA_MAX):
-        _min, top, _minloc, (x, y) = cv2.minMaxLoc(best_score)
-        if top < SEAL_RING_COVER_MIN:
-            break
-        r = float(best_radius[y, x])
-        seals.append((x / scale, y / scale, r / scale))
-        cv2.circle(best_score, (x, y), int(r), 0.0, thickness=-1)
+        seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
+        cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
     return seals
 
 
