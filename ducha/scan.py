@@ -96,11 +96,14 @@ _STATE: dict[str, Any] = {}
 def _init_worker(layouts: dict[tuple[str, int], PageLayout], key: bytes, root: str) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
+    # One process per core: BLAS threads (the digit MLP) would only fight each other.
+    from threadpoolctl import threadpool_limits
+
+    _STATE["blas_limit"] = threadpool_limits(1)
     _STATE.update(layouts=layouts, key=key, root=Path(root))
 
 
 def _write_jpeg(path: Path, image: Any, quality: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ScanError(f"无法保存图像：{path}")
@@ -111,13 +114,16 @@ def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutco
     tag = f"{sha[:12]}-p{reading.page_no}"
     if reading.rejected:
         rel = Path("rejected") / f"{tag}.jpg"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         _write_jpeg(root / rel, gray, REJECTED_JPEG_QUALITY)
         return PageOutcome(reading.page_no, reading.to_json(), reading.rejected, image_path=str(rel))
     assert reading.round is not None and reading.village_code is not None
     form = make_form_id(reading.round, reading.village_code)
     crop_paths: dict[str, str] = {}
+    folder = Path("evidence") / reading.round / form / tag
+    (root / folder).mkdir(parents=True, exist_ok=True)
     for key, image in reading.crops.items():
-        rel = Path("evidence") / reading.round / form / tag / f"{key}.jpg"
+        rel = folder / f"{key}.jpg"
         _write_jpeg(root / rel, image, EVIDENCE_JPEG_QUALITY)
         crop_paths[key] = str(rel)
     return PageOutcome(

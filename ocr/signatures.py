@@ -12,6 +12,7 @@ if the seal could hide a signature, the slot is uncertain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -30,16 +31,24 @@ SPECK_MAX_MM2 = 0.3
 SIGNED_INK_MIN_MM2 = 8.0
 SIGNED_EXTENT_MIN_MM = 9.0
 EMPTY_INK_MAX_MM2 = 3.0
-EMPTY_EXTENT_MAX_MM = 5.0
+EMPTY_EXTENT_MAX_MM = 4.0
 # Official seals are 38-42 mm across; searched for on gray scans only,
 # in the signature row plus a margin wide enough to hold a whole ring.
 SEAL_RADIUS_MIN_MM = 16.0
 SEAL_RADIUS_MAX_MM = 24.0
 SEAL_SEARCH_MARGIN_MM = 24.0
 SEALS_PER_AREA_MAX = 3
+SEAL_SEARCH_PX_PER_MM = 2.0
+SEAL_RING_BAND_MM = 2.0
+SEAL_RADIUS_STEP_MM = 1.0
+# Share of the visible ring band that must be inked for a seal.
+SEAL_RING_COVER_MIN = 0.3
+SEAL_RING_SEEN_MIN = 0.4
 # Half-thickness of ink no pen stroke reaches (pens are at most ~0.8 mm wide).
-SEAL_BLOB_RADIUS_MM = 1.5
+SEAL_BLOB_RADIUS_MM = 1.2
 SEAL_RING_PAD_MM = 2.0
+# Printed slot labels sit in this strip above the signature row.
+LABEL_STRIP_MM = 9.0
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
 
@@ -73,23 +82,60 @@ def _remove_printed_lines(ink: np.ndarray, px_per_mm: float) -> np.ndarray:
     return cv2.bitwise_and(ink, cv2.bitwise_not(lines))
 
 
-def find_seals(context: np.ndarray, paper_level: float, px_per_mm: float) -> list[tuple[float, float, float]]:
+@lru_cache(maxsize=16)
+def _ring_kernel(radius_px: float, width_px: float) -> np.ndarray:
+    size = int(np.ceil(radius_px + width_px)) * 2 + 1
+    yy, xx = np.mgrid[:size, :size].astype(np.float32) - size // 2
+    distance = np.sqrt(xx * xx + yy * yy)
+    return (np.abs(distance - radius_px) <= width_px / 2).astype(np.float32)
+
+
+def find_seals(
+    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray | None = None
+) -> list[tuple[float, float, float]]:
     """Seals in a gray area, as circles (cx, cy, r) in ``context`` px.
 
-    A seal is found by its solid star (or a dense patch of seal text): ink
-    far thicker than any pen stroke, at the seal's centre. The disc is
-    taken at the largest seal radius. (Looking for the ring itself was
-    tried: on real sheets, label text and table lines fake rings.)
+    Two signs, either suffices: the solid star (ink far thicker than any
+    pen stroke) and the ring (a 40 mm circle's band mostly inked, once
+    long printed lines are removed). ``valid`` marks the pixels that are
+    free of print (labels, markers); the ring is scored on those only.
     """
     ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO
-    solid = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
     seals: list[tuple[float, float, float]] = []
+    solid = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
     for _ in range(SEALS_PER_AREA_MAX):
         _min, thick, _minloc, (x, y) = cv2.minMaxLoc(solid)
         if thick < SEAL_BLOB_RADIUS_MM * px_per_mm:
             break
         seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
         cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
+    scale = SEAL_SEARCH_PX_PER_MM / px_per_mm
+    k = SEAL_SEARCH_PX_PER_MM
+    lines_gone = _remove_printed_lines(ink.astype(np.uint8) * 255, px_per_mm)
+    small = cv2.resize((lines_gone > 0).astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    free = np.ones_like(small) if valid is None else cv2.resize(
+        valid.astype(np.float32), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    small = (small > 0.25).astype(np.float32) * (free > 0.5)
+    best_score = np.zeros_like(small)
+    best_radius = np.zeros_like(small)
+    for radius_mm in np.arange(SEAL_RADIUS_MIN_MM, SEAL_RADIUS_MAX_MM + 1e-6, SEAL_RADIUS_STEP_MM):
+        kernel = _ring_kernel(float(radius_mm * k), SEAL_RING_BAND_MM * k)
+        inked = cv2.filter2D(small, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+        seen = cv2.filter2D((free > 0.5).astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+        # Only rings of which enough is visible are judged.
+        score = np.where(seen >= SEAL_RING_SEEN_MIN * kernel.sum(), inked / np.maximum(seen, 1.0), 0.0)
+        better = score > best_score
+        best_score[better] = score[better]
+        best_radius[better] = radius_mm * k
+    for x0, y0, _r in seals:
+        cv2.circle(best_score, (round(x0 * scale), round(y0 * scale)), int(SEAL_RADIUS_MIN_MM * k), 0.0, thickness=-1)
+    for _ in range(SEALS_PER_AREA_MAX):
+        _min, top, _minloc, (x, y) = cv2.minMaxLoc(best_score)
+        if top < SEAL_RING_COVER_MIN:
+            break
+        r = float(best_radius[y, x])
+        seals.append((x / scale, y / scale, r / scale))
+        cv2.circle(best_score, (x, y), int(r), 0.0, thickness=-1)
     return seals
 
 
@@ -106,12 +152,14 @@ def measure_area(
     ink = _remove_printed_lines(ink, px_per_mm)
     seal = bool(seals)
     hidden_share = 0.0
+    under_mm2 = 0.0
     if seals:
         disc = np.zeros_like(ink)
         for cx, cy, r in seals:
             cv2.circle(disc, (round(cx), round(cy)), int(r + SEAL_RING_PAD_MM * px_per_mm), 255, thickness=-1)
         # Nothing under a seal counts on a gray scan: seal text and pen look alike there.
         hidden_share = float(np.count_nonzero(disc)) / disc.size
+        under_mm2 = float(np.count_nonzero(cv2.bitwise_and(ink, disc))) / (px_per_mm * px_per_mm)
         ink = np.asarray(cv2.bitwise_and(ink, cv2.bitwise_not(disc)), dtype=np.uint8)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     mm2_per_px = 1.0 / (px_per_mm * px_per_mm)
@@ -134,7 +182,8 @@ def measure_area(
     if ink_mm2 >= SIGNED_INK_MIN_MM2 and extent >= SIGNED_EXTENT_MIN_MM:
         margin = min(ink_mm2 / SIGNED_INK_MIN_MM2, extent / SIGNED_EXTENT_MIN_MM)
         return SignatureReading("signed", float(min(1.0, 0.25 + 0.25 * margin)), reason=None, **common)  # type: ignore[arg-type]
-    if seal and hidden_share > SEAL_HIDES_SHARE_MAX:
+    # Ink under a seal may be a signature: never call that slot empty.
+    if seal and (hidden_share > SEAL_HIDES_SHARE_MAX or under_mm2 > EMPTY_INK_MAX_MM2):
         return SignatureReading("uncertain", 0.0, reason="签名处盖有印章，无法判断是否签名", **common)  # type: ignore[arg-type]
     if ink_mm2 <= EMPTY_INK_MAX_MM2 or extent <= EMPTY_EXTENT_MAX_MM:
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
@@ -161,12 +210,18 @@ def read_signatures(
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
-        for solid in printed_solids or []:
+        valid = np.ones(context.shape, dtype=bool)
+        # The printed labels above the slots would fake rings; they are not judged.
+        label = Rect(row.x_mm - SEAL_SEARCH_MARGIN_MM, row.y_mm - LABEL_STRIP_MM, row.w_mm + 2 * SEAL_SEARCH_MARGIN_MM,
+                     LABEL_STRIP_MM)
+        for solid in [*(printed_solids or []), label]:
             x0 = int((solid.x_mm - row.x_mm + SEAL_SEARCH_MARGIN_MM) * px)
             y0 = int((solid.y_mm - row.y_mm + SEAL_SEARCH_MARGIN_MM) * px)
             x1, y1 = x0 + int(np.ceil(solid.w_mm * px)), y0 + int(np.ceil(solid.h_mm * px))
-            context[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
-        seals = find_seals(context, paper_level, px)
+            if solid is not label:
+                context[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
+            valid[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
+        seals = find_seals(context, paper_level, px, valid)
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
