@@ -205,6 +205,11 @@ def line_eighths_pt(line_mm: float) -> int:
     return max(2, round(line_mm / MM_PER_PT * 8))
 
 
+def drawn_line_mm(line_mm: float) -> float:
+    """The width a border of nominal ``line_mm`` is drawn with (whole eighths of a point)."""
+    return line_eighths_pt(line_mm) / 8 * MM_PER_PT
+
+
 MM_PER_PT = 25.4 / 72
 _BOX_EDGES = ("top", "left", "bottom", "right")
 
@@ -216,13 +221,14 @@ def box_paragraph(
 
     LibreOffice lays out a paragraph border far faster than a picture or a
     nested table. Its lines are centred half a line width outside the text
-    area, so the text area is the box less one line width: the box's line
-    centres then span exactly ``box_w_mm`` x ``box_h_mm``. ``left_mm`` is the
+    area, so the text area is the box less two line widths: the lines' outer
+    edges then span exactly ``box_w_mm`` x ``box_h_mm``. ``left_mm`` is the
     box's offset in the cell's text width (None: centred).
     """
-    inner_w = box_w_mm - line_mm
-    inner_h = box_h_mm - line_mm
-    left = (text_width_mm - inner_w) / 2 if left_mm is None else left_mm + line_mm / 2
+    line_mm = drawn_line_mm(line_mm)
+    inner_w = box_w_mm - 2 * line_mm
+    inner_h = box_h_mm - 2 * line_mm
+    left = (text_width_mm - inner_w) / 2 if left_mm is None else left_mm + line_mm
     right = text_width_mm - inner_w - left
     format_paragraph(paragraph, exact_line_pt=inner_h / MM_PER_PT)
     ppr = paragraph._p.get_or_add_pPr()
@@ -257,10 +263,13 @@ def comb_table(
     """A one-row nested table, centred in ``cell``: boxed columns are the comb's
     boxes (cell borders), the others borderless gaps holding ``texts``.
 
-    Cell borders are centred on the cell edges, so the box line centres are
-    the column edges: each box spans its column width exactly.
+    ``widths_mm`` are the boxes' and gaps' visible widths. Cell borders are
+    centred on the column edges, so a box column is one line width narrower
+    than its box and a gap column one line width wider than its gap.
     """
     sz = line_eighths_pt(line_mm)
+    line_mm = drawn_line_mm(line_mm)
+    widths_mm = [w - line_mm if box else w + line_mm for w, box in zip(widths_mm, boxed)]
     total = round(sum(widths_mm) * TWIPS_PER_MM)
     no_edges = "".join(f'<w:{e} w:val="nil"/>' for e in _BOX_EDGES)
     cells = []
@@ -285,7 +294,7 @@ def comb_table(
         '<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="0" w:type="dxa"/><w:left w:w="0" w:type="dxa"/>'
         '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar></w:tblPr>'
         f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:cantSplit/>"
-        f'<w:trHeight w:val="{round(height_mm * TWIPS_PER_MM)}" w:hRule="exact"/></w:trPr>'
+        f'<w:trHeight w:val="{round((height_mm - line_mm) * TWIPS_PER_MM)}" w:hRule="exact"/></w:trPr>'
         f'{"".join(cells)}</w:tr></w:tbl>'
     )
     # A cell must end with a paragraph: keep a 1 pt one after the comb.

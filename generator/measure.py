@@ -1,8 +1,9 @@
 """Reads a rendered sheet's geometry back from its PDF.
 
 Markers and the QR code are pictures; every box and signature area is
-drawn with four lines (paragraph or cell borders), whose centre lines give
-the box's extent. Boxes are put together from those line segments, told
+drawn with four lines (paragraph or cell borders). A box's extent is the
+outer edge of its lines, as it was when boxes were pictures: the line
+centres plus half a line width. Boxes are put together from those line segments, told
 apart by size, and placed by a fixed structure: tick boxes come in rows of two (是, 否) in indicator order,
 digit boxes in reading order of ``NUMERIC_FIELDS``, signature areas left
 to right. ``measure_layout`` (pdfplumber) also checks each indicator row
@@ -74,6 +75,7 @@ class Segment:
     pos: float
     start: float
     end: float
+    line_mm: float
 
     @property
     def length(self) -> float:
@@ -90,8 +92,10 @@ BOX_SIZES_MM = _box_sizes()
 
 
 def _fits_any(length: float, targets: set[float]) -> bool:
-    # Line ends may run past the box corner by up to a line width each side.
-    return any(-SIZE_TOLERANCE_MM <= length - t <= SIZE_TOLERANCE_MM + 2 * CORNER_TOLERANCE_MM for t in targets)
+    # Centre lines are a line width shorter than the box; their ends may run
+    # past the corners by up to a line width.
+    slack = SIZE_TOLERANCE_MM + 2 * CORNER_TOLERANCE_MM
+    return any(-slack <= length - t <= slack for t in targets)
 
 
 def _buckets(segments: Sequence[Segment], key: Callable[[Segment], float]) -> dict[int, list[Segment]]:
@@ -139,7 +143,9 @@ def boxes_from_segments(segments: Sequence[Segment]) -> list[Placement]:
         )
         if bottom is None:
             continue
-        box = Placement(left.pos, top.pos, right.pos - left.pos, bottom.pos - top.pos)
+        x0, y0 = left.pos - left.line_mm / 2, top.pos - top.line_mm / 2
+        x1, y1 = right.pos + right.line_mm / 2, bottom.pos + bottom.line_mm / 2
+        box = Placement(x0, y0, x1 - x0, y1 - y0)
         if any(_near(box.w, w) and _near(box.h, h) for w, h in BOX_SIZES_MM):
             out.append(box)
     return out
@@ -240,12 +246,13 @@ class PageObjects:
 
 def _segment_of_bounds(left: float, top: float, right: float, bottom: float) -> Segment | None:
     """A thin path's centre line. pdfium's bounds grow by the stroke width on
-    every side, i.e. by half the thin side, which is taken off the long side."""
+    every side: the thin side is two line widths, and one is taken off each
+    end of the long side."""
     w, h = right - left, bottom - top
     if h <= SEGMENT_MAX_THICKNESS_MM < w:
-        return Segment(True, (top + bottom) / 2, left + h / 2, right - h / 2)
+        return Segment(True, (top + bottom) / 2, left + h / 2, right - h / 2, h / 2)
     if w <= SEGMENT_MAX_THICKNESS_MM < h:
-        return Segment(False, (left + right) / 2, top + w / 2, bottom - w / 2)
+        return Segment(False, (left + right) / 2, top + w / 2, bottom - w / 2, w / 2)
     return None
 
 
@@ -315,10 +322,11 @@ def _plumber_segments(page: pdfplumber.page.Page) -> list[Segment]:
     for edge in page.edges:
         x0, x1 = float(edge["x0"]) * MM_PER_PT, float(edge["x1"]) * MM_PER_PT
         top, bottom = float(edge["top"]) * MM_PER_PT, float(edge["bottom"]) * MM_PER_PT
+        line = float(edge.get("linewidth") or 0.0) * MM_PER_PT
         if edge["orientation"] == "h":
-            out.append(Segment(True, (top + bottom) / 2, x0, x1))
+            out.append(Segment(True, (top + bottom) / 2, x0, x1, line))
         elif edge["orientation"] == "v":
-            out.append(Segment(False, (x0 + x1) / 2, top, bottom))
+            out.append(Segment(False, (x0 + x1) / 2, top, bottom, line))
     return out
 
 
