@@ -21,10 +21,12 @@ import pypdfium2
 
 from forms.errors import ConversionError, LayoutMismatchError
 from forms.record_sheet import LAYOUT_VERSION
+from generator.build_templates import RECORD_SHEET_TEMPLATE
+from generator.fast_template import FilledBody
 from generator.measure import classify, page_differences, placements_fast
-from generator.merge import merge_documents
+from generator.merge import merge_bodies
 from generator.pdf_convert import convert_to_pdf, default_workers
-from generator.record_sheet import RenderedSheet, SheetData, render_sheet
+from generator.record_sheet import RenderedSheet, SheetData, fill_sheet, sheet_template
 
 MAX_SHEETS_PER_MERGED_DOC = 40
 
@@ -82,8 +84,8 @@ def check_outputs(outputs: Sequence[SheetOutput]) -> None:
             for kind, index in enumerate(out.page_indices, start=1):
                 if rendered.payloads[kind - 1] not in texts[index].replace("\r", "").replace("\n", ""):
                     raise ConversionError(f"PDF 第{index + 1}页不是 {describe(rendered.data)} 的第{kind}页，页序错乱")
-                size, items = pages[index]
-                boxes = classify(items, kind, size)
+                objects = pages[index]
+                boxes = classify(objects.images, objects.boxes, kind, objects.size_mm)
                 found.update(page_differences(boxes, kind, len(rendered.rectification_item_ids)))
             if found:
                 worst = sorted(found.items(), key=lambda kv: -kv[1])[:3]
@@ -108,14 +110,19 @@ def render_and_convert(
     timeout_s: float | None = None,
 ) -> tuple[list[SheetOutput], dict[Path, Path]]:
     """Sheets' outputs in order, plus the PDFs of ``extra_docs`` (e.g. covers)."""
-    rendered = [render_sheet(data, key, docx_path_of(data)) for data in sheets]
     n_workers = workers or default_workers()
+    template = sheet_template(RECORD_SHEET_TEMPLATE)
     merged: list[Path] = []
     expected: dict[Path, int] = {}
     members: list[list[RenderedSheet]] = []
-    for i, chunk in enumerate(_chunks(len(rendered), n_workers)):
-        part = [rendered[j] for j in chunk]
-        path = merge_documents([r.docx for r in part], pdf_dir / "merged" / f"sheets-{i:03d}.docx")
+    for i, chunk in enumerate(_chunks(len(sheets), n_workers)):
+        part: list[RenderedSheet] = []
+        bodies: list[FilledBody] = []
+        for j in chunk:
+            rendered, body = fill_sheet(sheets[j], key, docx_path_of(sheets[j]))
+            part.append(rendered)
+            bodies.append(body)
+        path = merge_bodies(template, bodies, pdf_dir / "merged" / f"sheets-{i:03d}.docx")
         merged.append(path)
         expected[path] = sum(r.pages for r in part)
         members.append(part)

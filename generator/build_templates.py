@@ -17,7 +17,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from forms.geometry import MARKER_IDS
@@ -33,7 +33,7 @@ from forms.record_sheet import (
 )
 from generator import docx_build as b
 from generator import sheet_design as d
-from generator.images import box_png, marker_png
+from generator.images import marker_png
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 RECORD_SHEET_TEMPLATE = TEMPLATES_DIR / "record_sheet.docx"
@@ -54,7 +54,11 @@ MARKER_CORNERS = {
 }
 PAGE_PICTURE_PREFIX = "ducha"
 TITLE_LINE_PT = 30.0
-DIGIT_GAP_MM = 1.2
+# Between the comb's boxes, and the cell holding the decimal point (mm).
+DIGIT_GAP_MM = 1.66
+DECIMAL_POINT_CELL_MM = 4.1
+DECIMAL_POINT_PT = 14.0
+CELL_PADDING_MM = 2.0  # fixed_table's 1 mm left and right cell margins
 
 
 def _style_document(doc: DocumentObject) -> None:
@@ -125,25 +129,38 @@ def _indicator_text(indicator: Indicator) -> str:
     return f"{indicator.number}." + indicator.text.replace("{year}", "{{ year }}")
 
 
+def _tick_box(cell: _Cell, cell_w_mm: float) -> None:
+    """A tick box drawn as the border of the cell's only paragraph, centred."""
+    paragraph = b.cell_text(cell, "", d.BODY_FONT, d.BODY_SIZE_PT)
+    b.box_paragraph(paragraph, cell_w_mm - CELL_PADDING_MM, d.TICK_BOX_MM, d.TICK_BOX_MM, d.BOX_LINE_MM, None)
+
+
 def _tick_boxes(table: Table, row: int, yes_col: int, key: str) -> None:
-    for offset, kind in ((0, "yes"), (1, "no")):
-        cell = table.cell(row, yes_col + offset)
-        paragraph = b.cell_text(cell, "", d.BODY_FONT, d.BODY_SIZE_PT)
-        b.add_picture(paragraph, box_png(d.TICK_BOX_MM, d.TICK_BOX_MM), d.TICK_BOX_MM, d.TICK_BOX_MM, f"{key}.{kind}")
+    del key  # boxes are named by their order (generator.measure)
+    for offset in (0, 1):
+        _tick_box(table.cell(row, yes_col + offset), MAIN_GRID_MM[yes_col + offset])
 
 
 def _comb(table: Table, row: int, col: int, field: NumericField) -> None:
-    """One box per digit; the decimal point printed between the boxes."""
+    """One box per digit (a nested one-row table); the decimal point in a borderless cell."""
     cell = table.cell(row, col)
-    paragraph = b.cell_text(cell, "", d.BODY_FONT, d.BODY_SIZE_PT)
-    png = box_png(d.DIGIT_BOX_W_MM, d.DIGIT_BOX_H_MM)
-    for i, key in enumerate(field.digit_boxes):
+    b.cell_text(cell, "", d.BODY_FONT, d.BODY_SIZE_PT)
+    widths: list[float] = []
+    boxed: list[bool] = []
+    texts: list[str] = []
+    for i in range(len(field.digit_boxes)):
         if i == field.integer_digits:
-            b.add_text(paragraph, " . ", d.BODY_FONT, 14.0, bold=True)
+            widths.append(DECIMAL_POINT_CELL_MM)
+            boxed.append(False)
+            texts.append(".")
         elif i > 0:
-            gap = b.add_text(paragraph, " ", d.BODY_FONT, 5.0)
-            b.letter_spacing(gap, DIGIT_GAP_MM)
-        b.add_picture(paragraph, png, d.DIGIT_BOX_W_MM, d.DIGIT_BOX_H_MM, key)
+            widths.append(DIGIT_GAP_MM)
+            boxed.append(False)
+            texts.append("")
+        widths.append(d.DIGIT_BOX_W_MM)
+        boxed.append(True)
+        texts.append("")
+    b.comb_table(cell, widths, boxed, d.DIGIT_BOX_H_MM, d.BOX_LINE_MM, texts, d.BODY_FONT, DECIMAL_POINT_PT)
 
 
 def _header_rows(table: Table) -> None:
@@ -252,7 +269,7 @@ def _signatures(doc: DocumentObject) -> None:
         b.cell_text(table.cell(0, i), label, d.BODY_FONT, 11.0, WD_ALIGN_PARAGRAPH.LEFT)
         paragraph = b.cell_text(table.cell(1, i), "", d.BODY_FONT, d.BODY_SIZE_PT, WD_ALIGN_PARAGRAPH.LEFT)
         width = d.SIGNATURE_W_MM[slot.key]
-        b.add_picture(paragraph, box_png(width, d.SIGNATURE_H_MM), width, d.SIGNATURE_H_MM, slot.key)
+        b.box_paragraph(paragraph, widths[i] - CELL_PADDING_MM, width, d.SIGNATURE_H_MM, d.BOX_LINE_MM, 0.0)
     b.exact_row(table, 0, 6.0)
     b.exact_row(table, 1, d.SIGNATURE_H_MM + 2.0)
 
@@ -287,9 +304,8 @@ def _rectification_page(doc: DocumentObject) -> None:
     b.cell_text(
         table.cell(2, 1), "{{ item.text }}", d.BODY_FONT, d.SMALL_SIZE_PT, WD_ALIGN_PARAGRAPH.LEFT, exact_line_pt=12
     )
-    for col, kind in ((2, "done"), (3, "not_done")):
-        paragraph = b.cell_text(table.cell(2, col), "", d.BODY_FONT, d.BODY_SIZE_PT)
-        b.add_picture(paragraph, box_png(d.TICK_BOX_MM, d.TICK_BOX_MM), d.TICK_BOX_MM, d.TICK_BOX_MM, f"rect.{kind}")
+    for col in (2, 3):
+        _tick_box(table.cell(2, col), RECT_GRID_MM[col])
     b.exact_row(table, 2, d.RECT_ROW_MM)
     b.cell_text(table.cell(3, 0), "{%tr endfor %}", d.BODY_FONT, 1.0)
     _plain_paragraph(doc, "{%p endif %}")

@@ -193,3 +193,111 @@ def set_page(section: object, width_mm: float, height_mm: float, top: float, bot
     section.right_margin = Mm(side)
     section.header_distance = Mm(0)
     section.footer_distance = Mm(0)
+
+
+def _border_edges(edges: tuple[str, ...], eighths_pt: int) -> str:
+    return "".join(
+        f'<w:{edge} w:val="single" w:sz="{eighths_pt}" w:space="0" w:color="000000"/>' for edge in edges
+    )
+
+
+def line_eighths_pt(line_mm: float) -> int:
+    return max(2, round(line_mm / MM_PER_PT * 8))
+
+
+def drawn_line_mm(line_mm: float) -> float:
+    """The width a border of nominal ``line_mm`` is drawn with (whole eighths of a point)."""
+    return line_eighths_pt(line_mm) / 8 * MM_PER_PT
+
+
+MM_PER_PT = 25.4 / 72
+_BOX_EDGES = ("top", "left", "bottom", "right")
+
+
+def box_paragraph(
+    paragraph: Paragraph, text_width_mm: float, box_w_mm: float, box_h_mm: float, line_mm: float, left_mm: float | None
+) -> None:
+    """Turn an empty paragraph into an outlined box (paragraph borders).
+
+    LibreOffice lays out a paragraph border far faster than a picture or a
+    nested table. Its lines are centred half a line width outside the text
+    area, so the text area is the box less two line widths: the lines' outer
+    edges then span exactly ``box_w_mm`` x ``box_h_mm``. ``left_mm`` is the
+    box's offset in the cell's text width (None: centred).
+    """
+    line_mm = drawn_line_mm(line_mm)
+    inner_w = box_w_mm - 2 * line_mm
+    inner_h = box_h_mm - 2 * line_mm
+    left = (text_width_mm - inner_w) / 2 if left_mm is None else left_mm + line_mm
+    right = text_width_mm - inner_w - left
+    format_paragraph(paragraph, exact_line_pt=inner_h / MM_PER_PT)
+    ppr = paragraph._p.get_or_add_pPr()
+    ppr.append(parse_xml(f'<w:pBdr {nsdecls("w")}>{_border_edges(_BOX_EDGES, line_eighths_pt(line_mm))}</w:pBdr>'))
+    paragraph.paragraph_format.left_indent = Mm(left)
+    paragraph.paragraph_format.right_indent = Mm(right)
+    # Schema order of pPr children matters to Word; python-docx sorts its own.
+    _sort_ppr(ppr)
+
+
+_PPR_ORDER = [
+    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr", "suppressLineNumbers",
+    "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap", "overflowPunct", "topLinePunct",
+    "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd", "snapToGrid", "spacing", "ind", "contextualSpacing",
+    "mirrorIndents", "suppressOverlap", "jc", "textDirection", "textAlignment", "textboxTightWrap",
+    "outlineLvl", "divId", "cnfStyle", "rPr", "sectPr", "pPrChange",
+]
+
+
+def _sort_ppr(ppr: object) -> None:
+    children = list(ppr)  # type: ignore[call-overload]
+    rank = {qn(f"w:{tag}"): i for i, tag in enumerate(_PPR_ORDER)}
+    children.sort(key=lambda el: rank.get(el.tag, len(_PPR_ORDER)))
+    for el in children:
+        ppr.append(el)  # type: ignore[attr-defined]
+
+
+def comb_table(
+    cell: _Cell, widths_mm: list[float], boxed: list[bool], height_mm: float, line_mm: float, texts: list[str],
+    font: str, size_pt: float,
+) -> None:
+    """A one-row nested table, centred in ``cell``: boxed columns are the comb's
+    boxes (cell borders), the others borderless gaps holding ``texts``.
+
+    ``widths_mm`` are the boxes' and gaps' visible widths. Cell borders are
+    centred on the column edges, so a box column is one line width narrower
+    than its box and a gap column one line width wider than its gap.
+    """
+    sz = line_eighths_pt(line_mm)
+    line_mm = drawn_line_mm(line_mm)
+    widths_mm = [w - line_mm if box else w + line_mm for w, box in zip(widths_mm, boxed)]
+    total = round(sum(widths_mm) * TWIPS_PER_MM)
+    no_edges = "".join(f'<w:{e} w:val="nil"/>' for e in _BOX_EDGES)
+    cells = []
+    for width, box, text in zip(widths_mm, boxed, texts):
+        borders = _border_edges(_BOX_EDGES, sz) if box else no_edges
+        run = ""
+        if text:
+            run = (
+                f'<w:r><w:rPr><w:rFonts w:ascii="{font}" w:hAnsi="{font}" w:eastAsia="{font}" w:cs="{font}"/>'
+                f'<w:b/><w:sz w:val="{round(size_pt * 2)}"/></w:rPr><w:t>{text}</w:t></w:r>'
+            )
+        cells.append(
+            f'<w:tc><w:tcPr><w:tcW w:w="{round(width * TWIPS_PER_MM)}" w:type="dxa"/>'
+            f'<w:tcBorders>{borders}</w:tcBorders><w:vAlign w:val="bottom"/></w:tcPr>'
+            f'<w:p><w:pPr><w:snapToGrid w:val="0"/><w:spacing w:before="0" w:after="0"/><w:jc w:val="center"/></w:pPr>'
+            f"{run}</w:p></w:tc>"
+        )
+    grid = "".join(f'<w:gridCol w:w="{round(w * TWIPS_PER_MM)}"/>' for w in widths_mm)
+    tbl = parse_xml(
+        f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblW w:w="{total}" w:type="dxa"/><w:jc w:val="center"/>'
+        f'<w:tblBorders>{no_edges}<w:insideH w:val="nil"/><w:insideV w:val="nil"/></w:tblBorders>'
+        '<w:tblLayout w:type="fixed"/><w:tblCellMar><w:top w:w="0" w:type="dxa"/><w:left w:w="0" w:type="dxa"/>'
+        '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar></w:tblPr>'
+        f"<w:tblGrid>{grid}</w:tblGrid><w:tr><w:trPr><w:cantSplit/>"
+        f'<w:trHeight w:val="{round((height_mm - line_mm) * TWIPS_PER_MM)}" w:hRule="exact"/></w:trPr>'
+        f'{"".join(cells)}</w:tr></w:tbl>'
+    )
+    # A cell must end with a paragraph: keep a 1 pt one after the comb.
+    last = cell.paragraphs[-1]
+    format_paragraph(last, WD_ALIGN_PARAGRAPH.CENTER, exact_line_pt=1.0)
+    last._p.addprevious(tbl)

@@ -1,18 +1,23 @@
 """Reads a rendered sheet's geometry back from its PDF.
 
-Every marker, box and signature area is a picture, so its exact extent is
-in the PDF. Pictures are told apart by size, and placed by a fixed
-structure: tick boxes come in rows of two (是, 否) in indicator order,
+Markers and the QR code are pictures; every box and signature area is
+drawn with four lines (paragraph or cell borders). A box's extent is the
+outer edge of its lines, as it was when boxes were pictures: the line
+centres plus half a line width. Boxes are put together from those line segments, told
+apart by size, and placed by a fixed structure: tick boxes come in rows of two (是, 否) in indicator order,
 digit boxes in reading order of ``NUMERIC_FIELDS``, signature areas left
 to right. ``measure_layout`` (pdfplumber) also checks each indicator row
 against its printed wording, so a reordered template cannot go unnoticed;
-``measure_boxes_fast`` (pypdfium2, a few ms a page) is the per-sheet check.
+``measure_boxes_fast`` (pypdfium2 path objects, a few ms a page) is the
+per-sheet check.
 """
 
 from __future__ import annotations
 
+import ctypes
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,10 @@ from generator import sheet_design as d
 MM_PER_PT = 25.4 / 72
 SIZE_TOLERANCE_MM = 0.4
 ROW_TOLERANCE_MM = 1.5
+# Line ends of one box meet within this (they overlap by half a line width).
+CORNER_TOLERANCE_MM = 0.5
+# A path thinner than this is a line segment; its long side is its length.
+SEGMENT_MAX_THICKNESS_MM = 1.0
 PAYLOAD_WORD_RE = re.compile(r"^DC1-[0-9A-Z-]+$")
 
 
@@ -53,6 +62,93 @@ class Placement:
     @property
     def cy(self) -> float:
         return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A straight line's centre line, in mm from the paper's top-left corner.
+
+    Horizontal: ``pos`` is y, ``start``..``end`` the x range; vertical: the reverse.
+    """
+
+    horizontal: bool
+    pos: float
+    start: float
+    end: float
+    line_mm: float
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+def _box_sizes() -> list[tuple[float, float]]:
+    sizes = [(d.TICK_BOX_MM, d.TICK_BOX_MM), (d.DIGIT_BOX_W_MM, d.DIGIT_BOX_H_MM)]
+    sizes += [(w, d.SIGNATURE_H_MM) for w in sorted(set(d.SIGNATURE_W_MM.values()))]
+    return sizes
+
+
+BOX_SIZES_MM = _box_sizes()
+
+
+def _fits_any(length: float, targets: set[float]) -> bool:
+    # Centre lines are a line width shorter than the box; their ends may run
+    # past the corners by up to a line width.
+    slack = SIZE_TOLERANCE_MM + 2 * CORNER_TOLERANCE_MM
+    return any(-slack <= length - t <= slack for t in targets)
+
+
+def _buckets(segments: Sequence[Segment], key: Callable[[Segment], float]) -> dict[int, list[Segment]]:
+    """Segments by ``key`` in CORNER_TOLERANCE_MM-wide buckets, for near look-ups."""
+    out: dict[int, list[Segment]] = {}
+    for s in segments:
+        out.setdefault(math.floor(key(s) / CORNER_TOLERANCE_MM), []).append(s)
+    return out
+
+
+def _near_in(buckets: dict[int, list[Segment]], value: float) -> list[Segment]:
+    b = math.floor(value / CORNER_TOLERANCE_MM)
+    return buckets.get(b - 1, []) + buckets.get(b, []) + buckets.get(b + 1, [])
+
+
+def boxes_from_segments(segments: Sequence[Segment]) -> list[Placement]:
+    """Closed rectangles of a box size, each from its four sides' centre lines."""
+    widths = {w for w, _ in BOX_SIZES_MM}
+    heights = {h for _, h in BOX_SIZES_MM}
+    unique = {(s.horizontal, round(s.pos, 2), round(s.start, 2), round(s.end, 2)): s for s in segments}
+    horizontal = [s for s in unique.values() if s.horizontal and _fits_any(s.length, widths)]
+    vertical = [s for s in unique.values() if not s.horizontal and _fits_any(s.length, heights)]
+    by_start = _buckets(vertical, lambda v: v.start)
+    by_y = _buckets(horizontal, lambda h: h.pos)
+    tol = CORNER_TOLERANCE_MM
+    out: list[Placement] = []
+    for top in horizontal:
+        sides = [
+            v for v in _near_in(by_start, top.pos)
+            if abs(v.start - top.pos) <= tol and top.start - tol <= v.pos <= top.end + tol
+        ]
+        if len(sides) < 2:
+            continue
+        left = min(sides, key=lambda v: v.pos)
+        right = max(sides, key=lambda v: v.pos)
+        if abs(left.pos - top.start) > tol or abs(right.pos - top.end) > tol or abs(left.end - right.end) > tol:
+            continue
+        bottom_y = (left.end + right.end) / 2
+        bottom = next(
+            (
+                h for h in _near_in(by_y, bottom_y)
+                if abs(h.pos - bottom_y) <= tol and abs(h.start - top.start) <= tol and abs(h.end - top.end) <= tol
+            ),
+            None,
+        )
+        if bottom is None:
+            continue
+        x0, y0 = left.pos - left.line_mm / 2, top.pos - top.line_mm / 2
+        x1, y1 = right.pos + right.line_mm / 2, bottom.pos + bottom.line_mm / 2
+        box = Placement(x0, y0, x1 - x0, y1 - y0)
+        if any(_near(box.w, w) and _near(box.h, h) for w, h in BOX_SIZES_MM):
+            out.append(box)
+    return out
 
 
 @dataclass
@@ -84,13 +180,15 @@ def _rect(p: Placement, origin: tuple[float, float]) -> Rect:
     return Rect(round(p.x - origin[0], 3), round(p.y - origin[1], 3), round(p.w, 3), round(p.h, 3))
 
 
-def classify(placements: Sequence[Placement], page: int, page_size_mm: tuple[float, float]) -> PageBoxes:
-    """Name every picture on a page of kind ``page`` (1: sheet, 2: follow-up)."""
-    markers = [p for p in placements if _near(p.w, d.MARKER_IMAGE_MM) and _near(p.h, d.MARKER_IMAGE_MM)]
-    qrs = [p for p in placements if _near(p.w, d.QR_SIZE_MM) and _near(p.h, d.QR_SIZE_MM)]
-    ticks = [p for p in placements if _near(p.w, d.TICK_BOX_MM) and _near(p.h, d.TICK_BOX_MM)]
-    digits = [p for p in placements if _near(p.w, d.DIGIT_BOX_W_MM) and _near(p.h, d.DIGIT_BOX_H_MM)]
-    signatures = [p for p in placements if _near(p.h, d.SIGNATURE_H_MM) and p.w >= 40.0]
+def classify(
+    images: Sequence[Placement], drawn: Sequence[Placement], page: int, page_size_mm: tuple[float, float]
+) -> PageBoxes:
+    """Name the pictures and drawn boxes of a page of kind ``page`` (1: sheet, 2: follow-up)."""
+    markers = [p for p in images if _near(p.w, d.MARKER_IMAGE_MM) and _near(p.h, d.MARKER_IMAGE_MM)]
+    qrs = [p for p in images if _near(p.w, d.QR_SIZE_MM) and _near(p.h, d.QR_SIZE_MM)]
+    ticks = [p for p in drawn if _near(p.w, d.TICK_BOX_MM) and _near(p.h, d.TICK_BOX_MM)]
+    digits = [p for p in drawn if _near(p.w, d.DIGIT_BOX_W_MM) and _near(p.h, d.DIGIT_BOX_H_MM)]
+    signatures = [p for p in drawn if _near(p.h, d.SIGNATURE_H_MM) and p.w >= 40.0]
     if len(markers) != 4:
         raise FormDefinitionError(f"第{page}页应有 4 个定位标记，实际找到 {len(markers)} 个")
     width, height = page_size_mm
@@ -137,21 +235,73 @@ def classify(placements: Sequence[Placement], page: int, page_size_mm: tuple[flo
     )
 
 
-def placements_fast(pdf_path: Path) -> list[tuple[tuple[float, float], list[Placement]]]:
-    """(page size, pictures) of every page, via pypdfium2 (fast)."""
-    out: list[tuple[tuple[float, float], list[Placement]]] = []
+@dataclass
+class PageObjects:
+    """What the per-sheet check needs of one PDF page."""
+
+    size_mm: tuple[float, float]
+    images: list[Placement]
+    boxes: list[Placement]
+
+
+def _segment_of_bounds(left: float, top: float, right: float, bottom: float) -> Segment | None:
+    """A thin path's centre line. pdfium's bounds grow by the stroke width on
+    every side: the thin side is two line widths, and one is taken off each
+    end of the long side."""
+    w, h = right - left, bottom - top
+    if h <= SEGMENT_MAX_THICKNESS_MM < w:
+        return Segment(True, (top + bottom) / 2, left + h / 2, right - h / 2, h / 2)
+    if w <= SEGMENT_MAX_THICKNESS_MM < h:
+        return Segment(False, (left + right) / 2, top + w / 2, bottom - w / 2, w / 2)
+    return None
+
+
+def _page_objects_raw(page: pypdfium2.PdfPage) -> list[tuple[int, float, float, float, float]] | None:
+    """(type, left, bottom, right, top) of the page's top-level pictures and paths,
+    through the raw API (~5x faster than the object wrappers); None if the page
+    nests objects in forms, whose bounds the wrappers resolve."""
+    out: list[tuple[int, float, float, float, float]] = []
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    for i in range(pdfium_raw.FPDFPage_CountObjects(page.raw)):
+        obj = pdfium_raw.FPDFPage_GetObject(page.raw, i)
+        kind = pdfium_raw.FPDFPageObj_GetType(obj)
+        if kind == pdfium_raw.FPDF_PAGEOBJ_FORM:
+            return None
+        if kind in (pdfium_raw.FPDF_PAGEOBJ_IMAGE, pdfium_raw.FPDF_PAGEOBJ_PATH):
+            pdfium_raw.FPDFPageObj_GetBounds(
+                obj, ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)
+            )
+            out.append((kind, left.value, bottom.value, right.value, top.value))
+    return out
+
+
+def _page_objects(page: pypdfium2.PdfPage) -> list[tuple[int, float, float, float, float]]:
+    raw = _page_objects_raw(page)
+    if raw is not None:
+        return raw
+    kinds = (pdfium_raw.FPDF_PAGEOBJ_IMAGE, pdfium_raw.FPDF_PAGEOBJ_PATH)
+    return [(obj.type, *obj.get_bounds()) for obj in page.get_objects(filter=kinds, max_depth=4)]
+
+
+def placements_fast(pdf_path: Path) -> list[PageObjects]:
+    """Pictures and drawn boxes of every page, via pypdfium2 (fast)."""
+    out: list[PageObjects] = []
     pdf = pypdfium2.PdfDocument(str(pdf_path))
     try:
         for page in pdf:
             width_pt, height_pt = page.get_size()
-            items = []
-            for obj in page.get_objects(filter=(pdfium_raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4):
-                left, bottom, right, top = obj.get_bounds()
-                items.append(
-                    Placement(left * MM_PER_PT, (height_pt - top) * MM_PER_PT, (right - left) * MM_PER_PT,
-                              (top - bottom) * MM_PER_PT)
-                )
-            out.append(((width_pt * MM_PER_PT, height_pt * MM_PER_PT), items))
+            images: list[Placement] = []
+            segments: list[Segment] = []
+            for kind, left, bottom, right, top in _page_objects(page):
+                x0, y0 = left * MM_PER_PT, (height_pt - top) * MM_PER_PT
+                x1, y1 = right * MM_PER_PT, (height_pt - bottom) * MM_PER_PT
+                if kind == pdfium_raw.FPDF_PAGEOBJ_IMAGE:
+                    images.append(Placement(x0, y0, x1 - x0, y1 - y0))
+                else:
+                    segment = _segment_of_bounds(x0, y0, x1, y1)
+                    if segment is not None:
+                        segments.append(segment)
+            out.append(PageObjects((width_pt * MM_PER_PT, height_pt * MM_PER_PT), images, boxes_from_segments(segments)))
             page.close()
     finally:
         pdf.close()
@@ -163,7 +313,21 @@ def measure_boxes_fast(pdf_path: Path, page_kinds: Sequence[int]) -> list[PageBo
     pages = placements_fast(pdf_path)
     if len(pages) != len(page_kinds):
         raise FormDefinitionError(f"{pdf_path.name} 有 {len(pages)} 页，应为 {len(page_kinds)} 页")
-    return [classify(items, kind, size) for (size, items), kind in zip(pages, page_kinds)]
+    return [classify(p.images, p.boxes, kind, p.size_mm) for p, kind in zip(pages, page_kinds)]
+
+
+def _plumber_segments(page: pdfplumber.page.Page) -> list[Segment]:
+    """Centre lines of the page's straight edges (lines and rectangle sides)."""
+    out: list[Segment] = []
+    for edge in page.edges:
+        x0, x1 = float(edge["x0"]) * MM_PER_PT, float(edge["x1"]) * MM_PER_PT
+        top, bottom = float(edge["top"]) * MM_PER_PT, float(edge["bottom"]) * MM_PER_PT
+        line = float(edge.get("linewidth") or 0.0) * MM_PER_PT
+        if edge["orientation"] == "h":
+            out.append(Segment(True, (top + bottom) / 2, x0, x1, line))
+        elif edge["orientation"] == "v":
+            out.append(Segment(False, (x0 + x1) / 2, top, bottom, line))
+    return out
 
 
 def _check_indicator_rows(page: pdfplumber.page.Page, boxes: dict[str, Rect], origin: tuple[float, float]) -> None:
@@ -187,7 +351,7 @@ def measure_layout(pdf_path: Path, page_index: int, page_kind: int, version: str
                       float(im["x1"] - im["x0"]) * MM_PER_PT, float(im["bottom"] - im["top"]) * MM_PER_PT)
             for im in page.images
         ]
-        found = classify(placements, page_kind, size)
+        found = classify(placements, boxes_from_segments(_plumber_segments(page)), page_kind, size)
         if found.qr is None:
             raise FormDefinitionError(f"第{page_kind}页没有找到二维码")
         tl = found.markers["top_left"]

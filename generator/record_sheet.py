@@ -8,19 +8,16 @@ directly.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from docx.shared import Mm
-from docxtpl import InlineImage, RichText
+from docxtpl import RichText
 
 from forms.qr_payload import SheetId, encode
 from forms.record_sheet import INDICATORS_BY_KEY, LAYOUT_VERSION, RECTIFICATION_MAX_ITEMS_PER_PAGE, SHEET_TITLE
 from generator import sheet_design as d
 from generator.build_templates import RECORD_SHEET_TEMPLATE
-from generator.fast_template import FastDocxTemplate
+from generator.fast_template import CompiledTemplate, FilledBody, Picture, compiled_template
 from generator.images import qr_png
 
 RECT_TEXT_MAX_CHARS = 96
@@ -145,9 +142,11 @@ def gaps_of(data: SheetData) -> list[str]:
     return [name for name, present in checks if not present]
 
 
-@lru_cache(maxsize=4)
-def _template_bytes(path: Path) -> bytes:
-    return path.read_bytes()
+QR_SHAPE_ID_BASE = 900
+
+
+def sheet_template(path: Path) -> CompiledTemplate:
+    return compiled_template(path, path.stat().st_mtime_ns)
 
 
 def payload_for(data: SheetData, page: int, key: bytes) -> str:
@@ -158,7 +157,18 @@ def render_sheet(
     data: SheetData, key: bytes, out_path: Path, template: Path = RECORD_SHEET_TEMPLATE
 ) -> RenderedSheet:
     """Write one village's filled sheet (.docx); page 2 only with open items."""
-    tpl = FastDocxTemplate(io.BytesIO(_template_bytes(template)))
+    return fill_sheet(data, key, out_path, template)[0]
+
+
+def fill_sheet(
+    data: SheetData, key: bytes, out_path: Path, template: Path = RECORD_SHEET_TEMPLATE
+) -> tuple[RenderedSheet, FilledBody]:
+    """``render_sheet``, also returning the filled body, to join sheets without re-reading them.
+
+    Picture ids carry the village code, so bodies of one round's sheets can
+    share a document.
+    """
+    tpl = sheet_template(template)
     year, month = data.round.split("-")
     items = data.rectification[:RECTIFICATION_MAX_ITEMS_PER_PAGE]
     overflow = [line.item_id for line in data.rectification[RECTIFICATION_MAX_ITEMS_PER_PAGE:]]
@@ -183,15 +193,22 @@ def render_sheet(
         "income": "" if data.income_yuan is None else f"{_number(data.income_yuan)}元",
         "rect_items": [{"no": i, "text": _rect_text(line)} for i, line in enumerate(items, start=1)],
     }
+    pictures = []
     for page, payload in enumerate(payloads, start=1):
-        context[f"qr_p{page}"] = InlineImage(tpl, io.BytesIO(qr_png(payload)), width=Mm(d.QR_SIZE_MM))
+        picture = Picture(
+            rid=f"rIdQr{data.village_code}p{page}",
+            filename=f"qr-{data.round}-{data.village_code}-p{page}.png",
+            png=qr_png(payload),
+            width_mm=d.QR_SIZE_MM,
+            height_mm=d.QR_SIZE_MM,
+            shape_id=QR_SHAPE_ID_BASE + page,
+        )
+        pictures.append(picture)
+        context[f"qr_p{page}"] = picture
         context[f"id_p{page}"] = payload
-    tpl.render_fast(context)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(out_path.name + ".part")
-    tpl.save(str(tmp))
-    tmp.replace(out_path)
-    return RenderedSheet(
+    filled = tpl.render(context, tuple(pictures))
+    tpl.write(filled.xml, filled.pictures, out_path)
+    rendered = RenderedSheet(
         data=data,
         docx=out_path,
         pages=pages,
@@ -200,3 +217,4 @@ def render_sheet(
         gaps=gaps_of(data),
         overflow_item_ids=overflow,
     )
+    return rendered, filled

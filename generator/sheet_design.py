@@ -32,8 +32,10 @@ QR_ERROR_CORRECTION = "M"
 PRINTED_ID_FONT = "DejaVu Sans Mono"
 PRINTED_ID_SIZE_PT = 8.0
 
-# Boxes are pictures of outlined rectangles, so their exact extent can be
-# read back from the PDF and each kind is told apart by its size.
+# Boxes are drawn with lines (paragraph or table-cell borders: LibreOffice
+# lays those out ~5x faster than pictures); their sizes are those of the
+# line centres, read back from the PDF, and each kind is told apart by its
+# size. BOX_IMAGE_DPI is only for simulated scans (generator.simulate).
 TICK_BOX_MM = 6.0
 DIGIT_BOX_W_MM = 5.5
 DIGIT_BOX_H_MM = 7.5
