@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 from ducha import commands
 from ducha.errors import DuchaError

@@ -7,18 +7,18 @@ is a complete Chinese sentence that says what to do.
 from forms.errors import ConversionError, DuchaError, FormDefinitionError, LayoutMismatchError, PayloadError
 
 __all__ = [
+    "CalendarError",
+    "ConfigError",
+    "ConversionError",
     "DuchaError",
     "FormDefinitionError",
     "LayoutMismatchError",
+    "LotteryError",
     "PayloadError",
-    "WorkspaceError",
     "RegistryImportError",
     "RoundError",
-    "CalendarError",
-    "LotteryError",
-    "ConversionError",
     "ScanError",
-    "ConfigError",
+    "WorkspaceError",
 ]
 
 

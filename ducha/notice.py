@@ -41,7 +41,6 @@ from generator.notice_docx import (
     Lines,
     OfficialDocument,
     Table,
-    standard_fonts_mapped,
     write_document,
 )
 
@@ -470,8 +469,7 @@ def render(document: OfficialDocument, out_dir: Path, stem: str, template: Path 
     from generator.pdf_convert import convert_to_pdf, pdf_page_count
 
     docx_path = write_document(template, document, out_dir / f"{stem}.docx")
-    with standard_fonts_mapped():
-        (pdf_path,) = convert_to_pdf([docx_path], out_dir, workers=1)
+    (pdf_path,) = convert_to_pdf([docx_path], out_dir, workers=1)
     return docx_path, pdf_path, pdf_page_count(pdf_path)
 
 

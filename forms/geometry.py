@@ -30,7 +30,7 @@ class Rect:
     w_mm: float
     h_mm: float
 
-    def distance_mm(self, other: "Rect") -> float:
+    def distance_mm(self, other: Rect) -> float:
         return max(
             abs(self.x_mm - other.x_mm),
             abs(self.y_mm - other.y_mm),
@@ -58,7 +58,7 @@ class PageLayout:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "PageLayout":
+    def from_json(cls, text: str) -> PageLayout:
         data = json.loads(text)
         return cls(
             version=data["version"],
@@ -71,7 +71,7 @@ class PageLayout:
             boxes={k: Rect(**v) for k, v in data["boxes"].items()},
         )
 
-    def differences_mm(self, other: "PageLayout") -> dict[str, float]:
+    def differences_mm(self, other: PageLayout) -> dict[str, float]:
         """Keys whose rectangles differ by more than the tolerance."""
         out: dict[str, float] = {}
         for key in set(self.boxes) | set(other.boxes):

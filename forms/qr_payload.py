@@ -23,7 +23,7 @@ PAYLOAD_PREFIX = "DC1"
 MAC_LENGTH_CHARS = 16  # 80 bits of HMAC-SHA256, base32
 _PAYLOAD_RE = re.compile(
     r"^DC1-(?P<year>\d{4})(?P<month>\d{2})-(?P<village>[0-9A-Z]+)-P(?P<page>\d{1,2})"
-    r"-(?P<layout>[0-9A-Z]+)-(?P<mac>[A-Z2-7]{%d})$" % MAC_LENGTH_CHARS
+    rf"-(?P<layout>[0-9A-Z]+)-(?P<mac>[A-Z2-7]{{{MAC_LENGTH_CHARS}}})$"
 )
 
 

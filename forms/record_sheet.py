@@ -7,8 +7,9 @@ means the same box on paper and in the database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 LAYOUT_VERSION = "rs1"
 
@@ -123,6 +124,30 @@ def inspection_validity(signatures: Mapping[str, SignatureState]) -> Validity:
     if all(state == "signed" for state in states):
         return "valid"
     return "review"
+
+
+_SECTION_LABELS: Mapping[Section, str] = {"team": "驻村工作队", "secretary": "第一书记"}
+# The two 走访人数 fields share a printed label; the reader of a list needs the difference.
+_FIELD_LABEL_OVERRIDES: Mapping[str, str] = {
+    "visited_satisfied": "走访人数（满意）",
+    "visited_dissatisfied": "走访人数（不满意）",
+}
+
+
+def field_label(key: str) -> str:
+    """The Chinese name of a field key, for lists shown to office staff."""
+    if key in INDICATORS_BY_KEY:
+        indicator = INDICATORS_BY_KEY[key]
+        return f"{_SECTION_LABELS[indicator.section]}第{indicator.number}项"
+    if key in NUMERIC_FIELDS_BY_KEY:
+        return _FIELD_LABEL_OVERRIDES.get(key, NUMERIC_FIELDS_BY_KEY[key].label)
+    if key in SIGNATURE_SLOTS_BY_KEY:
+        return f"{SIGNATURE_SLOTS_BY_KEY[key].label}签名"
+    if key.startswith("rect_") and key[5:].isdigit():
+        return f"整改事项{key[5:]}"
+    if key == "page":
+        return "整页"
+    return key
 
 
 # Rectification follow-up (整改) boxes printed on the sheet's second page.

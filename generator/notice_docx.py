@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,9 +27,6 @@ from forms.errors import DuchaError
 
 BODY_MARKER = "[[正文]]"
 ATTACHMENTS_MARKER = "[[附件]]"
-FONTCONFIG_FILE = Path(__file__).resolve().parent / "fonts" / "fonts.conf"
-XIAOBIAOSONG_SOURCE_PATTERN = "Noto Serif CJK SC:style=Bold"
-XIAOBIAOSONG_FILE_NAME = "xiaobiaosong-NotoSerifCJK-Bold.ttc"
 
 BlockKind = Literal["h1", "h2", "body", "attachment_text"]
 
@@ -207,57 +201,3 @@ def write_document(template: Path, content: OfficialDocument, out_path: Path) ->
     document.save(str(tmp))
     os.replace(tmp, out_path)
     return out_path
-
-
-def _font_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ducha" / "fonts"
-
-
-def ensure_xiaobiaosong_face() -> Path | None:
-    """Place the bold Noto Serif CJK face where fonts.conf renames it 方正小标宋简体.
-
-    Returns the placed file, or None when the system has no such face (the
-    PDF then falls back to the regular serif face).
-    """
-    target = _font_data_dir() / XIAOBIAOSONG_FILE_NAME
-    if target.is_file():
-        return target
-    if shutil.which("fc-match") is None:
-        return None
-    found = subprocess.run(
-        ["fc-match", "--format=%{file}", XIAOBIAOSONG_SOURCE_PATTERN], capture_output=True, text=True, check=False
-    )
-    source = Path(found.stdout.strip())
-    if found.returncode != 0 or not source.is_file() or "Bold" not in source.name:
-        return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    try:
-        os.link(source, partial)
-    except OSError:
-        # Another file system: a copy, since a symbolic link is not enough.
-        shutil.copyfile(source, partial)
-    os.replace(partial, target)
-    return target
-
-
-@contextmanager
-def standard_fonts_mapped() -> Iterator[None]:
-    """While active, LibreOffice started from this process maps the standard
-    font names (仿宋_GB2312 ...) to the free fonts installed here.
-
-    Only in effect when the converter passes the caller's FONTCONFIG_FILE
-    on; ``pdf_convert`` now sets its own ``generator/fonts.conf``, which has
-    the same aliases but not the bold 小标宋 face.
-    """
-    ensure_xiaobiaosong_face()
-    previous = os.environ.get("FONTCONFIG_FILE")
-    os.environ["FONTCONFIG_FILE"] = str(FONTCONFIG_FILE)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("FONTCONFIG_FILE", None)
-        else:
-            os.environ["FONTCONFIG_FILE"] = previous

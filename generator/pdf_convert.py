@@ -31,6 +31,7 @@ from typing import IO
 import pypdfium2
 
 from forms.errors import ConversionError
+from generator.fonts import converter_environment
 
 __all__ = ["ConversionError", "convert_to_pdf", "default_workers", "pdf_page_count"]
 
@@ -49,8 +50,6 @@ PDF_EXPORT_OPTIONS = json.dumps(
     },
     separators=(",", ":"),
 )
-# Maps the Chinese font names in our .docx files to the installed free fonts.
-FONTCONFIG_FILE = Path(__file__).resolve().parent / "fonts.conf"
 _ERROR_TAIL_CHARS = 600
 
 
@@ -130,7 +129,7 @@ def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job
         *[str(d) for d in docs],
     ]
     # A new session, so a hung soffice and its children can be killed as one.
-    env = {**os.environ, "FONTCONFIG_FILE": str(FONTCONFIG_FILE)}
+    env = converter_environment()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     return _Job(docs=docs, outdir=outdir, profile=profile, proc=proc, log=log, log_path=log_path)
 

@@ -263,6 +263,8 @@ def test_pdf_text_fonts_and_page_numbers(rendered, content):
         assert len(pdf.pages) == pages
         texts = [re.sub(r"\s+", "", page.extract_text() or "") for page in pdf.pages]
         fonts = {c["fontname"].split("+")[-1] for page in pdf.pages for c in page.chars}
+        # The title (22 pt) and the issuer (larger) are the only text of 21 pt and up.
+        pdf_title_chars = [c for c in pdf.pages[0].chars if c["size"] >= 21 and c["text"].strip()]
     whole = "".join(texts)
     assert "巴市组办〔2015〕126号" in texts[0]
     assert "关于2015年8月驻村工作队和第一书记到村履职情况专项督查情况的通报" in texts[0]
@@ -278,9 +280,10 @@ def test_pdf_text_fonts_and_page_numbers(rendered, content):
     listing = subprocess.run(["pdffonts", str(pdf_path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in listing.splitlines()[2:]]
     assert rows and all(row[-5] == "yes" for row in rows), listing  # the "emb" column
-    # 小标宋: LibreOffice takes the family from fontconfig but keeps its own
-    # weight, so the regular Noto Serif CJK face is what gets embedded.
-    assert any("NotoSerifCJK" in f for f in fonts), fonts
+    # 小标宋 (title and issuer): generator/fonts.py gives the bold serif face
+    # the standard name, so the bold face is embedded, not the regular one.
+    title_fonts = {c["fontname"].split("+")[-1] for c in pdf_title_chars}
+    assert title_fonts and all("NotoSerifCJK" in f and "Bold" in f for f in title_fonts), title_fonts
 
 
 def test_template_edits_show_up(content, tmp_path):

@@ -10,11 +10,13 @@ from rich.table import Table
 
 from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
 from ducha.review import open_items, resolve
+from forms.record_sheet import field_label
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("review", help="查看待复核项目；review set 填写复核结果")
     parser.add_argument("--round", help="只看这一轮（YYYY-MM）")
+    parser.add_argument("--limit", type=int, metavar="N", help="只显示前 N 项")
     add_json_flag(parser)
     parser.set_defaults(handler=run_list)
     sub = parser.add_subparsers(dest="review_command", metavar="操作")
@@ -35,6 +37,7 @@ def run_list(args: argparse.Namespace) -> int:
             "id": i.id,
             "form_id": i.form_id,
             "field": i.field_key,
+            "field_label": field_label(i.field_key),
             "reason": i.reason,
             "machine_value": i.machine_value,
             "crop": str(workspace.root / i.crop_path) if i.crop_path else None,
@@ -48,12 +51,15 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         out.print("没有待复核的项目。")
         return 0
+    shown = rows if args.limit is None else rows[: max(args.limit, 0)]
     table = Table(title=f"待复核项目（{len(rows)} 项）")
-    for header in ("纪实表", "栏目", "机器读数", "原因", "证据图像"):
+    for header in ("纪实表", "栏目", "栏目代码", "机器读数", "原因", "证据图像"):
         table.add_column(header)
-    for row in rows:
-        table.add_row(*(str(row[k] or "-") for k in ("form_id", "field", "machine_value", "reason", "crop")))
+    for row in shown:
+        table.add_row(*(str(row[k] or "-") for k in ("form_id", "field_label", "field", "machine_value", "reason", "crop")))
     out.print(table)
+    if len(shown) < len(rows):
+        out.print(f"另有 {len(rows) - len(shown)} 项未显示，去掉 --limit 可查看全部。")
     out.print("核对后运行：ducha review set 纪实表编号 栏目 值 --by 姓名")
     return 0
 

@@ -7,7 +7,7 @@ so that re-imports and re-scans update instead of duplicating.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -26,13 +26,13 @@ class Village(Base):
     name: Mapped[str] = mapped_column(String(100))
     county: Mapped[str] = mapped_column(String(50), index=True)
     town: Mapped[str] = mapped_column(String(50))
-    population: Mapped[Optional[int]] = mapped_column(Integer)
-    poor_population: Mapped[Optional[int]] = mapped_column(Integer)
-    income_last_year_yuan: Mapped[Optional[float]] = mapped_column(Float)
+    population: Mapped[int | None] = mapped_column(Integer)
+    poor_population: Mapped[int | None] = mapped_column(Integer)
+    income_last_year_yuan: Mapped[float | None] = mapped_column(Float)
 
-    units: Mapped[list["VillageUnit"]] = relationship(back_populates="village", cascade="all, delete-orphan")
-    team: Mapped[Optional["WorkTeam"]] = relationship(back_populates="village", cascade="all, delete-orphan")
-    first_secretary: Mapped[Optional["FirstSecretary"]] = relationship(
+    units: Mapped[list[VillageUnit]] = relationship(back_populates="village", cascade="all, delete-orphan")
+    team: Mapped[WorkTeam | None] = relationship(back_populates="village", cascade="all, delete-orphan")
+    first_secretary: Mapped[FirstSecretary | None] = relationship(
         back_populates="village", cascade="all, delete-orphan"
     )
 
@@ -42,7 +42,7 @@ class SponsorUnit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     level: Mapped[str] = mapped_column(String(10))  # "city" | "county"
-    county: Mapped[Optional[str]] = mapped_column(String(50))
+    county: Mapped[str | None] = mapped_column(String(50))
 
 
 class VillageUnit(Base):
@@ -57,8 +57,8 @@ class WorkTeam(Base):
     __tablename__ = "work_team"
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), unique=True)
-    size: Mapped[Optional[int]] = mapped_column(Integer)
-    leader: Mapped[Optional[str]] = mapped_column(String(50))
+    size: Mapped[int | None] = mapped_column(Integer)
+    leader: Mapped[str | None] = mapped_column(String(50))
     village: Mapped[Village] = relationship(back_populates="team")
 
 
@@ -66,9 +66,9 @@ class FirstSecretary(Base):
     __tablename__ = "first_secretary"
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"), unique=True)
-    name: Mapped[Optional[str]] = mapped_column(String(50))
-    unit: Mapped[Optional[str]] = mapped_column(String(100))
-    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(50))
+    unit: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
     village: Mapped[Village] = relationship(back_populates="first_secretary")
 
 
@@ -84,8 +84,8 @@ class GroupMember(Base):
     group_no: Mapped[int] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(10))  # leader | member | liaison
     name: Mapped[str] = mapped_column(String(50))
-    title: Mapped[Optional[str]] = mapped_column(String(100))
-    phone: Mapped[Optional[str]] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -142,10 +142,10 @@ class RectificationItem(Base):
     origin_round: Mapped[str] = mapped_column(String(7))
     indicator_key: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
-    deadline: Mapped[Optional[dt.date]] = mapped_column(Date)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | closed
-    closed_round: Mapped[Optional[str]] = mapped_column(String(7))
-    closed_form_id: Mapped[Optional[str]] = mapped_column(String(40))
+    closed_round: Mapped[str | None] = mapped_column(String(7))
+    closed_form_id: Mapped[str | None] = mapped_column(String(40))
 
 
 # --- printed sheets -----------------------------------------------------
@@ -163,7 +163,7 @@ class IssuedSheet(Base):
     # Which rectification item sits at which numbered row on page 2.
     rectification_item_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     docx_path: Mapped[str] = mapped_column(Text)
-    pdf_path: Mapped[Optional[str]] = mapped_column(Text)
+    pdf_path: Mapped[str | None] = mapped_column(Text)
     pdf_pages: Mapped[list[int]] = mapped_column(JSON, default=list)
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
@@ -175,9 +175,9 @@ class ScanFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     path: Mapped[str] = mapped_column(Text)
-    page_count: Mapped[Optional[int]] = mapped_column(Integer)
+    page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))  # open | done | rejected
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     scanned_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -190,13 +190,13 @@ class ScanPage(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("scan_file.id", ondelete="CASCADE"))
     page_no: Mapped[int] = mapped_column(Integer)  # from 1 within the file
     status: Mapped[str] = mapped_column(String(10))
-    reason: Mapped[Optional[str]] = mapped_column(Text)
-    form_id: Mapped[Optional[str]] = mapped_column(String(40), index=True)
-    sheet_page: Mapped[Optional[int]] = mapped_column(Integer)
-    alignment_error_mm: Mapped[Optional[float]] = mapped_column(Float)
-    image_path: Mapped[Optional[str]] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    form_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    sheet_page: Mapped[int | None] = mapped_column(Integer)
+    alignment_error_mm: Mapped[float | None] = mapped_column(Float)
+    image_path: Mapped[str | None] = mapped_column(Text)
     # The whole machine reading: fields, raw measures, confidences, signatures.
-    reading: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     read_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -204,12 +204,12 @@ class ReviewItem(Base):
     __tablename__ = "review_item"
     id: Mapped[int] = mapped_column(primary_key=True)
     scan_page_id: Mapped[int] = mapped_column(ForeignKey("scan_page.id", ondelete="CASCADE"), index=True)
-    form_id: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    form_id: Mapped[str | None] = mapped_column(String(40), index=True)
     field_key: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
-    machine_value: Mapped[Optional[str]] = mapped_column(Text)
-    crop_path: Mapped[Optional[str]] = mapped_column(Text)
+    machine_value: Mapped[str | None] = mapped_column(Text)
+    crop_path: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | resolved
-    resolved_value: Mapped[Optional[str]] = mapped_column(Text)
-    resolved_by: Mapped[Optional[str]] = mapped_column(String(50))
-    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    resolved_value: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(50))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
