@@ -47,6 +47,8 @@ DIGIT_BORDER_BAND_RATIO = 0.15
 DIGIT_BORDER_LINE_MIN_RATIO = 0.75
 # A line's depth from the edge is this percentile of its runs: a digit touching it lengthens a minority.
 DIGIT_BORDER_DEPTH_PERCENTILE = 25.0
+# The thickest a printed border (0.5 mm and its blur) gets, as a share of the box side across it.
+DIGIT_BORDER_THICK_MAX_RATIO = 0.15
 # A border scrap is at least this many times longer than it is thick.
 DIGIT_LINE_ELONGATION = 3.0
 # Ink blobs smaller than this (share of the crop) are dust, not strokes.
@@ -165,8 +167,13 @@ def _strip_border(dark: np.ndarray, ink: np.ndarray) -> None:
         return
     # A side whose line the crop cut through looks thin, a side a digit
     # touches looks thick: the median of the sides is the printed width.
+    # A line the crop shows whole may be thicker than the median, up to the
+    # thickest a printed border gets at this scale.
     typical = int(np.ceil(np.median([t for _start, t in found])))
-    depth = {side: (0 if line is None else line[0] + min(line[1], typical + 1)) for side, line in sides.items()}
+    cap = {"left": w, "right": w, "top": h, "bottom": h}
+    depth = {side: (0 if line is None else
+                    line[0] + min(line[1], max(typical + 1, round(DIGIT_BORDER_THICK_MAX_RATIO * cap[side]))))
+             for side, line in sides.items()}
     # One pixel more each way takes the line's anti-aliased fringe.
     if depth["top"]:
         dark[:depth["top"] + 1] = 0
@@ -231,7 +238,9 @@ def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     if keep.any():
         keep &= sizes >= DIGIT_COMPONENT_MIN_SHARE * sizes[keep].max()
     lookup = np.concatenate([[False], keep])
-    return lookup[labels], float(sizes[scraps].sum()) / area
+    # A scrap on the crop's very edge is what is left of a line the crop cut
+    # through; one inside may be a "1" hugging the border.
+    return lookup[labels], float(sizes[scraps & ~touches_edge].sum()) / area
 
 
 def _normalise(dark: np.ndarray, strokes: np.ndarray) -> np.ndarray:
