@@ -234,9 +234,6 @@ def read_signatures(
             if solid is not label:
                 context[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
             valid[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
-        # Above the labels are the comb boxes, whose short printed sides fake
-        # arcs of a ring; a seal across the slots shows enough of its ring below.
-        valid[: max(0, int((SEAL_SEARCH_MARGIN_MM - LABEL_STRIP_MM) * px))] = False
         seals = find_seals(context, paper_level, px, valid)
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
