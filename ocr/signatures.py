@@ -46,6 +46,7 @@ SEAL_RING_COVER_MIN = 0.3
 SEAL_RING_SEEN_MIN = 0.4
 # Half-thickness of ink no pen stroke reaches (pens are at most ~0.8 mm wide).
 SEAL_BLOB_RADIUS_MM = 1.2
+SEAL_INK_DARKNESS_MIN_RATIO = 0.12
 # A star counts when a ring with at least this inked share is centred within this distance of it.
 SEAL_STAR_RING_MIN = 0.12
 SEAL_STAR_OFFSET_MM = 3.0
@@ -104,7 +105,8 @@ def find_seals(
     ring around it. ``valid`` marks the pixels that are
     free of print (labels, markers); the ring is scored on those only.
     """
-    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO
+    # A light stamp is paler than any pen: seals are looked for at a lower darkness.
+    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > SEAL_INK_DARKNESS_MIN_RATIO
     seals: list[tuple[float, float, float]] = []
     scale = SEAL_SEARCH_PX_PER_MM / px_per_mm
     k = SEAL_SEARCH_PX_PER_MM
