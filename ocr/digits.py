@@ -23,26 +23,32 @@ import numpy as np
 from forms.errors import DigitModelError
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "digits.npz"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2
+# Weights ship as int8 with one scale per output unit: a quarter of float32,
+# under 2 MiB compressed; the rounding moves probabilities by about 1e-3.
+WEIGHT_QUANT_LEVELS = 127
 
 # Darkness runs from 0 (paper) to 1 (black). Printed lines are looked for
 # at a low threshold, so faint thin borders at 100 dpi are still found.
 DIGIT_LINE_MIN_DARKNESS = 0.15
 # Ink is what is darker than this share of the crop's darkest strokes,
-# clamped to a range: a light pen on a copier still counts, noise does not.
+# clamped to a range: a light pen on a copier still counts, noise does not
+# (0.08 let border remnants through as "1"s; 0.2 lost light pens' digits).
 DIGIT_INK_SHARE_OF_STROKE = 0.5
-DIGIT_INK_MIN_DARKNESS = 0.2
+DIGIT_INK_MIN_DARKNESS = 0.12
 DIGIT_INK_MAX_DARKNESS = 0.35
 DIGIT_STROKE_PERCENTILE = 99.5
 # Below this share of inked pixels a box is empty.
 DIGIT_BLANK_INK_MAX_RATIO = 0.003
 # Between the two ratios there is ink, but too little to be a digit: uncertain.
 DIGIT_READ_MIN_INK_RATIO = 0.008
-# A printed border line runs along most of the crop inside this edge band,
-# and reaches this close to both ends of the crop; a digit's bar does not.
+# A printed border line runs along most of the crop's middle inside this edge band.
 DIGIT_BORDER_BAND_RATIO = 0.15
 DIGIT_BORDER_LINE_MIN_RATIO = 0.75
-DIGIT_BORDER_END_GAP_MAX_RATIO = 0.14
+# A line's depth from the edge is this percentile of its runs: a digit touching it lengthens a minority.
+DIGIT_BORDER_DEPTH_PERCENTILE = 25.0
+# The thickest a printed border (0.5 mm and its blur) gets, as a share of the box side across it.
+DIGIT_BORDER_THICK_MAX_RATIO = 0.15
 # A border scrap is at least this many times longer than it is thick.
 DIGIT_LINE_ELONGATION = 3.0
 # Ink blobs smaller than this (share of the crop) are dust, not strokes.
@@ -51,6 +57,11 @@ DIGIT_SPECK_MAX_RATIO = 0.0025
 DIGIT_EDGE_FRAGMENT_MAX_RATIO = 0.012
 # Blobs much smaller than the main stroke are dropped, relative to the largest.
 DIGIT_COMPONENT_MIN_SHARE = 0.08
+# Ink no taller or wider than this share of the box height, and little of it, is a speck of dust.
+DIGIT_DOT_MAX_RATIO = 0.14
+DIGIT_DOT_MIN_DARKNESS = 0.45
+# Handwritten digits are at most ~1.5 times as wide as tall; wider ink is not a digit.
+DIGIT_ASPECT_MAX = 1.7
 # Paper darker than this level means the crop is not a box on paper at all.
 DIGIT_PAPER_MIN_LEVEL = 90.0
 DIGIT_PAPER_PERCENTILE = 80.0
@@ -133,61 +144,70 @@ def _darkness(gray: np.ndarray, paper: float) -> np.ndarray:
 def _strip_border(dark: np.ndarray, ink: np.ndarray) -> None:
     """Remove printed border lines near the edges, and whatever lies beyond them.
 
-    In place. A line is a run of ink along most of the crop inside the edge
-    band; beyond it is the neighbouring box, never this box's digit.
+    In place. Each side is looked at from the edge inwards, along the
+    crop's middle (where the other two borders cannot join in). A border
+    is a line met in nearly every row of the edge band. All four borders
+    are printed alike, so no side's line is taken as much thicker than the
+    others': a digit written against one side, which lengthens the runs
+    where it touches, is not cut away with the line.
     """
     h, w = ink.shape
-    u8 = ink.astype(np.uint8)
     band_h = max(1, int(np.ceil(h * DIGIT_BORDER_BAND_RATIO)))
     band_w = max(1, int(np.ceil(w * DIGIT_BORDER_BAND_RATIO)))
-    # A slightly tilted line steps by a pixel; thickening across first keeps it one run.
-    across_rows = cv2.dilate(u8, np.ones((3, 1), np.uint8))
-    long_h = max(3, round(w * DIGIT_BORDER_LINE_MIN_RATIO))
-    horizontal = np.bitwise_and(cv2.morphologyEx(across_rows, cv2.MORPH_OPEN, np.ones((1, long_h), np.uint8)), u8)
-    across_cols = cv2.dilate(u8, np.ones((1, 3), np.uint8))
-    long_v = max(3, round(h * DIGIT_BORDER_LINE_MIN_RATIO))
-    vertical = np.bitwise_and(cv2.morphologyEx(across_cols, cv2.MORPH_OPEN, np.ones((long_v, 1), np.uint8)), u8)
-    gap_w = max(1, round(w * DIGIT_BORDER_END_GAP_MAX_RATIO))
-    gap_h = max(1, round(h * DIGIT_BORDER_END_GAP_MAX_RATIO))
-    rows = np.flatnonzero(horizontal[:, :gap_w].any(axis=1) & horizontal[:, w - gap_w:].any(axis=1))
-    cols = np.flatnonzero(vertical[:gap_h, :].any(axis=0) & vertical[h - gap_h:, :].any(axis=0))
-    # The border is the outermost line: a digit's bar further in, even a
-    # long one, is separated from it by paper and stays.
-    top = _outermost_run(rows[rows < band_h][::-1])
-    bottom = _outermost_run(rows[rows >= h - band_h])
-    left = _outermost_run(cols[cols < band_w][::-1])
-    right = _outermost_run(cols[cols >= w - band_w])
+    middle_rows = ink[band_h:h - band_h]
+    middle_cols = ink[:, band_w:w - band_w].T
+    sides = {
+        "left": _edge_line(middle_rows[:, :band_w]),
+        "right": _edge_line(middle_rows[:, w - band_w:][:, ::-1]),
+        "top": _edge_line(middle_cols[:, :band_h]),
+        "bottom": _edge_line(middle_cols[:, h - band_h:][:, ::-1]),
+    }
+    found = [line for line in sides.values() if line is not None]
+    if not found:
+        return
+    # A side whose line the crop cut through looks thin, a side a digit
+    # touches looks thick: the median of the sides is the printed width.
+    # A line the crop shows whole may be thicker than the median, up to the
+    # thickest a printed border gets at this scale.
+    typical = int(np.ceil(np.median([t for _start, t in found])))
+    cap = {"left": w, "right": w, "top": h, "bottom": h}
+    depth = {side: (0 if line is None else
+                    line[0] + min(line[1], max(typical + 1, round(DIGIT_BORDER_THICK_MAX_RATIO * cap[side]))))
+             for side, line in sides.items()}
     # One pixel more each way takes the line's anti-aliased fringe.
-    if top is not None:
-        cut = min(h, top + 2)
-        dark[:cut] = 0
-        ink[:cut] = False
-    if bottom is not None:
-        cut = max(0, bottom - 1)
-        dark[cut:] = 0
-        ink[cut:] = False
-    if left is not None:
-        cut = min(w, left + 2)
-        dark[:, :cut] = 0
-        ink[:, :cut] = False
-    if right is not None:
-        cut = max(0, right - 1)
-        dark[:, cut:] = 0
-        ink[:, cut:] = False
+    if depth["top"]:
+        dark[:depth["top"] + 1] = 0
+        ink[:depth["top"] + 1] = False
+    if depth["bottom"]:
+        dark[h - depth["bottom"] - 1:] = 0
+        ink[h - depth["bottom"] - 1:] = False
+    if depth["left"]:
+        dark[:, :depth["left"] + 1] = 0
+        ink[:, :depth["left"] + 1] = False
+    if depth["right"]:
+        dark[:, w - depth["right"] - 1:] = 0
+        ink[:, w - depth["right"] - 1:] = False
 
 
-def _outermost_run(indices: np.ndarray) -> int | None:
-    """The innermost index of the run of consecutive indices nearest the edge.
+def _edge_line(band: np.ndarray) -> tuple[int, int] | None:
+    """Where a printed line starts from the edge (column 0) of ``band`` and how thick it is; None when absent.
 
-    ``indices`` are sorted from the inside towards the edge; the last one
-    is the outermost line pixel row (or column).
+    ``band`` is (lines across the crop, pixels from the edge inwards).
     """
-    if indices.size == 0:
+    if band.size == 0:
         return None
-    run_end = indices.size - 1
-    while run_end > 0 and abs(int(indices[run_end - 1]) - int(indices[run_end])) == 1:
-        run_end -= 1
-    return int(indices[run_end])
+    hit = band.any(axis=1)
+    if hit.mean() < DIGIT_BORDER_LINE_MIN_RATIO:
+        return None
+    depth = band.shape[1]
+    first = np.where(hit, band.argmax(axis=1), depth)
+    # The end of the first inked run in each line: the first paper pixel after it.
+    after = np.arange(depth)[None, :] > first[:, None]
+    gap = after & ~band
+    end = np.where(gap.any(axis=1), gap.argmax(axis=1), depth)
+    start = int(np.median(first[hit]))
+    thickness = int(np.ceil(np.percentile(end[hit] - first[hit], DIGIT_BORDER_DEPTH_PERCENTILE)))
+    return start, max(1, thickness)
 
 
 def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
@@ -218,7 +238,9 @@ def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     if keep.any():
         keep &= sizes >= DIGIT_COMPONENT_MIN_SHARE * sizes[keep].max()
     lookup = np.concatenate([[False], keep])
-    return lookup[labels], float(sizes[scraps].sum()) / area
+    # A scrap on the crop's very edge is what is left of a line the crop cut
+    # through; one inside may be a "1" hugging the border.
+    return lookup[labels], float(sizes[scraps & ~touches_edge].sum()) / area
 
 
 def _normalise(dark: np.ndarray, strokes: np.ndarray) -> np.ndarray:
@@ -264,6 +286,18 @@ def prepare_crop(crop: np.ndarray) -> PreparedCrop:
                               DIGIT_INK_MAX_DARKNESS))
     strokes, scrap_ratio = _keep_strokes(dark > threshold)
     ratio = float(strokes.sum()) / float(strokes.size)
+    if ratio > 0:
+        ys, xs = np.nonzero(strokes)
+        ink_h, ink_w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+        if ratio < DIGIT_READ_MIN_INK_RATIO and ink_h <= DIGIT_DOT_MAX_RATIO * gray.shape[0] \
+                and ink_w <= DIGIT_DOT_MAX_RATIO * gray.shape[0] \
+                and float(dark[strokes].max()) >= DIGIT_DOT_MIN_DARKNESS:
+            # A lone dark speck of dust or toner, smaller than any written digit;
+            # a faint one may be what is left of a light pen's digit.
+            return PreparedCrop(None, ratio, True)
+        if ink_w > DIGIT_ASPECT_MAX * ink_h:
+            # Far wider than tall: a seal's arc or a stray line, not a digit.
+            return PreparedCrop(None, ratio, False)
     if ratio <= DIGIT_BLANK_INK_MAX_RATIO:
         # A long thin stroke hugging the edge may be a "1" written far off-centre,
         # not a border scrap: never call that box empty.
@@ -372,11 +406,26 @@ class DigitModel:
         for m, member in enumerate(self.members):
             arrays[f"layers_{m}"] = np.array(len(member.weights))
             for i, (weight, bias) in enumerate(zip(member.weights, member.biases)):
-                # float16 halves the file; the rounding moves probabilities by < 1e-3.
-                arrays[f"weight_{m}_{i}"] = weight.astype(np.float16)
+                quantised, unit_scale = quantise(weight)
+                arrays[f"weight_{m}_{i}"] = quantised
+                arrays[f"weight_scale_{m}_{i}"] = unit_scale
                 arrays[f"bias_{m}_{i}"] = bias.astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def quantise(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 weights and the float32 scale of each output unit (column)."""
+    unit_scale = np.abs(weight).max(axis=0).astype(np.float32) / WEIGHT_QUANT_LEVELS
+    unit_scale = np.where(unit_scale > 0, unit_scale, 1.0).astype(np.float32)
+    quantised = np.clip(np.rint(weight / unit_scale), -WEIGHT_QUANT_LEVELS, WEIGHT_QUANT_LEVELS).astype(np.int8)
+    return quantised, unit_scale
+
+
+def dequantise(quantised: np.ndarray, unit_scale: np.ndarray) -> np.ndarray:
+    if quantised.dtype != np.int8 or unit_scale.shape != quantised.shape[1:]:
+        raise ValueError("weights are not int8 with one scale per unit")
+    return quantised.astype(np.float32) * unit_scale.astype(np.float32)
 
 
 def load_model(path: Path = MODEL_PATH) -> DigitModel:
@@ -389,7 +438,8 @@ def load_model(path: Path = MODEL_PATH) -> DigitModel:
             members = []
             for m in range(int(data["members"])):
                 layers = int(data[f"layers_{m}"])
-                members.append(Mlp(tuple(data[f"weight_{m}_{i}"].astype(np.float32) for i in range(layers)),
+                members.append(Mlp(tuple(dequantise(data[f"weight_{m}_{i}"], data[f"weight_scale_{m}_{i}"])
+                                         for i in range(layers)),
                                    tuple(data[f"bias_{m}_{i}"].astype(np.float32) for i in range(layers))))
             mean, scale = data["mean"].astype(np.float32), data["scale"].astype(np.float32)
     except (OSError, KeyError, ValueError, EOFError) as error:

@@ -46,6 +46,10 @@ SEAL_RING_COVER_MIN = 0.3
 SEAL_RING_SEEN_MIN = 0.4
 # Half-thickness of ink no pen stroke reaches (pens are at most ~0.8 mm wide).
 SEAL_BLOB_RADIUS_MM = 1.2
+SEAL_INK_DARKNESS_MIN_RATIO = 0.12
+# A star counts when a ring with at least this inked share is centred within this distance of it.
+SEAL_STAR_RING_MIN = 0.12
+SEAL_STAR_OFFSET_MM = 3.0
 SEAL_RING_PAD_MM = 2.0
 # Printed slot labels sit in this strip above the signature row.
 LABEL_STRIP_MM = 9.0
@@ -95,20 +99,15 @@ def find_seals(
 ) -> list[tuple[float, float, float]]:
     """Seals in a gray area, as circles (cx, cy, r) in ``context`` px.
 
-    Two signs, either suffices: the solid star (ink far thicker than any
-    pen stroke) and the ring (a 40 mm circle's band mostly inked, once
-    long printed lines are removed). ``valid`` marks the pixels that are
+    Two signs: the ring (a 40 mm circle's band mostly inked, once long
+    printed lines are removed), which suffices alone, and the solid star
+    (ink far thicker than any pen stroke), which needs at least a faint
+    ring around it. ``valid`` marks the pixels that are
     free of print (labels, markers); the ring is scored on those only.
     """
-    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO
+    # A light stamp is paler than any pen: seals are looked for at a lower darkness.
+    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > SEAL_INK_DARKNESS_MIN_RATIO
     seals: list[tuple[float, float, float]] = []
-    solid = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
-    for _ in range(SEALS_PER_AREA_MAX):
-        _min, thick, _minloc, (x, y) = cv2.minMaxLoc(solid)
-        if thick < SEAL_BLOB_RADIUS_MM * px_per_mm:
-            break
-        seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
-        cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
     scale = SEAL_SEARCH_PX_PER_MM / px_per_mm
     k = SEAL_SEARCH_PX_PER_MM
     lines_gone = _remove_printed_lines(ink.astype(np.uint8) * 255, px_per_mm)
@@ -127,6 +126,22 @@ def find_seals(
         better = score > best_score
         best_score[better] = score[better]
         best_radius[better] = radius_mm * k
+    # A solid blob is the seal's star only inside a ring: heavy, overlapping
+    # signature strokes make blobs as thick, but no ring around them.
+    near_ring = cv2.dilate(best_score, cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * round(SEAL_STAR_OFFSET_MM * k) + 1,) * 2))
+    solid = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 5)
+    for _ in range(SEALS_PER_AREA_MAX * 4):
+        _min, thick, _minloc, (x, y) = cv2.minMaxLoc(solid)
+        if thick < SEAL_BLOB_RADIUS_MM * px_per_mm or len(seals) >= SEALS_PER_AREA_MAX:
+            break
+        sx = min(small.shape[1] - 1, round(x * scale))
+        sy = min(small.shape[0] - 1, round(y * scale))
+        if near_ring[sy, sx] >= SEAL_STAR_RING_MIN:
+            seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
+            cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
+        else:
+            cv2.circle(solid, (x, y), max(1, int(SEAL_BLOB_RADIUS_MM * 2 * px_per_mm)), 0.0, thickness=-1)
     for x0, y0, _r in seals:
         cv2.circle(best_score, (round(x0 * scale), round(y0 * scale)), int(SEAL_RADIUS_MIN_MM * k), 0.0, thickness=-1)
     for _ in range(SEALS_PER_AREA_MAX):

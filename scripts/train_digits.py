@@ -161,7 +161,7 @@ def main() -> int:
                            tuple(b.astype(np.float32) for b in classifier.intercepts_)))
         print(f"member {m + 1}/{ENSEMBLE_MEMBERS} trained at {time.perf_counter() - started:.0f} s")
     DigitModel(mean=mean.astype(np.float32), scale=scale.astype(np.float32), members=tuple(members)).save(args.out)
-    # Evaluate what ships: the saved file, float16 weights and all.
+    # Evaluate what ships: the saved file, int8 weights and all.
     model = load_model(args.out)
 
     val_rng = np.random.default_rng(SEED + 1)
