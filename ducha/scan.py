@@ -197,12 +197,36 @@ def _answers(reading: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _Issued:
+    pages: int
+    rectification_rows: int
+
+
 class _Store:
     """Writes outcomes; decides each page's final state against the issued sheets."""
 
     def __init__(self, session: Session, round_id: str | None):
         self.session = session
         self.round_id = round_id
+        # Looked up once per batch: a per-page query is most of the parent's time,
+        # and the parent shares the cores with the workers.
+        self._issued: dict[str, _Issued | None] = {}
+        self._stored_forms: set[tuple[str | None, int | None]] = set(
+            session.execute(
+                select(ScanPage.form_id, ScanPage.sheet_page).where(
+                    ScanPage.form_id.is_not(None), ScanPage.status != STATUS_REJECTED
+                )
+            ).tuples()
+        )
+
+    def issued(self, form_id: str | None) -> _Issued | None:
+        if form_id is None:
+            return None
+        if form_id not in self._issued:
+            row = self.session.get(IssuedSheet, form_id)
+            self._issued[form_id] = None if row is None else _Issued(row.pages, len(row.rectification_item_ids or []))
+        return self._issued[form_id]
 
     def _reject(self, page: ScanPage, reason: str) -> None:
         page.status = STATUS_REJECTED
@@ -224,9 +248,8 @@ class _Store:
         self.session.add(page)
         if outcome.rejected:
             self._reject(page, outcome.rejected)
-            self.session.flush()
             return page
-        issued = self.session.get(IssuedSheet, outcome.form_id)
+        issued = self.issued(outcome.form_id)
         if issued is None:
             self._reject(page, f"本工作区没有印发编号为 {outcome.form_id} 的纪实表")
         elif self.round_id and outcome.round != self.round_id:
@@ -234,18 +257,18 @@ class _Store:
         elif outcome.sheet_page is None or outcome.sheet_page > max(issued.pages, 1):
             self._reject(page, f"纪实表 {outcome.form_id} 没有第{outcome.sheet_page}页")
         if page.status == STATUS_REJECTED:
-            self.session.flush()
             return page
         assert issued is not None and outcome.reading is not None
         reading = outcome.reading
         # Rows past the sheet's own rectification items are not printed.
-        rows = len(issued.rectification_item_ids or [])
+        rows = issued.rectification_rows
         fields = reading.get("fields", {})
         for key in [k for k in fields if k.startswith("rect_") and int(k.split("_")[1]) > rows]:
             del fields[key]
         review = [item for item in outcome.review if not (item[0].startswith("rect_") and item[0] not in fields)]
-        self.session.flush()
         review += self._conflicts(page, reading)
+        if review:
+            self.session.flush()  # the items need the page's id
         for field_key, reason in review:
             machine = fields.get(field_key, {}).get("value") if field_key in fields else None
             if field_key in reading.get("signatures", {}):
@@ -265,10 +288,15 @@ class _Store:
         if review:
             page.status = STATUS_REVIEW
             page.reason = "；".join(dict.fromkeys(reason for _k, reason in review))
-        self.session.flush()
         return page
 
     def _conflicts(self, page: ScanPage, reading: dict[str, Any]) -> list[tuple[str, str]]:
+        seen = (page.form_id, page.sheet_page)
+        if seen not in self._stored_forms:
+            # The usual case: the first copy of this sheet page, nothing to compare with.
+            self._stored_forms.add(seen)
+            return []
+        self.session.flush()  # the page's own id, to leave it out
         earlier = self.session.scalars(
             select(ScanPage).where(
                 ScanPage.form_id == page.form_id,
