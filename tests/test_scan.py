@@ -287,6 +287,11 @@ def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace
     with Session(ws.engine()) as session:
         conflict = session.scalars(select(ReviewItem).where(ReviewItem.field_key == "team_1")).all()
         assert any("两次" in c.reason for c in conflict)
+        # The conflict is found after the workers are done; its crop is cut from the page's evidence sheet.
+        item = next(c for c in conflict if "两次" in c.reason)
+        assert item.crop_path is not None
+        crop = cv2.imread(str(ws.root / item.crop_path), cv2.IMREAD_GRAYSCALE)
+        assert crop is not None and crop.shape[1] > crop.shape[0] > 10
         assert session.scalar(select(func.count()).select_from(ScanPage).where(ScanPage.form_id == sheet.form_id)) == 2
 
 
