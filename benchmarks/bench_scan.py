@@ -130,6 +130,8 @@ class TreeMemory:
 
     def __init__(self) -> None:
         self.peak_kb = 0
+        # Proportional set size: memory shared by the forkserver's children counted once.
+        self.peak_pss_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -141,7 +143,7 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
 
-    def _tree_kb(self) -> int:
+    def _tree_kb(self) -> tuple[set[int], int]:
         parent_of: dict[int, int] = {}
         rss: dict[int, int] = {}
         for entry in os.listdir("/proc"):
@@ -162,11 +164,24 @@ class TreeMemory:
                 if parent in tree and pid not in tree:
                     tree.add(pid)
                     grew = True
-        return sum(rss.get(pid, 0) for pid in tree)
+        return tree, sum(rss.get(pid, 0) for pid in tree)
+
+    @staticmethod
+    def _pss_kb(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, self._tree_kb())
+            tree, rss_kb = self._tree_kb()
+            self.peak_kb = max(self.peak_kb, rss_kb)
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(self._pss_kb(pid) for pid in tree))
             self._stop.wait(self.SAMPLE_INTERVAL_S)
 
 
@@ -285,7 +300,8 @@ def memory_check(base: Workspace, files: list[Path], pages_wanted: int, workdir:
     seconds = time.perf_counter() - start
     pages = report.summary["input_pages"]
     print(f"内存检查：一批 {pages} 页（{len(batch)} 个文件），{pages / seconds:.1f} 页/秒，"
-          f"整个进程树峰值内存 {memory.peak_kb / 1024:.0f} MB；{report.summary}")
+          f"整个进程树峰值内存 {memory.peak_kb / 1024:.0f} MB（RSS 之和；按 PSS 计 {memory.peak_pss_kb / 1024:.0f} MB）；"
+          f"{report.summary}")
     shutil.rmtree(ws.root)
     return pages
 
@@ -377,7 +393,8 @@ def main() -> int:
             print(f"  {kind}：{scan_pages[kind]} 页，{k_scan:.1f} 页/秒；仅解码 {k_decode:.1f} 页/秒；比值 {k_decode / k_scan:.2f}×")
     print(f"速度：{scan_rate:.1f} 页/秒；仅解码 {decode_rate:.1f} 页/秒；比值 {decode_rate / scan_rate:.2f}×")
     self_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"扫描时整个进程树的峰值内存：{memory.peak_kb / 1024:.0f} MB（{scanned_pages} 页；主进程历史峰值 {self_rss_mb:.0f} MB，含模拟）")
+    print(f"扫描时整个进程树的峰值内存：{memory.peak_kb / 1024:.0f} MB（RSS 之和；按 PSS 计 {memory.peak_pss_kb / 1024:.0f} MB；"
+          f"主进程历史峰值 {self_rss_mb:.0f} MB。本次若含模拟，主进程占用偏高，请用 --memory-pages 单独测）")
     checks = {
         "勾选误读 ≤ 0.1%": tallies["ticks"].share("wrong") <= TARGETS["ticks_wrong_max"],
         "勾选复核 ≤ 2%": tallies["ticks"].share("flagged") <= TARGETS["ticks_flagged_max"],
