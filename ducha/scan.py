@@ -1,7 +1,9 @@
 """``ducha scan``: read returned sheets in bulk and store every page's state.
 
 Workers run the pure reader (``ocr``) on chunks of pages and write the
-evidence crops; the parent alone writes the database, one transaction per
+evidence: one image per page holding every field's crop (its place is in
+``reading["evidence"]``), plus a file of its own for each field a person
+must check. The parent alone writes the database, one transaction per
 chunk, so a batch killed halfway resumes where it stopped: a (file
 content hash, page number) pair is stored at most once.
 """
