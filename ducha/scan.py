@@ -1,7 +1,9 @@
 """``ducha scan``: read returned sheets in bulk and store every page's state.
 
 Workers run the pure reader (``ocr``) on chunks of pages and write the
-evidence crops; the parent alone writes the database, one transaction per
+evidence: one image per page holding every field's crop (its place is in
+``reading["evidence"]``), plus a file of its own for each field a person
+must check. The parent alone writes the database, one transaction per
 chunk, so a batch killed halfway resumes where it stopped: a (file
 content hash, page number) pair is stored at most once.
 """
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +40,8 @@ CHUNK_PAGES = 4
 INFLIGHT_CHUNKS_PER_WORKER = 3
 HASH_BLOCK_BYTES = 1 << 20
 EVIDENCE_JPEG_QUALITY = 80
+EVIDENCE_GAP_PX = 6
+JPEG_BLOCK_PX = 8
 REJECTED_JPEG_QUALITY = 70
 # Testing resumability: exit abruptly, as if killed, after this many pages.
 STOP_AFTER_ENV = "DUCHA_SCAN_STOP_AFTER_PAGES"
@@ -78,7 +83,8 @@ class PageOutcome:
     sheet_page: int | None = None
     alignment_error_mm: float | None = None
     review: list[tuple[str, str]] = field(default_factory=list)
-    crop_paths: dict[str, str] = field(default_factory=dict)
+    crop_paths: dict[str, str] = field(default_factory=dict)  # fields under review only
+    evidence: dict[str, Any] | None = None  # {"sheet": path, "boxes": {key: [x, y, w, h]}}
     image_path: str | None = None
 
 
@@ -110,6 +116,31 @@ def _write_jpeg(path: Path, image: Any, quality: int) -> None:
     path.write_bytes(data.tobytes())
 
 
+def _evidence_sheet(crops: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """All of a page's field crops stacked in one image, and where each one is.
+
+    Creating a file costs far more here than encoding a small crop, so a
+    page keeps one evidence file instead of one per field. Each crop starts
+    on a JPEG block row, so no crop's compression bleeds into another's.
+    """
+    width = max(image.shape[1] for image in crops.values())
+    boxes: dict[str, list[int]] = {}
+    y = 0
+    for key, image in crops.items():
+        boxes[key] = [0, y, int(image.shape[1]), int(image.shape[0])]
+        y += -(-(image.shape[0] + EVIDENCE_GAP_PX) // JPEG_BLOCK_PX) * JPEG_BLOCK_PX
+    sheet = np.full((y, width), 255, dtype=np.uint8)
+    for key, image in crops.items():
+        x0, y0, w, h = boxes[key]
+        sheet[y0 : y0 + h, x0 : x0 + w] = image
+    return sheet, boxes
+
+
+def cut_evidence(sheet: np.ndarray, box: list[int]) -> np.ndarray:
+    x0, y0, w, h = box
+    return sheet[y0 : y0 + h, x0 : x0 + w]
+
+
 def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutcome:
     tag = f"{sha[:12]}-p{reading.page_no}"
     if reading.rejected:
@@ -119,13 +150,20 @@ def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutco
         return PageOutcome(reading.page_no, reading.to_json(), reading.rejected, image_path=str(rel))
     assert reading.round is not None and reading.village_code is not None
     form = make_form_id(reading.round, reading.village_code)
-    crop_paths: dict[str, str] = {}
-    folder = Path("evidence") / reading.round / form / tag
+    folder = Path("evidence") / reading.round / form
     (root / folder).mkdir(parents=True, exist_ok=True)
-    for key, image in reading.crops.items():
-        rel = folder / f"{key}.jpg"
-        _write_jpeg(root / rel, image, EVIDENCE_JPEG_QUALITY)
-        crop_paths[key] = str(rel)
+    crop_paths: dict[str, str] = {}
+    evidence: dict[str, Any] | None = None
+    if reading.crops:
+        sheet, boxes = _evidence_sheet(reading.crops)
+        rel = folder / f"{tag}.jpg"
+        _write_jpeg(root / rel, sheet, EVIDENCE_JPEG_QUALITY)
+        evidence = {"sheet": str(rel), "boxes": boxes}
+        # A field a person must check gets a file of its own, for ``ducha review`` to show.
+        for key in dict.fromkeys(k for k, _reason in reading.review if k in reading.crops):
+            rel = folder / f"{tag}-{key}.jpg"
+            _write_jpeg(root / rel, reading.crops[key], EVIDENCE_JPEG_QUALITY)
+            crop_paths[key] = str(rel)
     return PageOutcome(
         reading.page_no,
         reading.to_json(),
@@ -136,6 +174,7 @@ def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutco
         alignment_error_mm=reading.alignment_error_mm,
         review=list(reading.review),
         crop_paths=crop_paths,
+        evidence=evidence,
     )
 
 
@@ -197,12 +236,47 @@ def _answers(reading: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _Issued:
+    pages: int
+    rectification_rows: int
+
+
 class _Store:
     """Writes outcomes; decides each page's final state against the issued sheets."""
 
-    def __init__(self, session: Session, round_id: str | None):
+    def __init__(self, session: Session, round_id: str | None, root: Path):
         self.session = session
         self.round_id = round_id
+        self.root = root
+        # Looked up once per batch: a per-page query is most of the parent's time,
+        # and the parent shares the cores with the workers.
+        self._issued: dict[str, _Issued | None] = {}
+        self._stored_forms: set[tuple[str | None, int | None]] = set(
+            session.execute(
+                select(ScanPage.form_id, ScanPage.sheet_page).where(
+                    ScanPage.form_id.is_not(None), ScanPage.status != STATUS_REJECTED
+                )
+            ).tuples()
+        )
+
+    def issued(self, form_id: str | None) -> _Issued | None:
+        if form_id is None:
+            return None
+        if form_id not in self._issued:
+            row = self.session.get(IssuedSheet, form_id)
+            self._issued[form_id] = None if row is None else _Issued(row.pages, len(row.rectification_item_ids or []))
+        return self._issued[form_id]
+
+    def _cut(self, evidence: dict[str, Any], key: str) -> str:
+        """A field's own crop file, cut from the page's evidence sheet (a conflict found here, not in the worker)."""
+        sheet_path = self.root / evidence["sheet"]
+        sheet = cv2.imread(str(sheet_path), cv2.IMREAD_GRAYSCALE)
+        if sheet is None:
+            raise ScanError(f"证据图像无法读取：{sheet_path}")
+        rel = Path(evidence["sheet"]).with_name(f"{Path(evidence['sheet']).stem}-{key}.jpg")
+        _write_jpeg(self.root / rel, cut_evidence(sheet, evidence["boxes"][key]), EVIDENCE_JPEG_QUALITY)
+        return str(rel)
 
     def _reject(self, page: ScanPage, reason: str) -> None:
         page.status = STATUS_REJECTED
@@ -224,9 +298,8 @@ class _Store:
         self.session.add(page)
         if outcome.rejected:
             self._reject(page, outcome.rejected)
-            self.session.flush()
             return page
-        issued = self.session.get(IssuedSheet, outcome.form_id)
+        issued = self.issued(outcome.form_id)
         if issued is None:
             self._reject(page, f"本工作区没有印发编号为 {outcome.form_id} 的纪实表")
         elif self.round_id and outcome.round != self.round_id:
@@ -234,19 +307,22 @@ class _Store:
         elif outcome.sheet_page is None or outcome.sheet_page > max(issued.pages, 1):
             self._reject(page, f"纪实表 {outcome.form_id} 没有第{outcome.sheet_page}页")
         if page.status == STATUS_REJECTED:
-            self.session.flush()
             return page
         assert issued is not None and outcome.reading is not None
         reading = outcome.reading
         # Rows past the sheet's own rectification items are not printed.
-        rows = len(issued.rectification_item_ids or [])
+        rows = issued.rectification_rows
         fields = reading.get("fields", {})
         for key in [k for k in fields if k.startswith("rect_") and int(k.split("_")[1]) > rows]:
             del fields[key]
         review = [item for item in outcome.review if not (item[0].startswith("rect_") and item[0] not in fields)]
-        self.session.flush()
         review += self._conflicts(page, reading)
+        if review:
+            self.session.flush()  # the items need the page's id
+        crop_paths = dict(outcome.crop_paths)
         for field_key, reason in review:
+            if field_key not in crop_paths and outcome.evidence and field_key in outcome.evidence["boxes"]:
+                crop_paths[field_key] = self._cut(outcome.evidence, field_key)
             machine = fields.get(field_key, {}).get("value") if field_key in fields else None
             if field_key in reading.get("signatures", {}):
                 machine = reading["signatures"][field_key]["state"]
@@ -257,18 +333,23 @@ class _Store:
                     field_key=field_key,
                     reason=reason,
                     machine_value=None if machine is None else str(machine),
-                    crop_path=outcome.crop_paths.get(field_key),
+                    crop_path=crop_paths.get(field_key),
                     status="open",
                 )
             )
-        page.reading = dict(reading, crops=outcome.crop_paths)
+        page.reading = dict(reading, crops=crop_paths, evidence=outcome.evidence)
         if review:
             page.status = STATUS_REVIEW
             page.reason = "；".join(dict.fromkeys(reason for _k, reason in review))
-        self.session.flush()
         return page
 
     def _conflicts(self, page: ScanPage, reading: dict[str, Any]) -> list[tuple[str, str]]:
+        seen = (page.form_id, page.sheet_page)
+        if seen not in self._stored_forms:
+            # The usual case: the first copy of this sheet page, nothing to compare with.
+            self._stored_forms.add(seen)
+            return []
+        self.session.flush()  # the page's own id, to leave it out
         earlier = self.session.scalars(
             select(ScanPage).where(
                 ScanPage.form_id == page.form_id,
@@ -401,7 +482,7 @@ def scan(
             session.commit()
             tasks = list(_chunks(session, files))
             total = sum(len(t.page_nos) for t in tasks)
-            store = _Store(session, round_id)
+            store = _Store(session, round_id, workspace.root)
             stored = 0
             if progress:
                 progress(0, total)

@@ -94,13 +94,17 @@ def _is_colour(bgr: np.ndarray) -> bool:
     return bool(np.count_nonzero(spread > COLOUR_CHANNEL_SPREAD_MIN) > spread.size * 0.0005)
 
 
-def _finish(page_no: int, image: np.ndarray) -> PageImage:
+def _finish(page_no: int, image: np.ndarray, rgb: bool = False) -> PageImage:
+    """``image`` is gray, BGR(A) as OpenCV decodes, or RGB as PIL decodes when ``rgb``."""
     colour = False
     if image.ndim == 3:
         if image.shape[2] == 4:
             image = image[:, :, :3]
         colour = _is_colour(image)
-        image = np.ascontiguousarray(image[:, :, 2]) if colour else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        if colour:
+            image = np.ascontiguousarray(image[:, :, 0 if rgb else 2])
+        else:
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY)
     if image.dtype != np.uint8:
         image = np.clip(image.astype(np.float64) * (255.0 / max(float(image.max()), 1.0)), 0, 255).astype(np.uint8)
     h, w = image.shape[:2]
@@ -156,11 +160,17 @@ def _decode_png(data: bytes, page_no: int) -> PageImage:
     return _finish(page_no, image)
 
 
-def _pil_to_array(frame: Image.Image) -> np.ndarray:
-    if frame.mode in ("1", "L", "P", "I;16", "I", "F", "LA"):
-        return np.asarray(frame.convert("L"))
-    rgb = np.asarray(frame.convert("RGB"))
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+def _frame_to_page(frame: Image.Image, page_no: int) -> PageImage:
+    """A PIL frame, reduced in PIL before it becomes an array: copying full-size pixels is the cost."""
+    width, height = frame.size
+    if frame.mode not in ("L", "RGB"):
+        frame = frame.convert("L" if frame.mode in ("1", "P", "I;16", "I", "F", "LA") else "RGB")
+    factor = _reduction(width, height)
+    if factor > 1 and width % factor == 0 and height % factor == 0:
+        # Whole blocks: the same box average as INTER_AREA. Other sizes are
+        # resampled by OpenCV in _finish, so a page reads the same either way.
+        frame = frame.reduce(factor)
+    return _finish(page_no, np.asarray(frame), rgb=frame.mode == "RGB")
 
 
 class PageSource:
@@ -235,7 +245,7 @@ class PageSource:
         assert self._tiff is not None
         self._tiff.seek(page_no - 1)
         _check_pixels(*self._tiff.size)
-        return _finish(page_no, _pil_to_array(self._tiff))
+        return _frame_to_page(self._tiff, page_no)
 
     def _read_pdf(self, page_no: int) -> PageImage:
         import pypdfium2 as pdfium

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from ducha.cli import main as cli_main
 from ducha.db.models import IssuedSheet, RectificationItem, ReviewItem, RoundVillage, ScanPage
 from ducha.results import load_form_results
-from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, scan
+from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, cut_evidence, scan
 from ducha.workspace import Workspace
 from forms import qr_payload
 from forms.geometry import load_layout
@@ -184,13 +185,25 @@ def test_simulated_pages_are_identified_and_never_wrongly_signed(batch: dict[str
 
 def test_evidence_crops_are_kept_for_every_field(batch: dict[str, Any]) -> None:
     with Session(batch["ws"].engine()) as session:
-        page = session.scalars(select(ScanPage).where(ScanPage.sheet_page == 1, ScanPage.status != "rejected")).first()
-        assert page is not None and page.reading is not None
-        crops = page.reading["crops"]
-    for key in ("team_1", "sec_8", "poverty_fund", "village_head", "first_secretary", "group_member"):
-        path = batch["ws"].root / crops[key]
-        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        assert image is not None and image.shape[0] > 10
+        pages = session.scalars(select(ScanPage).where(ScanPage.sheet_page == 1, ScanPage.status != "rejected")).all()
+        readings = [p.reading for p in pages if p.reading is not None]
+    assert readings
+    for reading in readings:
+        evidence = reading["evidence"]
+        sheet = cv2.imread(str(batch["ws"].root / evidence["sheet"]), cv2.IMREAD_GRAYSCALE)
+        assert sheet is not None
+        boxes = evidence["boxes"]
+        for key in ("team_1", "sec_8", "poverty_fund", "village_head", "first_secretary", "group_member"):
+            crop = cut_evidence(sheet, boxes[key])
+            # A signature area is several times wider than tall; a tick pair is a short strip.
+            assert crop.shape[0] > 10 and crop.shape[1] > crop.shape[0], key
+        # No two fields share pixels of the sheet.
+        spans = sorted((b[1], b[1] + b[3]) for b in boxes.values())
+        assert all(a[1] <= b[0] for a, b in pairwise(spans))
+        # A field under review also has a crop file of its own, for the review list.
+        for key, path in reading["crops"].items():
+            own = cv2.imread(str(batch["ws"].root / path), cv2.IMREAD_GRAYSCALE)
+            assert own is not None and own.shape == tuple(boxes[key][3:1:-1]), key
 
 
 def test_same_file_again_is_skipped_with_a_note(batch: dict[str, Any], returned: dict[str, Any]) -> None:
@@ -274,6 +287,11 @@ def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace
     with Session(ws.engine()) as session:
         conflict = session.scalars(select(ReviewItem).where(ReviewItem.field_key == "team_1")).all()
         assert any("两次" in c.reason for c in conflict)
+        # The conflict is found after the workers are done; its crop is cut from the page's evidence sheet.
+        item = next(c for c in conflict if "两次" in c.reason)
+        assert item.crop_path is not None
+        crop = cv2.imread(str(ws.root / item.crop_path), cv2.IMREAD_GRAYSCALE)
+        assert crop is not None and crop.shape[1] > crop.shape[0] > 10
         assert session.scalar(select(func.count()).select_from(ScanPage).where(ScanPage.form_id == sheet.form_id)) == 2
 
 
