@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +24,11 @@ from forms.errors import ConversionError, LayoutMismatchError
 from forms.record_sheet import LAYOUT_VERSION
 from generator.build_templates import RECORD_SHEET_TEMPLATE
 from generator.fast_template import FilledBody
+from generator.flat_odt import CACHE_ROOT_DIR, Prototype, prototypes, write_document
 from generator.measure import classify, page_differences, placements_fast
 from generator.merge import merge_bodies
 from generator.pdf_convert import convert_to_pdf, default_workers
-from generator.record_sheet import RenderedSheet, SheetData, fill_sheet, sheet_template
+from generator.record_sheet import RenderedSheet, SheetData, SheetShape, fill_sheet, shape_of, sheet_template
 
 MAX_SHEETS_PER_MERGED_DOC = 40
 
@@ -99,6 +101,33 @@ def check_outputs(outputs: Sequence[SheetOutput]) -> None:
         )
 
 
+def _documents(rendered: Sequence[RenderedSheet], workers: int) -> list[list[int]]:
+    """Sheet indices per batch document: one shape per document, about equal in pages."""
+    by_shape: dict[SheetShape, list[int]] = {}
+    for i, r in enumerate(rendered):
+        assert r.fields is not None
+        by_shape.setdefault(r.fields.shape, []).append(i)
+    total = len(rendered)
+    docs: list[list[int]] = []
+    for indices in by_shape.values():
+        # At least one document per process for the common shape, so the
+        # processes share it evenly; at most MAX_SHEETS_PER_MERGED_DOC each.
+        wanted = max(math.ceil(len(indices) / MAX_SHEETS_PER_MERGED_DOC), round(workers * len(indices) / total))
+        docs.extend([indices[c.start: c.stop] for c in _chunks(len(indices), max(1, wanted))])
+    return docs
+
+
+def _fill_all(
+    sheets: Sequence[SheetData], key: bytes, docx_path_of: Callable[[SheetData], Path]
+) -> tuple[list[RenderedSheet], list[FilledBody]]:
+    rendered, bodies = [], []
+    for data in sheets:
+        r, body = fill_sheet(data, key, docx_path_of(data))
+        rendered.append(r)
+        bodies.append(body)
+    return rendered, bodies
+
+
 def render_and_convert(
     sheets: Sequence[SheetData],
     key: bytes,
@@ -108,42 +137,65 @@ def render_and_convert(
     extra_docs: Sequence[Path] = (),
     workers: int | None = None,
     timeout_s: float | None = None,
+    prototype_cache_dir: Path = CACHE_ROOT_DIR,
+    flat: bool = True,
 ) -> tuple[list[SheetOutput], dict[Path, Path]]:
-    """Sheets' outputs in order, plus the PDFs of ``extra_docs`` (e.g. covers)."""
+    """Sheets' outputs in order, plus the PDFs of ``extra_docs`` (e.g. covers).
+
+    ``flat``: convert the sheets from flat ODT (``generator.flat_odt``);
+    otherwise, or if no prototype could be made, from joined .docx.
+    """
     n_workers = workers or default_workers()
     template = sheet_template(RECORD_SHEET_TEMPLATE)
+    protos: dict[SheetShape, Prototype] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # LibreOffice makes any missing prototypes while the sheets are filled.
+        future = (
+            pool.submit(
+                prototypes, template, RECORD_SHEET_TEMPLATE.read_bytes(), {shape_of(s) for s in sheets},
+                cache_dir=prototype_cache_dir, workers=n_workers,
+            )
+            if flat and sheets
+            else None
+        )
+        rendered, bodies = _fill_all(sheets, key, docx_path_of)
+        if future is not None:
+            try:
+                protos = future.result()
+            except ConversionError:
+                protos = {}
     merged: list[Path] = []
     expected: dict[Path, int] = {}
-    members: list[list[RenderedSheet]] = []
-    for i, chunk in enumerate(_chunks(len(sheets), n_workers)):
-        part: list[RenderedSheet] = []
-        bodies: list[FilledBody] = []
-        for j in chunk:
-            rendered, body = fill_sheet(sheets[j], key, docx_path_of(sheets[j]))
-            part.append(rendered)
-            bodies.append(body)
-        path = merge_bodies(template, bodies, pdf_dir / "merged" / f"sheets-{i:03d}.docx")
+    members: list[list[int]] = []
+    for i, indices in enumerate(_documents(rendered, n_workers)):
+        shape = rendered[indices[0]].fields.shape  # type: ignore[union-attr]
+        if shape in protos:
+            fields = [rendered[j].fields for j in indices]
+            path = write_document(protos[shape], fields, pdf_dir / "merged" / f"sheets-{i:03d}.fodt")  # type: ignore[arg-type]
+        else:
+            path = merge_bodies(template, [bodies[j] for j in indices], pdf_dir / "merged" / f"sheets-{i:03d}.docx")
         merged.append(path)
-        expected[path] = sum(r.pages for r in part)
-        members.append(part)
+        expected[path] = sum(rendered[j].pages for j in indices)
+        members.append(indices)
     docs = merged + list(extra_docs)
     try:
         pdfs = convert_to_pdf(docs, pdf_dir, workers=n_workers, timeout_s=timeout_s, expected_pages=expected)
     except ConversionError as exc:
         # The merged files mean nothing to the user: name the villages in them.
         named = [
-            f"  {path.name}：" + "、".join(describe(r.data) for r in part)
+            f"  {path.name}：" + "、".join(describe(rendered[j].data) for j in part)
             for path, part in zip(merged, members)
             if path.name in str(exc)
         ]
         if not named:
             raise
         raise ConversionError(f"{exc}\n涉及的纪实表：\n" + "\n".join(named)) from exc
-    outputs: list[SheetOutput] = []
+    placed: dict[int, SheetOutput] = {}
     for pdf, part in zip(pdfs, members):
         index = 0
-        for r in part:
-            outputs.append(SheetOutput(r, pdf, list(range(index, index + r.pages))))
-            index += r.pages
+        for j in part:
+            placed[j] = SheetOutput(rendered[j], pdf, list(range(index, index + rendered[j].pages)))
+            index += rendered[j].pages
+    outputs = [placed[j] for j in range(len(rendered))]
     check_outputs(outputs)
     return outputs, dict(zip(docs[len(merged):], pdfs[len(merged):]))

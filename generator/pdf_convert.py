@@ -32,7 +32,7 @@ import pypdfium2
 
 from forms.errors import ConversionError
 
-__all__ = ["ConversionError", "convert_to_pdf", "default_workers", "pdf_page_count"]
+__all__ = ["ConversionError", "convert_documents", "convert_to_pdf", "default_workers", "pdf_page_count"]
 
 
 SOFFICE_BINARY = "soffice"
@@ -49,6 +49,11 @@ PDF_EXPORT_OPTIONS = json.dumps(
     },
     separators=(",", ":"),
 )
+# LibreOffice's --convert-to argument per output extension.
+EXPORT_FILTERS = {
+    "pdf": f"pdf:writer_pdf_Export:{PDF_EXPORT_OPTIONS}",
+    "fodt": "fodt:OpenDocument Text Flat XML",
+}
 # Maps the Chinese font names in our .docx files to the installed free fonts.
 FONTCONFIG_FILE = Path(__file__).resolve().parent / "fonts.conf"
 _ERROR_TAIL_CHARS = 600
@@ -99,20 +104,24 @@ def _lock_profile(stack: ExitStack) -> Path:
     raise ConversionError(f"同时运行的 LibreOffice 转换过多（超过 {MAX_PROFILE_SLOTS} 个），请稍后重试")
 
 
-def _split(items: Sequence[Path], parts: int) -> list[list[Path]]:
-    """Contiguous slices of near-equal size, so each process gets a batch."""
+def _split(items: Sequence[Path], parts: int, weights: Mapping[Path, int] | None = None) -> list[list[Path]]:
+    """Contiguous slices of near-equal weight (default: one per document), one per process."""
     parts = max(1, min(parts, len(items)))
-    size, extra = divmod(len(items), parts)
-    out: list[list[Path]] = []
-    start = 0
-    for i in range(parts):
-        end = start + size + (1 if i < extra else 0)
-        out.append(list(items[start:end]))
-        start = end
-    return out
+    weight = [max(1, (weights or {}).get(item, 1)) for item in items]
+    total = sum(weight)
+    out: list[list[Path]] = [[] for _ in range(parts)]
+    done = 0
+    for i, item in enumerate(items):
+        # The slice whose share of the total this document's middle falls in,
+        # but late enough that every later slice still gets a document.
+        slot = min(parts - 1, int((done + weight[i] / 2) * parts / total))
+        slot = max(slot, parts - (len(items) - i))
+        out[slot].append(item)
+        done += weight[i]
+    return [chunk for chunk in out if chunk]
 
 
-def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job:
+def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path, target: str) -> _Job:
     if shutil.which(SOFFICE_BINARY) is None:
         raise ConversionError("找不到 LibreOffice（soffice），请先运行 scripts/setup.sh 安装")
     log_path = log_dir / f"{outdir.name}.log"
@@ -124,7 +133,7 @@ def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job
         "--norestore",
         "--nolockcheck",
         "--convert-to",
-        f"pdf:writer_pdf_Export:{PDF_EXPORT_OPTIONS}",
+        EXPORT_FILTERS[target],
         "--outdir",
         str(outdir),
         *[str(d) for d in docs],
@@ -166,10 +175,28 @@ def convert_to_pdf(
     """Convert documents to ``out_dir/<stem>.pdf``, in the order given.
 
     ``workers`` soffice processes run at once (default: one per core), each
-    on a contiguous slice. ``timeout_s`` bounds the whole call (default
-    grows with the number of documents). ``expected_pages`` maps a source
-    path to the page count its PDF must have.
+    on a contiguous slice of about the same number of pages.
+    ``timeout_s`` bounds the whole call (default grows with the number of
+    documents). ``expected_pages`` maps a source path to the page count its
+    PDF must have.
     """
+    return convert_documents(
+        docx_paths, out_dir, workers=workers, timeout_s=timeout_s, expected_pages=expected_pages
+    )
+
+
+def convert_documents(
+    docx_paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    target: str = "pdf",
+    workers: int | None = None,
+    timeout_s: float | None = None,
+    expected_pages: Mapping[Path, int] | None = None,
+) -> list[Path]:
+    """``convert_to_pdf`` for any ``target`` in ``EXPORT_FILTERS``; page counts are checked for PDFs only."""
+    if target not in EXPORT_FILTERS:
+        raise ConversionError(f"不支持的转换格式：{target}")
     docs = [Path(p).resolve() for p in docx_paths]
     if not docs:
         return []
@@ -191,10 +218,10 @@ def convert_to_pdf(
         jobs: list[_Job] = []
         failed: list[str] = []
         try:
-            for i, chunk in enumerate(_split(docs, n_workers)):
+            for i, chunk in enumerate(_split(docs, n_workers, want_pages)):
                 outdir = scratch / f"w{i}"
                 outdir.mkdir()
-                job = _start(chunk, outdir, _lock_profile(stack), scratch)
+                job = _start(chunk, outdir, _lock_profile(stack), scratch, target)
                 stack.callback(job.log.close)
                 jobs.append(job)
             for job in jobs:
@@ -220,9 +247,12 @@ def convert_to_pdf(
         bad: list[str] = []
         for job in jobs:
             for doc in job.docs:
-                pdf = job.outdir / f"{doc.stem}.pdf"
+                pdf = job.outdir / f"{doc.stem}.{target}"
                 if not pdf.is_file() or pdf.stat().st_size == 0:
                     bad.append(f"{doc.name}：没有生成 PDF（{_log_tail(job)[-200:]}）")
+                    continue
+                if target != "pdf":
+                    produced.append((pdf, out_dir / pdf.name))
                     continue
                 try:
                     pages = pdf_page_count(pdf)
