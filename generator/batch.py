@@ -13,8 +13,8 @@ boxes sit where the stored layout says.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +27,13 @@ from generator.fast_template import FilledBody
 from generator.flat_odt import CACHE_ROOT_DIR, Prototype, prototypes, write_document
 from generator.measure import classify, page_differences, placements_fast
 from generator.merge import merge_bodies
-from generator.pdf_convert import convert_to_pdf, default_workers
+from generator.pdf_convert import convert_to_pdf, default_workers, pdf_page_count
 from generator.record_sheet import RenderedSheet, SheetData, SheetShape, fill_sheet, shape_of, sheet_template
 
 MAX_SHEETS_PER_MERGED_DOC = 40
+# Runs of at least this many sheets per process are converted in two waves.
+WAVES_MIN_SHEETS_PER_WORKER = 80
+FIRST_WAVE_SHARE = 0.25
 
 
 @dataclass
@@ -71,28 +74,35 @@ def _page_texts(pdf_path: Path) -> list[str]:
         pdf.close()
 
 
-def check_outputs(outputs: Sequence[SheetOutput]) -> None:
-    """Each page shows its own ID and fits the layout; else fail, naming the villages."""
+def _check_pdf(pdf: Path, sheets: Sequence[SheetOutput]) -> list[str]:
+    """Problems of ``sheets`` in ``pdf``; raises ConversionError if a page is not the sheet's own."""
+    pages = placements_fast(pdf)
+    texts = _page_texts(pdf)
     problems: list[str] = []
+    for out in sheets:
+        rendered = out.rendered
+        found: dict[str, float] = {}
+        for kind, index in enumerate(out.page_indices, start=1):
+            if rendered.payloads[kind - 1] not in texts[index].replace("\r", "").replace("\n", ""):
+                raise ConversionError(f"PDF 第{index + 1}页不是 {describe(rendered.data)} 的第{kind}页，页序错乱")
+            objects = pages[index]
+            boxes = classify(objects.images, objects.boxes, kind, objects.size_mm)
+            found.update(page_differences(boxes, kind, len(rendered.rectification_item_ids)))
+        if found:
+            worst = sorted(found.items(), key=lambda kv: -kv[1])[:3]
+            detail = "，".join(f"{key} 偏差 {delta} 毫米" for key, delta in worst)
+            problems.append(f"{describe(rendered.data)}：{detail}")
+    return problems
+
+
+def _by_pdf(outputs: Sequence[SheetOutput]) -> dict[Path, list[SheetOutput]]:
     by_pdf: dict[Path, list[SheetOutput]] = {}
     for out in outputs:
         by_pdf.setdefault(out.pdf, []).append(out)
-    for pdf, sheets in by_pdf.items():
-        pages = placements_fast(pdf)
-        texts = _page_texts(pdf)
-        for out in sheets:
-            rendered = out.rendered
-            found: dict[str, float] = {}
-            for kind, index in enumerate(out.page_indices, start=1):
-                if rendered.payloads[kind - 1] not in texts[index].replace("\r", "").replace("\n", ""):
-                    raise ConversionError(f"PDF 第{index + 1}页不是 {describe(rendered.data)} 的第{kind}页，页序错乱")
-                objects = pages[index]
-                boxes = classify(objects.images, objects.boxes, kind, objects.size_mm)
-                found.update(page_differences(boxes, kind, len(rendered.rectification_item_ids)))
-            if found:
-                worst = sorted(found.items(), key=lambda kv: -kv[1])[:3]
-                detail = "，".join(f"{key} 偏差 {delta} 毫米" for key, delta in worst)
-                problems.append(f"{describe(rendered.data)}：{detail}")
+    return by_pdf
+
+
+def _raise_problems(problems: Sequence[str]) -> None:
     if problems:
         raise LayoutMismatchError(
             f"{len(problems)} 张纪实表的版面与版式 {LAYOUT_VERSION} 不一致（超过 0.5 毫米），扫描时将无法准确识别，"
@@ -101,31 +111,71 @@ def check_outputs(outputs: Sequence[SheetOutput]) -> None:
         )
 
 
-def _documents(rendered: Sequence[RenderedSheet], workers: int) -> list[list[int]]:
-    """Sheet indices per batch document: one shape per document, about equal in pages."""
+def check_outputs(outputs: Sequence[SheetOutput]) -> None:
+    """Each page shows its own ID and fits the layout; else fail, naming the villages."""
+    problems: list[str] = []
+    for pdf, sheets in _by_pdf(outputs).items():
+        problems.extend(_check_pdf(pdf, sheets))
+    _raise_problems(problems)
+
+
+def _documents(sheets: Sequence[SheetData], indices: Sequence[int], workers: int) -> list[list[int]]:
+    """``indices`` cut into batch documents: one shape per document, about equal in size."""
     by_shape: dict[SheetShape, list[int]] = {}
-    for i, r in enumerate(rendered):
-        assert r.fields is not None
-        by_shape.setdefault(r.fields.shape, []).append(i)
-    total = len(rendered)
+    for i in indices:
+        by_shape.setdefault(shape_of(sheets[i]), []).append(i)
     docs: list[list[int]] = []
-    for indices in by_shape.values():
+    for members in by_shape.values():
         # At least one document per process for the common shape, so the
         # processes share it evenly; at most MAX_SHEETS_PER_MERGED_DOC each.
-        wanted = max(math.ceil(len(indices) / MAX_SHEETS_PER_MERGED_DOC), round(workers * len(indices) / total))
-        docs.extend([indices[c.start: c.stop] for c in _chunks(len(indices), max(1, wanted))])
+        wanted = max(math.ceil(len(members) / MAX_SHEETS_PER_MERGED_DOC), round(workers * len(members) / len(indices)))
+        docs.extend([members[c.start: c.stop] for c in _chunks(len(members), max(1, wanted))])
     return docs
 
 
-def _fill_all(
-    sheets: Sequence[SheetData], key: bytes, docx_path_of: Callable[[SheetData], Path]
-) -> tuple[list[RenderedSheet], list[FilledBody]]:
-    rendered, bodies = [], []
-    for data in sheets:
-        r, body = fill_sheet(data, key, docx_path_of(data))
-        rendered.append(r)
-        bodies.append(body)
-    return rendered, bodies
+def _waves(count: int, workers: int) -> list[range]:
+    """Sheets converted together. A small first wave lets LibreOffice start
+    while the rest are filled; its pages are checked while the rest convert.
+    Each wave costs every process a start-up (~2 s), so small runs get one."""
+    if count < WAVES_MIN_SHEETS_PER_WORKER * workers:
+        return [range(count)]
+    first = max(workers, round(count * FIRST_WAVE_SHARE))
+    return [range(first), range(first, count)]
+
+
+def _name_villages(
+    exc: ConversionError, merged: Sequence[Path], members: Sequence[Sequence[int]], sheets: Sequence[SheetData]
+) -> ConversionError:
+    """The merged files mean nothing to the user: name the villages in them."""
+    named = [
+        f"  {path.name}：" + "、".join(describe(sheets[j]) for j in part)
+        for path, part in zip(merged, members)
+        if path.name in str(exc)
+    ]
+    if not named:
+        return exc
+    return ConversionError(f"{exc}\n涉及的纪实表：\n" + "\n".join(named))
+
+
+def _checker(
+    merged: Sequence[Path], members: Sequence[Sequence[int]], rendered: Mapping[int, RenderedSheet], problems: list[str]
+) -> Callable[[Path, Path], None]:
+    """Checks each batch PDF while LibreOffice converts the next ones."""
+    parts = {path.resolve(): part for path, part in zip(merged, members)}
+
+    def check(source: Path, pdf: Path) -> None:
+        part = parts.get(source)
+        if part is None:
+            return
+        outputs, index = [], 0
+        for j in part:
+            outputs.append(SheetOutput(rendered[j], pdf, list(range(index, index + rendered[j].pages))))
+            index += rendered[j].pages
+        if index != pdf_page_count(pdf):
+            return  # the converter reports the wrong page count, naming the file
+        problems.extend(_check_pdf(pdf, outputs))
+
+    return check
 
 
 def render_and_convert(
@@ -144,58 +194,66 @@ def render_and_convert(
 
     ``flat``: convert the sheets from flat ODT (``generator.flat_odt``);
     otherwise, or if no prototype could be made, from joined .docx.
+    Filling, conversion and checking overlap in waves (``_waves``).
     """
     n_workers = workers or default_workers()
     template = sheet_template(RECORD_SHEET_TEMPLATE)
-    protos: dict[SheetShape, Prototype] = {}
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # LibreOffice makes any missing prototypes while the sheets are filled.
-        future = (
-            pool.submit(
+    rendered: dict[int, RenderedSheet] = {}
+    bodies: dict[int, FilledBody] = {}
+    placed: dict[int, SheetOutput] = {}
+    extra_pdfs: dict[Path, Path] = {}
+    waves = _waves(len(sheets), n_workers)
+    doc_no = 0
+    problems: list[str] = []
+    with ThreadPoolExecutor(max_workers=len(waves) + 1) as threads:
+        # LibreOffice makes any missing prototypes while the first sheets are filled.
+        protos_future = (
+            threads.submit(
                 prototypes, template, RECORD_SHEET_TEMPLATE.read_bytes(), {shape_of(s) for s in sheets},
                 cache_dir=prototype_cache_dir, workers=n_workers,
             )
             if flat and sheets
             else None
         )
-        rendered, bodies = _fill_all(sheets, key, docx_path_of)
-        if future is not None:
+        protos: dict[SheetShape, Prototype] | None = None
+        conversions: list[tuple[Future[list[Path]], list[Path], list[list[int]], int]] = []
+        for w, wave in enumerate(waves):
+            for j in wave:
+                rendered[j], bodies[j] = fill_sheet(sheets[j], key, docx_path_of(sheets[j]))
+            if protos is None:
+                try:
+                    protos = protos_future.result() if protos_future is not None else {}
+                except ConversionError:
+                    protos = {}
+            merged: list[Path] = []
+            expected: dict[Path, int] = {}
+            members = _documents(sheets, wave, n_workers)
+            for part in members:
+                shape = shape_of(sheets[part[0]])
+                base = pdf_dir / "merged" / f"sheets-{doc_no:03d}"
+                doc_no += 1
+                if shape in protos:
+                    path = write_document(protos[shape], [rendered[j].fields for j in part], base.with_suffix(".fodt"))  # type: ignore[misc]
+                else:
+                    path = merge_bodies(template, [bodies[j] for j in part], base.with_suffix(".docx"))
+                merged.append(path)
+                expected[path] = sum(rendered[j].pages for j in part)
+            extra = list(extra_docs) if w == len(waves) - 1 else []
+            future = threads.submit(
+                convert_to_pdf, merged + extra, pdf_dir, workers=n_workers, timeout_s=timeout_s,
+                expected_pages=expected, on_converted=_checker(merged, members, rendered, problems),
+            )
+            conversions.append((future, merged, members, len(extra)))
+        for future, merged, members, _n_extra in conversions:
             try:
-                protos = future.result()
-            except ConversionError:
-                protos = {}
-    merged: list[Path] = []
-    expected: dict[Path, int] = {}
-    members: list[list[int]] = []
-    for i, indices in enumerate(_documents(rendered, n_workers)):
-        shape = rendered[indices[0]].fields.shape  # type: ignore[union-attr]
-        if shape in protos:
-            fields = [rendered[j].fields for j in indices]
-            path = write_document(protos[shape], fields, pdf_dir / "merged" / f"sheets-{i:03d}.fodt")  # type: ignore[arg-type]
-        else:
-            path = merge_bodies(template, [bodies[j] for j in indices], pdf_dir / "merged" / f"sheets-{i:03d}.docx")
-        merged.append(path)
-        expected[path] = sum(rendered[j].pages for j in indices)
-        members.append(indices)
-    docs = merged + list(extra_docs)
-    try:
-        pdfs = convert_to_pdf(docs, pdf_dir, workers=n_workers, timeout_s=timeout_s, expected_pages=expected)
-    except ConversionError as exc:
-        # The merged files mean nothing to the user: name the villages in them.
-        named = [
-            f"  {path.name}：" + "、".join(describe(rendered[j].data) for j in part)
-            for path, part in zip(merged, members)
-            if path.name in str(exc)
-        ]
-        if not named:
-            raise
-        raise ConversionError(f"{exc}\n涉及的纪实表：\n" + "\n".join(named)) from exc
-    placed: dict[int, SheetOutput] = {}
-    for pdf, part in zip(pdfs, members):
-        index = 0
-        for j in part:
-            placed[j] = SheetOutput(rendered[j], pdf, list(range(index, index + rendered[j].pages)))
-            index += rendered[j].pages
-    outputs = [placed[j] for j in range(len(rendered))]
-    check_outputs(outputs)
-    return outputs, dict(zip(docs[len(merged):], pdfs[len(merged):]))
+                pdfs = future.result()
+            except ConversionError as exc:
+                raise _name_villages(exc, merged, members, sheets) from exc
+            for pdf, part in zip(pdfs, members):
+                index = 0
+                for j in part:
+                    placed[j] = SheetOutput(rendered[j], pdf, list(range(index, index + rendered[j].pages)))
+                    index += rendered[j].pages
+            extra_pdfs.update(zip(extra_docs, pdfs[len(merged):]))
+    _raise_problems(problems)
+    return [placed[j] for j in range(len(sheets))], extra_pdfs

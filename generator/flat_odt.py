@@ -46,7 +46,7 @@ OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _SENTINEL_FMT = "QZX{:04d}XZQ"
 _PREFIX_SENTINEL = "QZXPFXXZQ"
 _SENTINEL_RE = re.compile(r"QZX(\d{4}|PFX)XZQ")
-_QR_SLOT_RE = re.compile(r"(<office:binary-data>)(.*?)(</office:binary-data>)", re.S)
+_QR_SLOT_RE = re.compile(r"(<office:binary-data>)(.*?)(</office:binary-data>)", re.DOTALL)
 _WHITESPACE_RE = re.compile(r"\s+")
 _XMLNS_RE = re.compile(r'\s+xmlns(?::[\w.-]+)?="[^"]*"')
 # Names LibreOffice wants unique in a document; each sheet prefixes its own.

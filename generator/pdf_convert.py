@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +38,7 @@ __all__ = ["ConversionError", "convert_documents", "convert_to_pdf", "default_wo
 SOFFICE_BINARY = "soffice"
 CONVERT_TIMEOUT_BASE_S = 60.0  # start-up, incl. a first-time profile set-up
 CONVERT_TIMEOUT_PER_DOC_S = 10.0
+POLL_INTERVAL_S = 0.1
 PROFILE_ROOT_DIR = Path(tempfile.gettempdir()) / f"ducha-lo-profiles-{os.getuid()}"
 MAX_PROFILE_SLOTS = 32
 # Markers, QR codes and boxes must reach the PDF pixel for pixel: no
@@ -159,6 +160,24 @@ def _log_tail(job: _Job) -> str:
     return text[-_ERROR_TAIL_CHARS:]
 
 
+def _report_finished(
+    job: _Job, target: str, reported: set[Path], on_converted: Callable[[Path, Path], None], *, exited: bool
+) -> None:
+    """Pass on each output LibreOffice is done with: it writes one document's
+    output completely before it opens the next, so an output is finished
+    once the next one exists or the process has exited."""
+    outputs = [job.outdir / f"{doc.stem}.{target}" for doc in job.docs]
+    for i, (doc, out) in enumerate(zip(job.docs, outputs)):
+        if doc in reported:
+            continue
+        finished = exited or (i + 1 < len(outputs) and outputs[i + 1].exists())
+        if not finished:
+            return
+        reported.add(doc)
+        if out.is_file():
+            on_converted(doc, out)
+
+
 def _names(docs: Sequence[Path], limit: int = 10) -> str:
     shown = "、".join(d.name for d in docs[:limit])
     return shown + (f" 等 {len(docs)} 个文件" if len(docs) > limit else "")
@@ -171,6 +190,7 @@ def convert_to_pdf(
     workers: int | None = None,
     timeout_s: float | None = None,
     expected_pages: Mapping[Path, int] | None = None,
+    on_converted: Callable[[Path, Path], None] | None = None,
 ) -> list[Path]:
     """Convert documents to ``out_dir/<stem>.pdf``, in the order given.
 
@@ -179,9 +199,15 @@ def convert_to_pdf(
     ``timeout_s`` bounds the whole call (default grows with the number of
     documents). ``expected_pages`` maps a source path to the page count its
     PDF must have.
+
+    ``on_converted(source, output)`` is called, in the calling thread, as
+    soon as LibreOffice is done with a document, while it converts the rest,
+    with the output still under its temporary name, e.g. to check it. If it
+    raises, the conversion stops and no output takes its final name.
     """
     return convert_documents(
-        docx_paths, out_dir, workers=workers, timeout_s=timeout_s, expected_pages=expected_pages
+        docx_paths, out_dir, workers=workers, timeout_s=timeout_s, expected_pages=expected_pages,
+        on_converted=on_converted,
     )
 
 
@@ -193,6 +219,7 @@ def convert_documents(
     workers: int | None = None,
     timeout_s: float | None = None,
     expected_pages: Mapping[Path, int] | None = None,
+    on_converted: Callable[[Path, Path], None] | None = None,
 ) -> list[Path]:
     """``convert_to_pdf`` for any ``target`` in ``EXPORT_FILTERS``; page counts are checked for PDFs only."""
     if target not in EXPORT_FILTERS:
@@ -224,18 +251,28 @@ def convert_documents(
                 job = _start(chunk, outdir, _lock_profile(stack), scratch, target)
                 stack.callback(job.log.close)
                 jobs.append(job)
-            for job in jobs:
-                remaining = max(0.0, deadline - time.monotonic())
-                try:
-                    job.proc.wait(timeout=remaining)
-                except subprocess.TimeoutExpired:
-                    _kill(job)
-                    failed.append(f"LibreOffice 超时未完成，涉及：{_names(job.docs)}")
-                    continue
-                if job.proc.returncode != 0:
-                    failed.append(
-                        f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
-                    )
+            running = list(jobs)
+            reported: set[Path] = set()
+            while running:
+                for job in list(running):
+                    if job.proc.poll() is None:
+                        if on_converted is not None:
+                            _report_finished(job, target, reported, on_converted, exited=False)
+                        continue
+                    running.remove(job)
+                    if job.proc.returncode != 0:
+                        failed.append(
+                            f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
+                        )
+                    elif on_converted is not None:
+                        _report_finished(job, target, reported, on_converted, exited=True)
+                if running and time.monotonic() > deadline:
+                    for job in running:
+                        _kill(job)
+                        failed.append(f"LibreOffice 超时未完成，涉及：{_names(job.docs)}")
+                    break
+                if running:
+                    time.sleep(POLL_INTERVAL_S)
         finally:
             for job in jobs:
                 if job.proc.poll() is None:
