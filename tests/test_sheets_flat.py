@@ -9,6 +9,7 @@ geometry check inside ``render_and_convert`` must pass on both.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdfium2
@@ -26,8 +27,8 @@ LEADER = "王&<大>  明"
 
 
 def _sheets() -> list[SheetData]:
-    base = dict(round="2015-08", county="巴州区", group_no=2, team_size=3, secretary="李书记",
-                population=900, poor_population=120, income_yuan=2900.5)
+    base = {"round": "2015-08", "county": "巴州区", "group_no": 2, "team_size": 3, "secretary": "李书记",
+                "population": 900, "poor_population": 120, "income_yuan": 2900.5}
     return [
         SheetData(village_code="511902990001", village="甲村", town="曾口镇", team_leader=LEADER,
                   sponsor_units=("巴中市财政局", "巴州区农业局"), **base),  # type: ignore[arg-type]
@@ -59,6 +60,10 @@ def _texts(outputs: list[SheetOutput]) -> list[list[str]]:
     return texts
 
 
+def _docx_path(folder: Path) -> Callable[[SheetData], Path]:
+    return lambda d: folder / f"{d.village_code}.docx"
+
+
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     tmp = tmp_path_factory.mktemp("flat")
@@ -68,7 +73,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     for flat in (True, False):
         work = tmp / ("flat" if flat else "docx")
         out[f"outputs_{flat}"], _ = render_and_convert(
-            sheets, KEY, lambda d, w=work: w / "docx" / f"{d.village_code}.docx", work / "pdf",
+            sheets, KEY, _docx_path(work / "docx"), work / "pdf",
             workers=2, prototype_cache_dir=cache, flat=flat,
         )
     return out
