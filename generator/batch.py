@@ -18,22 +18,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pypdfium2
-
 from forms.errors import ConversionError, LayoutMismatchError
 from forms.record_sheet import LAYOUT_VERSION
 from generator.build_templates import RECORD_SHEET_TEMPLATE
 from generator.fast_template import FilledBody
 from generator.flat_odt import CACHE_ROOT_DIR, Prototype, prototypes, write_document
-from generator.measure import classify, page_differences, placements_fast
+from generator.measure import classify, page_differences, placements_and_texts
 from generator.merge import merge_bodies
-from generator.pdf_convert import convert_to_pdf, default_workers, pdf_page_count
+from generator.pdf_convert import convert_to_pdf, default_workers
 from generator.record_sheet import RenderedSheet, SheetData, SheetShape, fill_sheet, shape_of, sheet_template
 
 MAX_SHEETS_PER_MERGED_DOC = 40
-# Runs of at least this many sheets per process are converted in two waves.
-WAVES_MIN_SHEETS_PER_WORKER = 80
-FIRST_WAVE_SHARE = 0.25
+# Runs of at least this many sheets are converted in two waves (``_waves``).
+WAVES_MIN_SHEETS = 300
+FIRST_WAVE_SHARE = 0.3
 
 
 @dataclass
@@ -60,24 +58,15 @@ def _chunks(count: int, workers: int) -> list[range]:
     return out
 
 
-def _page_texts(pdf_path: Path) -> list[str]:
-    pdf = pypdfium2.PdfDocument(str(pdf_path))
-    try:
-        texts = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return texts
-    finally:
-        pdf.close()
+def _check_pdf(pdf: Path, sheets: Sequence[SheetOutput], *, whole: bool = False) -> list[str]:
+    """Problems of ``sheets`` in ``pdf``; raises ConversionError if a page is not the sheet's own.
 
-
-def _check_pdf(pdf: Path, sheets: Sequence[SheetOutput]) -> list[str]:
-    """Problems of ``sheets`` in ``pdf``; raises ConversionError if a page is not the sheet's own."""
-    pages = placements_fast(pdf)
-    texts = _page_texts(pdf)
+    ``whole``: ``sheets`` are all of ``pdf``; if its page count differs, the
+    converter reports that, naming the file, so nothing is checked here.
+    """
+    pages, texts = placements_and_texts(pdf)
+    if whole and len(pages) != sum(len(out.page_indices) for out in sheets):
+        return []
     problems: list[str] = []
     for out in sheets:
         rendered = out.rendered
@@ -133,14 +122,15 @@ def _documents(sheets: Sequence[SheetData], indices: Sequence[int], workers: int
     return docs
 
 
-def _waves(count: int, workers: int) -> list[range]:
-    """Sheets converted together. A small first wave lets LibreOffice start
-    while the rest are filled; its pages are checked while the rest convert.
-    Each wave costs every process a start-up (~2 s), so small runs get one."""
-    if count < WAVES_MIN_SHEETS_PER_WORKER * workers:
-        return [range(count)]
-    first = max(workers, round(count * FIRST_WAVE_SHARE))
-    return [range(first), range(first, count)]
+def _waves(count: int, workers: int) -> list[tuple[range, int]]:
+    """(sheets, processes) converted together. While the sheets are filled
+    in this process, a core is free: a first wave with one LibreOffice
+    process uses it. Every process start costs ~2 s of CPU, so small runs
+    get one wave."""
+    if count < WAVES_MIN_SHEETS or workers < 2:
+        return [(range(count), workers)]
+    first = round(count * FIRST_WAVE_SHARE)
+    return [(range(first), 1), (range(first, count), workers)]
 
 
 def _name_villages(
@@ -171,9 +161,7 @@ def _checker(
         for j in part:
             outputs.append(SheetOutput(rendered[j], pdf, list(range(index, index + rendered[j].pages))))
             index += rendered[j].pages
-        if index != pdf_page_count(pdf):
-            return  # the converter reports the wrong page count, naming the file
-        problems.extend(_check_pdf(pdf, outputs))
+        problems.extend(_check_pdf(pdf, outputs, whole=True))
 
     return check
 
@@ -206,18 +194,19 @@ def render_and_convert(
     doc_no = 0
     problems: list[str] = []
     with ThreadPoolExecutor(max_workers=len(waves) + 1) as threads:
-        # LibreOffice makes any missing prototypes while the first sheets are filled.
+        # One LibreOffice process makes any missing prototypes on the core
+        # left free while the first sheets are filled.
         protos_future = (
             threads.submit(
                 prototypes, template, RECORD_SHEET_TEMPLATE.read_bytes(), {shape_of(s) for s in sheets},
-                cache_dir=prototype_cache_dir, workers=n_workers,
+                cache_dir=prototype_cache_dir, workers=1,
             )
             if flat and sheets
             else None
         )
         protos: dict[SheetShape, Prototype] | None = None
         conversions: list[tuple[Future[list[Path]], list[Path], list[list[int]], int]] = []
-        for w, wave in enumerate(waves):
+        for w, (wave, wave_workers) in enumerate(waves):
             for j in wave:
                 rendered[j], bodies[j] = fill_sheet(sheets[j], key, docx_path_of(sheets[j]))
             if protos is None:
@@ -227,7 +216,7 @@ def render_and_convert(
                     protos = {}
             merged: list[Path] = []
             expected: dict[Path, int] = {}
-            members = _documents(sheets, wave, n_workers)
+            members = _documents(sheets, wave, wave_workers)
             for part in members:
                 shape = shape_of(sheets[part[0]])
                 base = pdf_dir / "merged" / f"sheets-{doc_no:03d}"
@@ -240,7 +229,7 @@ def render_and_convert(
                 expected[path] = sum(rendered[j].pages for j in part)
             extra = list(extra_docs) if w == len(waves) - 1 else []
             future = threads.submit(
-                convert_to_pdf, merged + extra, pdf_dir, workers=n_workers, timeout_s=timeout_s,
+                convert_to_pdf, merged + extra, pdf_dir, workers=wave_workers, timeout_s=timeout_s,
                 expected_pages=expected, on_converted=_checker(merged, members, rendered, problems),
             )
             conversions.append((future, merged, members, len(extra)))
