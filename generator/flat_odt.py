@@ -31,6 +31,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 
 from forms.errors import ConversionError
+from generator import record_sheet
 from generator.fast_template import CompiledTemplate
 from generator.images import qr_png
 from generator.merge import merge_bodies
@@ -166,6 +167,9 @@ def _parse(fodt: Path, shape: SheetShape) -> Prototype:
 
 def _cache_key(template_data: bytes, shape: SheetShape) -> str:
     digest = hashlib.sha256(template_data)
+    # The code that fills the sentinels and cuts the prototype is part of it too.
+    for module in (__file__, record_sheet.__file__):
+        digest.update(Path(module).read_bytes())
     digest.update(f"|{PROTOTYPE_FORMAT_VERSION}|{shape.items}|{shape.unit_half_pt}".encode())
     return digest.hexdigest()[:32]
 
