@@ -285,10 +285,20 @@ def _page_objects(page: pypdfium2.PdfPage) -> list[tuple[int, float, float, floa
 
 def placements_fast(pdf_path: Path) -> list[PageObjects]:
     """Pictures and drawn boxes of every page, via pypdfium2 (fast)."""
+    return placements_and_texts(pdf_path, with_text=False)[0]
+
+
+def placements_and_texts(pdf_path: Path, *, with_text: bool = True) -> tuple[list[PageObjects], list[str]]:
+    """``placements_fast`` and each page's text, reading every page once."""
     out: list[PageObjects] = []
+    texts: list[str] = []
     pdf = pypdfium2.PdfDocument(str(pdf_path))
     try:
         for page in pdf:
+            if with_text:
+                textpage = page.get_textpage()
+                texts.append(textpage.get_text_range())
+                textpage.close()
             width_pt, height_pt = page.get_size()
             images: list[Placement] = []
             segments: list[Segment] = []
@@ -305,7 +315,7 @@ def placements_fast(pdf_path: Path) -> list[PageObjects]:
             page.close()
     finally:
         pdf.close()
-    return out
+    return out, texts
 
 
 def measure_boxes_fast(pdf_path: Path, page_kinds: Sequence[int]) -> list[PageBoxes]:

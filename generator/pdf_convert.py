@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +33,13 @@ import pypdfium2
 from forms.errors import ConversionError
 from generator.fonts import converter_environment
 
-__all__ = ["ConversionError", "convert_to_pdf", "default_workers", "pdf_page_count"]
+__all__ = ["ConversionError", "convert_documents", "convert_to_pdf", "default_workers", "pdf_page_count"]
 
 
 SOFFICE_BINARY = "soffice"
 CONVERT_TIMEOUT_BASE_S = 60.0  # start-up, incl. a first-time profile set-up
 CONVERT_TIMEOUT_PER_DOC_S = 10.0
+POLL_INTERVAL_S = 0.1
 PROFILE_ROOT_DIR = Path(tempfile.gettempdir()) / f"ducha-lo-profiles-{os.getuid()}"
 MAX_PROFILE_SLOTS = 32
 # Markers, QR codes and boxes must reach the PDF pixel for pixel: no
@@ -50,6 +51,11 @@ PDF_EXPORT_OPTIONS = json.dumps(
     },
     separators=(",", ":"),
 )
+# LibreOffice's --convert-to argument per output extension.
+EXPORT_FILTERS = {
+    "pdf": f"pdf:writer_pdf_Export:{PDF_EXPORT_OPTIONS}",
+    "fodt": "fodt:OpenDocument Text Flat XML",
+}
 _ERROR_TAIL_CHARS = 600
 
 
@@ -98,20 +104,24 @@ def _lock_profile(stack: ExitStack) -> Path:
     raise ConversionError(f"同时运行的 LibreOffice 转换过多（超过 {MAX_PROFILE_SLOTS} 个），请稍后重试")
 
 
-def _split(items: Sequence[Path], parts: int) -> list[list[Path]]:
-    """Contiguous slices of near-equal size, so each process gets a batch."""
+def _split(items: Sequence[Path], parts: int, weights: Mapping[Path, int] | None = None) -> list[list[Path]]:
+    """Contiguous slices of near-equal weight (default: one per document), one per process."""
     parts = max(1, min(parts, len(items)))
-    size, extra = divmod(len(items), parts)
-    out: list[list[Path]] = []
-    start = 0
-    for i in range(parts):
-        end = start + size + (1 if i < extra else 0)
-        out.append(list(items[start:end]))
-        start = end
-    return out
+    weight = [max(1, (weights or {}).get(item, 1)) for item in items]
+    total = sum(weight)
+    out: list[list[Path]] = [[] for _ in range(parts)]
+    done = 0
+    for i, item in enumerate(items):
+        # The slice whose share of the total this document's middle falls in,
+        # but late enough that every later slice still gets a document.
+        slot = min(parts - 1, int((done + weight[i] / 2) * parts / total))
+        slot = max(slot, parts - (len(items) - i))
+        out[slot].append(item)
+        done += weight[i]
+    return [chunk for chunk in out if chunk]
 
 
-def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job:
+def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path, target: str) -> _Job:
     if shutil.which(SOFFICE_BINARY) is None:
         raise ConversionError("找不到 LibreOffice（soffice），请先运行 scripts/setup.sh 安装")
     log_path = log_dir / f"{outdir.name}.log"
@@ -123,7 +133,7 @@ def _start(docs: list[Path], outdir: Path, profile: Path, log_dir: Path) -> _Job
         "--norestore",
         "--nolockcheck",
         "--convert-to",
-        f"pdf:writer_pdf_Export:{PDF_EXPORT_OPTIONS}",
+        EXPORT_FILTERS[target],
         "--outdir",
         str(outdir),
         *[str(d) for d in docs],
@@ -149,6 +159,24 @@ def _log_tail(job: _Job) -> str:
     return text[-_ERROR_TAIL_CHARS:]
 
 
+def _report_finished(
+    job: _Job, target: str, reported: set[Path], on_converted: Callable[[Path, Path], None], *, exited: bool
+) -> None:
+    """Pass on each output LibreOffice is done with: it writes one document's
+    output completely before it opens the next, so an output is finished
+    once the next one exists or the process has exited."""
+    outputs = [job.outdir / f"{doc.stem}.{target}" for doc in job.docs]
+    for i, (doc, out) in enumerate(zip(job.docs, outputs)):
+        if doc in reported:
+            continue
+        finished = exited or (i + 1 < len(outputs) and outputs[i + 1].exists())
+        if not finished:
+            return
+        reported.add(doc)
+        if out.is_file():
+            on_converted(doc, out)
+
+
 def _names(docs: Sequence[Path], limit: int = 10) -> str:
     shown = "、".join(d.name for d in docs[:limit])
     return shown + (f" 等 {len(docs)} 个文件" if len(docs) > limit else "")
@@ -161,14 +189,40 @@ def convert_to_pdf(
     workers: int | None = None,
     timeout_s: float | None = None,
     expected_pages: Mapping[Path, int] | None = None,
+    on_converted: Callable[[Path, Path], None] | None = None,
 ) -> list[Path]:
     """Convert documents to ``out_dir/<stem>.pdf``, in the order given.
 
     ``workers`` soffice processes run at once (default: one per core), each
-    on a contiguous slice. ``timeout_s`` bounds the whole call (default
-    grows with the number of documents). ``expected_pages`` maps a source
-    path to the page count its PDF must have.
+    on a contiguous slice of about the same number of pages.
+    ``timeout_s`` bounds the whole call (default grows with the number of
+    documents). ``expected_pages`` maps a source path to the page count its
+    PDF must have.
+
+    ``on_converted(source, output)`` is called, in the calling thread, as
+    soon as LibreOffice is done with a document, while it converts the rest,
+    with the output still under its temporary name, e.g. to check it. If it
+    raises, the conversion stops and no output takes its final name.
     """
+    return convert_documents(
+        docx_paths, out_dir, workers=workers, timeout_s=timeout_s, expected_pages=expected_pages,
+        on_converted=on_converted,
+    )
+
+
+def convert_documents(
+    docx_paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    target: str = "pdf",
+    workers: int | None = None,
+    timeout_s: float | None = None,
+    expected_pages: Mapping[Path, int] | None = None,
+    on_converted: Callable[[Path, Path], None] | None = None,
+) -> list[Path]:
+    """``convert_to_pdf`` for any ``target`` in ``EXPORT_FILTERS``; page counts are checked for PDFs only."""
+    if target not in EXPORT_FILTERS:
+        raise ConversionError(f"不支持的转换格式：{target}")
     docs = [Path(p).resolve() for p in docx_paths]
     if not docs:
         return []
@@ -190,24 +244,34 @@ def convert_to_pdf(
         jobs: list[_Job] = []
         failed: list[str] = []
         try:
-            for i, chunk in enumerate(_split(docs, n_workers)):
+            for i, chunk in enumerate(_split(docs, n_workers, want_pages)):
                 outdir = scratch / f"w{i}"
                 outdir.mkdir()
-                job = _start(chunk, outdir, _lock_profile(stack), scratch)
+                job = _start(chunk, outdir, _lock_profile(stack), scratch, target)
                 stack.callback(job.log.close)
                 jobs.append(job)
-            for job in jobs:
-                remaining = max(0.0, deadline - time.monotonic())
-                try:
-                    job.proc.wait(timeout=remaining)
-                except subprocess.TimeoutExpired:
-                    _kill(job)
-                    failed.append(f"LibreOffice 超时未完成，涉及：{_names(job.docs)}")
-                    continue
-                if job.proc.returncode != 0:
-                    failed.append(
-                        f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
-                    )
+            running = list(jobs)
+            reported: set[Path] = set()
+            while running:
+                for job in list(running):
+                    if job.proc.poll() is None:
+                        if on_converted is not None:
+                            _report_finished(job, target, reported, on_converted, exited=False)
+                        continue
+                    running.remove(job)
+                    if job.proc.returncode != 0:
+                        failed.append(
+                            f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
+                        )
+                    elif on_converted is not None:
+                        _report_finished(job, target, reported, on_converted, exited=True)
+                if running and time.monotonic() > deadline:
+                    for job in running:
+                        _kill(job)
+                        failed.append(f"LibreOffice 超时未完成，涉及：{_names(job.docs)}")
+                    break
+                if running:
+                    time.sleep(POLL_INTERVAL_S)
         finally:
             for job in jobs:
                 if job.proc.poll() is None:
@@ -219,9 +283,12 @@ def convert_to_pdf(
         bad: list[str] = []
         for job in jobs:
             for doc in job.docs:
-                pdf = job.outdir / f"{doc.stem}.pdf"
+                pdf = job.outdir / f"{doc.stem}.{target}"
                 if not pdf.is_file() or pdf.stat().st_size == 0:
                     bad.append(f"{doc.name}：没有生成 PDF（{_log_tail(job)[-200:]}）")
+                    continue
+                if target != "pdf":
+                    produced.append((pdf, out_dir / pdf.name))
                     continue
                 try:
                     pages = pdf_page_count(pdf)

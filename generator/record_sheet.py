@@ -8,6 +8,7 @@ directly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class RenderedSheet:
     gaps: list[str] = field(default_factory=list)
     # Open items that did not fit on page 2 (listed in the run's warning).
     overflow_item_ids: list[int] = field(default_factory=list)
+    fields: SheetFields | None = None
 
     @property
     def form_id(self) -> str:
@@ -160,6 +162,100 @@ def render_sheet(
     return fill_sheet(data, key, out_path, template)[0]
 
 
+@dataclass(frozen=True)
+class SheetShape:
+    """What decides a filled sheet's structure: the rest is plain text and the QR pictures."""
+
+    items: int
+    unit_half_pt: int
+
+
+@dataclass(frozen=True)
+class SheetFields:
+    """One sheet's printed values, before they go into a document."""
+
+    shape: SheetShape
+    # Template variable -> text; rectification lines as "rect_text_<no>".
+    values: dict[str, str]
+    payloads: list[str]
+    qr_pngs: list[bytes]
+
+
+def rect_value_name(no: int) -> str:
+    return f"rect_text_{no}"
+
+
+# The template variables that are plain text on every sheet (``sheet_fields``).
+BASE_VALUE_NAMES = (
+    "county", "town", "village", "group_label", "round_label", "year", "month", "sponsor_units",
+    "team_size", "team_leader", "secretary", "population", "poor_population", "income",
+)
+
+
+def value_names(shape: SheetShape) -> list[str]:
+    pages = 2 if shape.items else 1
+    rect = [rect_value_name(no) for no in range(1, shape.items + 1)]
+    return [*BASE_VALUE_NAMES, *rect, *(f"id_p{page}" for page in range(1, pages + 1))]
+
+
+def shape_of(data: SheetData) -> SheetShape:
+    items = min(len(data.rectification), RECTIFICATION_MAX_ITEMS_PER_PAGE)
+    return SheetShape(items=items, unit_half_pt=round(unit_font_pt("、".join(data.sponsor_units)) * 2))
+
+
+def sheet_fields(data: SheetData, key: bytes) -> SheetFields:
+    year, month = data.round.split("-")
+    items = data.rectification[:RECTIFICATION_MAX_ITEMS_PER_PAGE]
+    pages = 2 if items else 1
+    payloads = [payload_for(data, page, key) for page in range(1, pages + 1)]
+    units = "、".join(data.sponsor_units)
+    values = {
+        "county": data.county,
+        "town": data.town,
+        "village": data.village,
+        "group_label": group_label(data.group_no),
+        "round_label": round_label(data.round),
+        "year": str(int(year)),
+        "month": str(int(month)),
+        "sponsor_units": units,
+        "team_size": _number(data.team_size),
+        "team_leader": data.team_leader or "",
+        "secretary": data.secretary or "",
+        "population": _number(data.population),
+        "poor_population": _number(data.poor_population),
+        "income": "" if data.income_yuan is None else f"{_number(data.income_yuan)}元",
+    }
+    for no, line in enumerate(items, start=1):
+        values[rect_value_name(no)] = _rect_text(line)
+    for page, payload in enumerate(payloads, start=1):
+        values[f"id_p{page}"] = payload
+    return SheetFields(shape_of(data), values, payloads, [qr_png(p) for p in payloads])
+
+
+def qr_picture(round_: str, village_code: str, page: int, png: bytes) -> Picture:
+    return Picture(
+        rid=f"rIdQr{village_code}p{page}",
+        filename=f"qr-{round_}-{village_code}-p{page}.png",
+        png=png,
+        width_mm=d.QR_SIZE_MM,
+        height_mm=d.QR_SIZE_MM,
+        shape_id=QR_SHAPE_ID_BASE + page,
+    )
+
+
+def docx_context(fields: SheetFields, pictures: Sequence[Picture]) -> dict[str, object]:
+    """The template's Jinja context for ``fields``; pictures in page order."""
+    values = fields.values
+    context: dict[str, object] = {"sheet_title": SHEET_TITLE, **values}
+    context["sponsor_units"] = RichText(values["sponsor_units"], size=fields.shape.unit_half_pt)
+    context["rect_items"] = [
+        {"no": no, "text": values[rect_value_name(no)]} for no in range(1, fields.shape.items + 1)
+    ]
+    for page, picture in enumerate(pictures, start=1):
+        context[f"qr_p{page}"] = picture
+    return context
+
+
 def fill_sheet(
     data: SheetData, key: bytes, out_path: Path, template: Path = RECORD_SHEET_TEMPLATE
 ) -> tuple[RenderedSheet, FilledBody]:
@@ -169,52 +265,22 @@ def fill_sheet(
     share a document.
     """
     tpl = sheet_template(template)
-    year, month = data.round.split("-")
+    fields = sheet_fields(data, key)
     items = data.rectification[:RECTIFICATION_MAX_ITEMS_PER_PAGE]
     overflow = [line.item_id for line in data.rectification[RECTIFICATION_MAX_ITEMS_PER_PAGE:]]
-    pages = 2 if items else 1
-    payloads = [payload_for(data, page, key) for page in range(1, pages + 1)]
-    units = "、".join(data.sponsor_units)
-    context: dict[str, object] = {
-        "sheet_title": SHEET_TITLE,
-        "county": data.county,
-        "town": data.town,
-        "village": data.village,
-        "group_label": group_label(data.group_no),
-        "round_label": round_label(data.round),
-        "year": str(int(year)),
-        "month": str(int(month)),
-        "sponsor_units": RichText(units, size=round(unit_font_pt(units) * 2)),
-        "team_size": _number(data.team_size),
-        "team_leader": data.team_leader or "",
-        "secretary": data.secretary or "",
-        "population": _number(data.population),
-        "poor_population": _number(data.poor_population),
-        "income": "" if data.income_yuan is None else f"{_number(data.income_yuan)}元",
-        "rect_items": [{"no": i, "text": _rect_text(line)} for i, line in enumerate(items, start=1)],
-    }
-    pictures = []
-    for page, payload in enumerate(payloads, start=1):
-        picture = Picture(
-            rid=f"rIdQr{data.village_code}p{page}",
-            filename=f"qr-{data.round}-{data.village_code}-p{page}.png",
-            png=qr_png(payload),
-            width_mm=d.QR_SIZE_MM,
-            height_mm=d.QR_SIZE_MM,
-            shape_id=QR_SHAPE_ID_BASE + page,
-        )
-        pictures.append(picture)
-        context[f"qr_p{page}"] = picture
-        context[f"id_p{page}"] = payload
-    filled = tpl.render(context, tuple(pictures))
+    pictures = tuple(
+        qr_picture(data.round, data.village_code, page, png) for page, png in enumerate(fields.qr_pngs, start=1)
+    )
+    filled = tpl.render(docx_context(fields, pictures), pictures)
     tpl.write(filled.xml, filled.pictures, out_path)
     rendered = RenderedSheet(
         data=data,
         docx=out_path,
-        pages=pages,
-        payloads=payloads,
+        pages=len(fields.payloads),
+        payloads=fields.payloads,
         rectification_item_ids=[line.item_id for line in items],
         gaps=gaps_of(data),
         overflow_item_ids=overflow,
+        fields=fields,
     )
     return rendered, filled
