@@ -61,6 +61,8 @@ class SheetsReport:
     group_pdfs: list[GroupPdf] = field(default_factory=list)
     # Chinese lines: a village and what its sheet lacks.
     warnings: list[str] = field(default_factory=list)
+    # Chinese lines about how the run went (e.g. a slower fallback), not about the data.
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class SheetsReport:
             ],
             "group_pdfs": [{"group": g.group, "pdf": str(g.pdf), "pages": g.pages} for g in self.group_pdfs],
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
 
@@ -195,7 +198,7 @@ def issue_sheets(
 
         outputs, cover_pdfs = render_and_convert(
             sheet_data, key, lambda d: names[make_form_id(d.round, d.village_code)], tmp / "pdf",
-            extra_docs=list(covers.values()), workers=workers,
+            extra_docs=list(covers.values()), workers=workers, notes=report.notes,
         )
         rendered = [o.rendered for o in outputs]
 

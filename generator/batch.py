@@ -181,11 +181,13 @@ def render_and_convert(
     timeout_s: float | None = None,
     prototype_cache_dir: Path = CACHE_ROOT_DIR,
     flat: bool = True,
+    notes: list[str] | None = None,
 ) -> tuple[list[SheetOutput], dict[Path, Path]]:
     """Sheets' outputs in order, plus the PDFs of ``extra_docs`` (e.g. covers).
 
     ``flat``: convert the sheets from flat ODT (``generator.flat_odt``);
-    otherwise, or if no prototype could be made, from joined .docx.
+    otherwise, or if no prototype could be made, from joined .docx; that
+    slower way is told in ``notes`` (Chinese, for the user).
     Filling, conversion and checking overlap in waves (``_waves``).
     """
     n_workers = workers or default_workers()
@@ -209,15 +211,18 @@ def render_and_convert(
             else None
         )
         protos: dict[SheetShape, Prototype] | None = None
-        conversions: list[tuple[Future[list[Path]], list[Path], list[list[int]], int]] = []
+        conversions: list[tuple[Future[list[Path]], list[Path], list[list[int]]]] = []
         for w, (wave, wave_workers) in enumerate(waves):
             for j in wave:
                 rendered[j], bodies[j] = fill_sheet(sheets[j], key, docx_path_of(sheets[j]))
             if protos is None:
                 try:
                     protos = protos_future.result() if protos_future is not None else {}
-                except ConversionError:
+                except ConversionError as exc:
                     protos = {}
+                    if notes is not None:
+                        notes.append(f"无法生成快速排版原型（{exc}），本次改用 Word 文档逐批转换：速度较慢，"
+                                     "每页仍逐一核对")
             merged: list[Path] = []
             expected: dict[Path, int] = {}
             members = _documents(sheets, wave, wave_workers)
@@ -236,8 +241,8 @@ def render_and_convert(
                 convert_to_pdf, merged + extra, pdf_dir, workers=wave_workers, timeout_s=timeout_s,
                 expected_pages=expected, on_converted=_checker(merged, members, rendered, problems),
             )
-            conversions.append((future, merged, members, len(extra)))
-        for future, merged, members, _n_extra in conversions:
+            conversions.append((future, merged, members))
+        for future, merged, members in conversions:
             try:
                 pdfs = future.result()
             except ConversionError as exc:

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
             out.print(f"  {group_label(g.group)}：{count} 张表，PDF 共 {g.pages} 页（双面打印）：{g.pdf}", soft_wrap=True)
         if report.sheets:
             out.print(f"  每村可编辑的 Word 文件在：{report.sheets[0].docx.parent.parent}", soft_wrap=True)
+    for note in report.notes:
+        err_console().print(f"[yellow]说明：{note}[/yellow]", soft_wrap=True)
     if report.warnings:
         warn = err_console()
         warn.print(f"[bold yellow]注意：{len(report.warnings)} 个村的台账数据不全，相应栏目在表上留空：[/bold yellow]")
