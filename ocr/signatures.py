@@ -29,7 +29,7 @@ PRINTED_LINE_MIN_MM = 15.0
 SPECK_MAX_MM2 = 0.3
 # A slip of the pen is short and alone; a name is several strokes wide.
 SIGNED_INK_MIN_MM2 = 8.0
-SIGNED_EXTENT_MIN_MM = 9.0
+SIGNED_EXTENT_MIN_MM = 7.0
 EMPTY_INK_MAX_MM2 = 3.0
 EMPTY_EXTENT_MAX_MM = 4.0
 # Official seals are 38-42 mm across; searched for on gray scans only,
@@ -51,8 +51,27 @@ SEAL_INK_DARKNESS_MIN_RATIO = 0.12
 SEAL_STAR_RING_MIN = 0.12
 SEAL_STAR_OFFSET_MM = 3.0
 SEAL_RING_PAD_MM = 2.0
-# Printed slot labels sit in this strip above the signature row.
-LABEL_STRIP_MM = 9.0
+# The slots' own drawn borders, give or take skew and alignment, are print, not ring.
+SLOT_BORDER_BAND_MM = 1.5
+# A seal's ring runs all round: of the ring's visible sectors, most must be inked.
+# A signature or a printed row crosses a 40 mm circle in a few places only.
+SEAL_RING_SECTORS = 24
+SEAL_SECTOR_SEEN_MIN = 0.5
+SEAL_SECTOR_INKED_MIN = 0.25
+SEAL_SECTORS_INKED_MIN_RATIO = 0.6
+# A star vouches for a fainter ring: fewer of its sectors need be inked.
+SEAL_STAR_SECTORS_INKED_MIN_RATIO = 0.35
+SEAL_SECTORS_SEEN_MIN = 8
+# A ring is a thin line with bare paper just outside it; a pen stroke
+# crossing the circle inks the outside band as much as the ring band.
+SEAL_OUTSIDE_GAP_MM = 1.0
+SEAL_OUTSIDE_SHARE_MAX = 0.5
+# A seal whose ring a 1-bit scan broke up is not found as a ring, but it
+# leaves pieces on the bare paper around the slots, where no print is and
+# pens rarely go. Ink there this large, this close to a slot, means that a
+# "signature" in the slot may be pieces of the same seal.
+SEAL_TRACE_MIN_MM2 = 1.0
+SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
 
@@ -137,21 +156,58 @@ def find_seals(
             break
         sx = min(small.shape[1] - 1, round(x * scale))
         sy = min(small.shape[0] - 1, round(y * scale))
-        if near_ring[sy, sx] >= SEAL_STAR_RING_MIN:
+        if near_ring[sy, sx] >= SEAL_STAR_RING_MIN and _star_has_ring(small, free > 0.5, best_score, best_radius, sx, sy, k):
             seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
             cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
         else:
             cv2.circle(solid, (x, y), max(1, int(SEAL_BLOB_RADIUS_MM * 2 * px_per_mm)), 0.0, thickness=-1)
     for x0, y0, _r in seals:
         cv2.circle(best_score, (round(x0 * scale), round(y0 * scale)), int(SEAL_RADIUS_MIN_MM * k), 0.0, thickness=-1)
-    for _ in range(SEALS_PER_AREA_MAX):
+    for _ in range(SEALS_PER_AREA_MAX * 4):
         _min, top, _minloc, (x, y) = cv2.minMaxLoc(best_score)
-        if top < SEAL_RING_COVER_MIN:
+        if top < SEAL_RING_COVER_MIN or len(seals) >= SEALS_PER_AREA_MAX:
             break
         r = float(best_radius[y, x])
-        seals.append((x / scale, y / scale, r / scale))
-        cv2.circle(best_score, (x, y), int(r), 0.0, thickness=-1)
+        if _ring_runs_round(small, free > 0.5, x, y, r, SEAL_RING_BAND_MM * k, k):
+            seals.append((x / scale, y / scale, r / scale))
+            cv2.circle(best_score, (x, y), int(r), 0.0, thickness=-1)
+        else:
+            cv2.circle(best_score, (x, y), max(1, int(SEAL_STAR_OFFSET_MM * k)), 0.0, thickness=-1)
     return seals
+
+
+def _ring_runs_round(
+    inked: np.ndarray, free: np.ndarray, cx: int, cy: int, radius: float, band: float, px_per_mm: float,
+    min_ratio: float = SEAL_SECTORS_INKED_MIN_RATIO,
+) -> bool:
+    """Whether the ink on a candidate ring is spread all round it, as a seal's is."""
+    h, w = inked.shape
+    gap = SEAL_OUTSIDE_GAP_MM * px_per_mm
+    reach = int(np.ceil(radius + band * 1.5 + gap))
+    x0, x1, y0, y1 = max(0, cx - reach), min(w, cx + reach + 1), max(0, cy - reach), min(h, cy + reach + 1)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    dx, dy = xx - cx, yy - cy
+    distance = np.hypot(dx, dy) - radius
+    on_band = np.abs(distance) <= band / 2
+    outside = (distance > band / 2 + gap) & (distance <= band * 1.5 + gap)
+    sector = ((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SEAL_RING_SECTORS).astype(int) % SEAL_RING_SECTORS
+    local_free = free[y0:y1, x0:x1]
+    local_ink = inked[y0:y1, x0:x1] > 0
+
+    def per_sector(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(sector[mask], minlength=SEAL_RING_SECTORS).astype(np.float64)
+
+    # Pixels beyond the crop are unseen: the whole band is what the sector could show.
+    total = per_sector(on_band)
+    seen = per_sector(on_band & local_free)
+    ring_share = per_sector(on_band & local_free & local_ink) / np.maximum(seen, 1.0)
+    outside_share = per_sector(outside & local_free & local_ink) / np.maximum(per_sector(outside & local_free), 1.0)
+    full = _ring_kernel(float(radius), float(band)).sum() / SEAL_RING_SECTORS
+    visible = seen >= SEAL_SECTOR_SEEN_MIN * np.maximum(full, total)
+    if np.count_nonzero(visible) < SEAL_SECTORS_SEEN_MIN:
+        return False
+    inked_sectors = visible & (ring_share >= SEAL_SECTOR_INKED_MIN) & (outside_share <= SEAL_OUTSIDE_SHARE_MAX * ring_share)
+    return bool(np.count_nonzero(inked_sectors) >= min_ratio * np.count_nonzero(visible))
 
 
 def measure_area(
@@ -160,8 +216,12 @@ def measure_area(
     px_per_mm: float,
     colour: bool,
     seals: list[tuple[float, float, float]] | None = None,
+    seal_trace: bool = False,
 ) -> SignatureReading:
-    """``seals`` are circles in ``area`` px; their discs are not counted as signature ink."""
+    """``seals`` are circles in ``area`` px; their discs are not counted as signature ink.
+
+    ``seal_trace``: pieces of a seal were seen near the slot, so ink in it may be seal, not pen.
+    """
     darkness = (paper_level - area.astype(np.float32)) / max(paper_level, 1.0)
     ink = (darkness > INK_DARKNESS_MIN_RATIO).astype(np.uint8) * 255
     ink = _remove_printed_lines(ink, px_per_mm)
@@ -195,6 +255,9 @@ def measure_area(
     ink_mm2 = ink_px * mm2_per_px
     common = {"ink_mm2": ink_mm2, "extent_mm": extent, "components": len(strokes), "seal": seal}
     if ink_mm2 >= SIGNED_INK_MIN_MM2 and extent >= SIGNED_EXTENT_MIN_MM:
+        if seal_trace:
+            common["seal"] = True
+            return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
         margin = min(ink_mm2 / SIGNED_INK_MIN_MM2, extent / SIGNED_EXTENT_MIN_MM)
         return SignatureReading("signed", float(min(1.0, 0.25 + 0.25 * margin)), reason=None, **common)  # type: ignore[arg-type]
     # Ink under a seal may be a signature: never call that slot empty.
@@ -221,22 +284,34 @@ def read_signatures(
     """
     px = min(SAMPLE_PX_PER_MM, max(alignment.px_per_mm, 3.0))
     seals: list[tuple[float, float, float]] = []
+    traces: list[tuple[float, float]] = []
     row = Rect(0, 0, 0, 0)
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
         valid = np.ones(context.shape, dtype=bool)
-        # The printed labels above the slots would fake rings; they are not judged.
-        label = Rect(row.x_mm - SEAL_SEARCH_MARGIN_MM, row.y_mm - LABEL_STRIP_MM, row.w_mm + 2 * SEAL_SEARCH_MARGIN_MM,
-                     LABEL_STRIP_MM)
-        for solid in [*(printed_solids or []), label]:
-            x0 = int((solid.x_mm - row.x_mm + SEAL_SEARCH_MARGIN_MM) * px)
-            y0 = int((solid.y_mm - row.y_mm + SEAL_SEARCH_MARGIN_MM) * px)
-            x1, y1 = x0 + int(np.ceil(solid.w_mm * px)), y0 + int(np.ceil(solid.h_mm * px))
-            if solid is not label:
-                context[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
-            valid[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
+        # Above the slots lie their labels and the form's table: print enough
+        # to fake any ring. A seal is judged on what it shows below that line.
+        valid[: int(SEAL_SEARCH_MARGIN_MM * px)] = False
+
+        def context_px(rect: Rect, grow_mm: float = 0.0) -> tuple[slice, slice]:
+            x0 = int((rect.x_mm - grow_mm - row.x_mm + SEAL_SEARCH_MARGIN_MM) * px)
+            y0 = int((rect.y_mm - grow_mm - row.y_mm + SEAL_SEARCH_MARGIN_MM) * px)
+            x1 = x0 + int(np.ceil((rect.w_mm + 2 * grow_mm) * px))
+            y1 = y0 + int(np.ceil((rect.h_mm + 2 * grow_mm) * px))
+            return slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1))
+
+        for solid in printed_solids or []:
+            context[context_px(solid)] = 255
+            valid[context_px(solid)] = False
+        for rect in rects.values():
+            outer = context_px(rect, SLOT_BORDER_BAND_MM)
+            inner = context_px(rect, -SLOT_BORDER_BAND_MM)
+            keep = valid[inner].copy()
+            valid[outer] = False
+            valid[inner] = keep
         seals = find_seals(context, paper_level, px, valid)
+        traces = _seal_traces(context, paper_level, px, valid, [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()])
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
@@ -245,10 +320,57 @@ def read_signatures(
         dy = (rect.y_mm + SIGNATURE_INSET_MM - (row.y_mm - SEAL_SEARCH_MARGIN_MM)) * px
         h, w = area.shape
         local = []
-        for cx, cy, r in seals:
+        for cx, cy, found_r in seals:
+            # The ring found may be the seal's inner line of text, or off-centre:
+            # all a seal could cover is set aside, not just the circle found.
+            r = max(found_r, SEAL_RADIUS_MAX_MM * px)
             x, y = cx - dx, cy - dy
             nearest = (min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h)))
             if np.hypot(x - nearest[0], y - nearest[1]) <= r + SEAL_RING_PAD_MM * px:
                 local.append((x, y, r))
-        out[key] = (measure_area(area, paper_level, px, colour, local), area)
+        # A trace inside a found seal's disc is that seal's, and already accounted for.
+        near = [
+            (x, y) for x, y in traces
+            if not any(np.hypot(x - sx, y - sy) <= max(sr, SEAL_RADIUS_MAX_MM * px) + SEAL_RING_PAD_MM * px
+                       for sx, sy, sr in seals)
+            and _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px
+        ]
+        out[key] = (measure_area(area, paper_level, px, colour, local, seal_trace=bool(near)), area)
     return out
+
+
+def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
+    return float(np.hypot(x - min(max(x, 0.0), w), y - min(max(y, 0.0), h)))
+
+
+def _seal_traces(
+    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray, slots: list[tuple[slice, slice]]
+) -> list[tuple[float, float]]:
+    """Centres of ink blobs on the bare paper around the slots (``valid``, outside every slot)."""
+    bare = valid.copy()
+    for rows, cols in slots:
+        bare[rows, cols] = False
+    darkness = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0)
+    ink = ((darkness > SEAL_INK_DARKNESS_MIN_RATIO) & bare).astype(np.uint8) * 255
+    ink = _remove_printed_lines(ink, px_per_mm)
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    min_px = SEAL_TRACE_MIN_MM2 * px_per_mm * px_per_mm
+    out = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if cv2.countNonZero(ink[y : y + h, x : x + w]) >= min_px:
+            out.append((x + w / 2.0, y + h / 2.0))
+    return out
+
+
+def _star_has_ring(
+    inked: np.ndarray, free: np.ndarray, score: np.ndarray, radius: np.ndarray, sx: int, sy: int, px_per_mm: float
+) -> bool:
+    """Whether the best ring centred near a solid blob runs round it, if faintly."""
+    reach = max(1, round(SEAL_STAR_OFFSET_MM * px_per_mm))
+    y0, x0 = max(0, sy - reach), max(0, sx - reach)
+    window = score[y0 : sy + reach + 1, x0 : sx + reach + 1]
+    wy, wx = np.unravel_index(int(np.argmax(window)), window.shape)
+    cy, cx = y0 + int(wy), x0 + int(wx)
+    return _ring_runs_round(inked, free, cx, cy, float(radius[cy, cx]), SEAL_RING_BAND_MM * px_per_mm, px_per_mm,
+                            SEAL_STAR_SECTORS_INKED_MIN_RATIO)

@@ -336,3 +336,64 @@ def test_batch_json_matches_the_snapshot(batch: dict[str, Any]) -> None:
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert set(expected) == {"pages", "summary"}
     assert current == expected
+
+
+def _seal_page(printed: Workspace, seed: int, profile: str, seal: bool, empty_slot: bool) -> tuple[Any, dict[str, str]]:
+    """A printed sheet signed in every slot (or all but the village head's), maybe a red seal across that slot."""
+    import io as _io
+
+    from ducha.scan import load_layouts
+    from ducha.simulate import _render
+    from generator import handwriting
+    from ocr.align import align
+    from ocr.pages import _decode_png, decode_jpeg
+    from ocr.reader import read_page
+
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[seed % 3]
+    layout = load_layout(sheet.layout_version, 1)
+    page = _render(sheet.pdf_path, sheet.pdf_pages[0])
+    homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+    rng = np.random.default_rng(seed)
+    plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1,
+                        signatures={"village_head": "empty" if empty_slot else "signed",
+                                    "first_secretary": "signed", "group_member": "signed"})
+    chance, sim.SEAL_PROBABILITY = sim.SEAL_PROBABILITY, 0.0  # the seal, if any, is placed below
+    try:
+        sim.fill_page(page, homography, layout, plan, rng)
+    finally:
+        sim.SEAL_PROBABILITY = chance
+    rect = sim._rect_px(homography, layout.boxes["village_head"])
+    if seal:
+        handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng)
+    image, _dpi, _info = sim.scan_page(page, rng, profile=profile, quarter_turns=0)
+    if profile == "bilevel":
+        buffer = _io.BytesIO()
+        Image.fromarray(image).convert("1").save(buffer, format="PNG")
+        decoded = _decode_png(buffer.getvalue(), 1)
+    else:
+        decoded = decode_jpeg(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes(), 1)
+    reading = read_page(decoded, load_layouts(), printed.key())
+    return reading, plan.signatures
+
+
+def test_seal_pieces_on_a_1bit_scan_never_sign_an_empty_slot(printed: Workspace) -> None:
+    """A 1-bit scan breaks a red seal into pieces that no ring test finds; they must not pass for a name."""
+    signed = []
+    # Seeds 21, 22 and 28 were read "signed" before the seal-trace rule, 26 before the full-size seal disc.
+    for seed in range(20, 30):
+        reading, _truth = _seal_page(printed, seed, "bilevel", seal=True, empty_slot=True)
+        if reading.signatures["village_head"]["state"] == "signed":
+            signed.append(seed)
+    assert signed == []
+
+
+def test_signatures_without_a_seal_are_not_taken_for_one(printed: Workspace) -> None:
+    """Print and pen strokes near the slots must not look like a seal's ring (that would flag every such page)."""
+    seals = []
+    for seed in range(6):
+        reading, _truth = _seal_page(printed, seed, ("office_gray", "bilevel", "high_dpi")[seed % 3], seal=False,
+                                    empty_slot=False)
+        seals += [(seed, slot) for slot, got in reading.signatures.items() if got["seal"]]
+        assert all(got["state"] != "empty" for got in reading.signatures.values()), (seed, reading.signatures)
+    assert seals == []
