@@ -113,6 +113,63 @@ def _ring_kernel(radius_px: float, width_px: float) -> np.ndarray:
     return (np.abs(distance - radius_px) <= width_px / 2).astype(np.float32)
 
 
+class _RingSums:
+    """Sums of a 0/1 mask over rings of several radii around every pixel, by one forward DFT.
+
+    The same as ``cv2.filter2D`` with each ring kernel and a zero border
+    (the rings are symmetric), but the image is transformed once for all
+    radii instead of once per radius.
+    """
+
+    def __init__(self, shape: tuple[int, ...], radii_px: list[float], band_px: float):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.kernels = [_ring_kernel(r, band_px) for r in radii_px]
+        self.margin = max(kernel.shape[0] for kernel in self.kernels) // 2
+        self.size = (cv2.getOptimalDFTSize(self.shape[0] + 2 * self.margin),
+                     cv2.getOptimalDFTSize(self.shape[1] + 2 * self.margin))
+        self.spectra = [_kernel_spectrum(kernel.tobytes(), kernel.shape[0], self.size) for kernel in self.kernels]
+
+    def apply(self, image: np.ndarray) -> list[np.ndarray]:
+        h, w = self.shape
+        m = self.margin
+        padded = np.zeros(self.size, np.float32)
+        padded[m : m + h, m : m + w] = image
+        spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+        out = []
+        for kernel_spectrum in self.spectra:
+            product = cv2.mulSpectrums(spectrum, kernel_spectrum, 0)
+            summed = cv2.idft(product, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
+            # The images summed are 0/1 masks: the exact sums are whole numbers.
+            out.append(np.rint(summed[m : m + h, m : m + w]))
+        return out
+
+
+@lru_cache(maxsize=64)
+def _kernel_spectrum(kernel_bytes: bytes, side: int, size: tuple[int, int]) -> np.ndarray:
+    kernel = np.frombuffer(kernel_bytes, np.float32).reshape(side, side)
+    # The kernel's centre goes to (0, 0), wrapping round: a correlation, not a shift.
+    placed = np.zeros(size, np.float32)
+    half = side // 2
+    placed[:side, :side] = kernel
+    placed = np.roll(placed, (-half, -half), axis=(0, 1))
+    return cv2.dft(placed, flags=cv2.DFT_COMPLEX_OUTPUT)
+
+
+_SEEN_CACHE: dict[tuple[tuple[int, int], bytes], list[np.ndarray]] = {}
+_SEEN_CACHE_MAX = 8
+
+
+def _seen_sums(ring_sums: _RingSums, free: np.ndarray) -> list[np.ndarray]:
+    """Ring sums of the print-free mask; it depends only on the layout and scale, so it is kept."""
+    key = (ring_sums.size, np.packbits(free > 0.5).tobytes() + bytes(str(free.shape), "ascii"))
+    cached = _SEEN_CACHE.get(key)
+    if cached is None:
+        if len(_SEEN_CACHE) >= _SEEN_CACHE_MAX:
+            _SEEN_CACHE.pop(next(iter(_SEEN_CACHE)))
+        cached = _SEEN_CACHE[key] = ring_sums.apply(free)
+    return cached
+
+
 def find_seals(
     context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray | None = None
 ) -> list[tuple[float, float, float]]:
@@ -136,15 +193,17 @@ def find_seals(
     small = (small > 0.25).astype(np.float32) * (free > 0.5)
     best_score = np.zeros_like(small)
     best_radius = np.zeros_like(small)
-    for radius_mm in np.arange(SEAL_RADIUS_MIN_MM, SEAL_RADIUS_MAX_MM + 1e-6, SEAL_RADIUS_STEP_MM):
-        kernel = _ring_kernel(float(radius_mm * k), SEAL_RING_BAND_MM * k)
-        inked = cv2.filter2D(small, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        seen = cv2.filter2D((free > 0.5).astype(np.float32), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    radii_px = [float(r * k) for r in np.arange(SEAL_RADIUS_MIN_MM, SEAL_RADIUS_MAX_MM + 1e-6, SEAL_RADIUS_STEP_MM)]
+    ring_sums = _RingSums(small.shape, radii_px, SEAL_RING_BAND_MM * k)
+    seen_by_radius = _seen_sums(ring_sums, (free > 0.5).astype(np.float32))
+    inked_by_radius = ring_sums.apply(small)
+    for radius_px, inked, seen in zip(radii_px, inked_by_radius, seen_by_radius):
+        kernel = _ring_kernel(radius_px, SEAL_RING_BAND_MM * k)
         # Only rings of which enough is visible are judged.
         score = np.where(seen >= SEAL_RING_SEEN_MIN * kernel.sum(), inked / np.maximum(seen, 1.0), 0.0)
         better = score > best_score
         best_score[better] = score[better]
-        best_radius[better] = radius_mm * k
+        best_radius[better] = radius_px
     # A solid blob is the seal's star only inside a ring: heavy, overlapping
     # signature strokes make blobs as thick, but no ring around them.
     near_ring = cv2.dilate(best_score, cv2.getStructuringElement(
