@@ -70,7 +70,7 @@ SEAL_OUTSIDE_SHARE_MAX = 0.5
 # leaves pieces on the bare paper around the slots, where no print is and
 # pens rarely go. Ink there this large, this close to a slot, means that a
 # "signature" in the slot may be pieces of the same seal.
-SEAL_TRACE_MIN_MM2 = 1.0
+SEAL_TRACE_MIN_MM2 = 0.5
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
@@ -433,3 +433,4 @@ def _star_has_ring(
     cy, cx = y0 + int(wy), x0 + int(wx)
     return _ring_runs_round(inked, free, cx, cy, float(radius[cy, cx]), SEAL_RING_BAND_MM * px_per_mm, px_per_mm,
                             SEAL_STAR_SECTORS_INKED_MIN_RATIO)
+
