@@ -190,15 +190,15 @@ def find_seals(
     small = cv2.resize((lines_gone > 0).astype(np.float32), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     free = np.ones_like(small) if valid is None else cv2.resize(
         valid.astype(np.float32), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
-    small = (small > 0.25).astype(np.float32) * (free > 0.5)
+    free_mask = free > 0.5
+    small = (small > 0.25).astype(np.float32) * free_mask
     best_score = np.zeros_like(small)
     best_radius = np.zeros_like(small)
     radii_px = [float(r * k) for r in np.arange(SEAL_RADIUS_MIN_MM, SEAL_RADIUS_MAX_MM + 1e-6, SEAL_RADIUS_STEP_MM)]
     ring_sums = _RingSums(small.shape, radii_px, SEAL_RING_BAND_MM * k)
-    seen_by_radius = _seen_sums(ring_sums, (free > 0.5).astype(np.float32))
+    seen_by_radius = _seen_sums(ring_sums, free_mask.astype(np.float32))
     inked_by_radius = ring_sums.apply(small)
-    for radius_px, inked, seen in zip(radii_px, inked_by_radius, seen_by_radius):
-        kernel = _ring_kernel(radius_px, SEAL_RING_BAND_MM * k)
+    for radius_px, kernel, inked, seen in zip(radii_px, ring_sums.kernels, inked_by_radius, seen_by_radius):
         # Only rings of which enough is visible are judged.
         score = np.where(seen >= SEAL_RING_SEEN_MIN * kernel.sum(), inked / np.maximum(seen, 1.0), 0.0)
         better = score > best_score
@@ -215,7 +215,7 @@ def find_seals(
             break
         sx = min(small.shape[1] - 1, round(x * scale))
         sy = min(small.shape[0] - 1, round(y * scale))
-        if near_ring[sy, sx] >= SEAL_STAR_RING_MIN and _star_has_ring(small, free > 0.5, best_score, best_radius, sx, sy, k):
+        if near_ring[sy, sx] >= SEAL_STAR_RING_MIN and _star_has_ring(small, free_mask, best_score, best_radius, sx, sy, k):
             seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
             cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
         else:
@@ -227,7 +227,7 @@ def find_seals(
         if top < SEAL_RING_COVER_MIN or len(seals) >= SEALS_PER_AREA_MAX:
             break
         r = float(best_radius[y, x])
-        if _ring_runs_round(small, free > 0.5, x, y, r, SEAL_RING_BAND_MM * k, k):
+        if _ring_runs_round(small, free_mask, x, y, r, SEAL_RING_BAND_MM * k, k):
             seals.append((x / scale, y / scale, r / scale))
             cv2.circle(best_score, (x, y), int(r), 0.0, thickness=-1)
         else:
@@ -371,6 +371,12 @@ def read_signatures(
             valid[inner] = keep
         seals = find_seals(context, paper_level, px, valid)
         traces = _seal_traces(context, paper_level, px, valid, [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()])
+    # The ring found may be the seal's inner line of text, or off-centre:
+    # all a seal could cover is set aside, not just the circle found.
+    covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
+    # A trace inside a found seal's disc is that seal's, and already accounted for.
+    traces = [(x, y) for x, y in traces
+              if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
@@ -378,22 +384,9 @@ def read_signatures(
         dx = (rect.x_mm + SIGNATURE_INSET_MM - (row.x_mm - SEAL_SEARCH_MARGIN_MM)) * px
         dy = (rect.y_mm + SIGNATURE_INSET_MM - (row.y_mm - SEAL_SEARCH_MARGIN_MM)) * px
         h, w = area.shape
-        local = []
-        for cx, cy, found_r in seals:
-            # The ring found may be the seal's inner line of text, or off-centre:
-            # all a seal could cover is set aside, not just the circle found.
-            r = max(found_r, SEAL_RADIUS_MAX_MM * px)
-            x, y = cx - dx, cy - dy
-            nearest = (min(max(x, 0.0), float(w)), min(max(y, 0.0), float(h)))
-            if np.hypot(x - nearest[0], y - nearest[1]) <= r + SEAL_RING_PAD_MM * px:
-                local.append((x, y, r))
-        # A trace inside a found seal's disc is that seal's, and already accounted for.
-        near = [
-            (x, y) for x, y in traces
-            if not any(np.hypot(x - sx, y - sy) <= max(sr, SEAL_RADIUS_MAX_MM * px) + SEAL_RING_PAD_MM * px
-                       for sx, sy, sr in seals)
-            and _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px
-        ]
+        local = [(cx - dx, cy - dy, r) for cx, cy, r in covered
+                 if _distance_to_rect(cx - dx, cy - dy, w, h) <= r + SEAL_RING_PAD_MM * px]
+        near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
         out[key] = (measure_area(area, paper_level, px, colour, local, seal_trace=bool(near)), area)
     return out
 
