@@ -169,7 +169,7 @@ def _strip_border(dark: np.ndarray, ink: np.ndarray) -> None:
     # touches looks thick: the median of the sides is the printed width.
     # A line the crop shows whole may be thicker than the median, up to the
     # thickest a printed border gets at this scale.
-    typical = int(np.ceil(np.median([t for _start, t in found])))
+    typical = int(np.ceil(_sorted_median(np.sort([t for _start, t in found]))))
     cap = {"left": w, "right": w, "top": h, "bottom": h}
     depth = {side: (0 if line is None else
                     line[0] + min(line[1], max(typical + 1, round(DIGIT_BORDER_THICK_MAX_RATIO * cap[side]))))
@@ -197,7 +197,7 @@ def _edge_line(band: np.ndarray) -> tuple[int, int] | None:
     if band.size == 0:
         return None
     hit = band.any(axis=1)
-    if hit.mean() < DIGIT_BORDER_LINE_MIN_RATIO:
+    if np.count_nonzero(hit) < DIGIT_BORDER_LINE_MIN_RATIO * hit.size:
         return None
     depth = band.shape[1]
     first = np.where(hit, band.argmax(axis=1), depth)
@@ -205,9 +205,24 @@ def _edge_line(band: np.ndarray) -> tuple[int, int] | None:
     after = np.arange(depth)[None, :] > first[:, None]
     gap = after & ~band
     end = np.where(gap.any(axis=1), gap.argmax(axis=1), depth)
-    start = int(np.median(first[hit]))
-    thickness = int(np.ceil(np.percentile(end[hit] - first[hit], DIGIT_BORDER_DEPTH_PERCENTILE)))
-    return start, max(1, thickness)
+    starts = np.sort(first[hit])
+    runs = np.sort(end[hit] - first[hit])
+    return int(_sorted_median(starts)), max(1, int(np.ceil(_sorted_percentile(runs, DIGIT_BORDER_DEPTH_PERCENTILE))))
+
+
+def _sorted_median(values: np.ndarray) -> float:
+    """np.median of an already sorted 1-D array, without its per-call overhead (it ran 4× per box)."""
+    n = values.size
+    return (float(values[(n - 1) // 2]) + float(values[n // 2])) / 2.0
+
+
+def _sorted_percentile(values: np.ndarray, percent: float) -> float:
+    """np.percentile's default (linear) rule on an already sorted 1-D array."""
+    position = percent / 100.0 * (values.size - 1)
+    lower = int(position)
+    upper = min(lower + 1, values.size - 1)
+    share = position - lower
+    return float(values[lower]) + share * (float(values[upper]) - float(values[lower]))
 
 
 def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
