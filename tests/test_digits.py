@@ -111,6 +111,22 @@ def test_a_box_with_a_stray_speck_is_not_a_digit() -> None:
     assert read_digit(crop).blank
 
 
+def test_a_short_scrap_of_a_lost_digit_is_never_accepted() -> None:
+    # What a light pen leaves after 1-bit thresholding: a short curved stroke,
+    # too much ink for a speck, far too short for a written digit.
+    crop = np.full((80, 70), 250, np.uint8)
+    crop[3:6, :] = 20
+    crop[-6:-3, :] = 20
+    crop[:, 3:6] = 20
+    crop[:, -6:-3] = 20
+    crop[44:58, 30:34] = 40
+    crop[54:58, 34:42] = 40
+    reading = read_digit(crop)
+    assert not reading.blank
+    assert reading.value is None
+    assert reading.uncertain
+
+
 def clean_crop(digit: int, validation: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """A clean box of ``digit`` that the reader gets right on its own.
 
