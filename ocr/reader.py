@@ -19,7 +19,7 @@ from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS, inspection_validity
 from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers, union_rect
 from ocr.errors import AlignmentError, IdentificationError
 from ocr.identify import Identity, identify_by_ocr, identify_by_qr
-from ocr.marks import classify_pair, measure_box, paper_level_of
+from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, fields_on, read_numbers
 from ocr.pages import PageImage
 from ocr.signatures import read_signatures
@@ -73,7 +73,7 @@ class PageReading:
 
 def _is_blank(gray: np.ndarray) -> bool:
     sample = gray[::4, ::4]
-    paper = float(np.percentile(sample, 90))
+    paper = percentile_u8(sample, 90)
     dark = np.count_nonzero(sample < paper * BLANK_DARK_LEVEL_RATIO)
     return bool(dark < sample.size * BLANK_INK_MAX_RATIO)
 
