@@ -49,6 +49,8 @@ DIGIT_BORDER_LINE_MIN_RATIO = 0.75
 DIGIT_BORDER_DEPTH_PERCENTILE = 25.0
 # The thickest a printed border (0.5 mm and its blur) gets, as a share of the box side across it.
 DIGIT_BORDER_THICK_MAX_RATIO = 0.15
+# Sides whose measured line widths differ by at most this agree on the printed width.
+DIGIT_BORDER_AGREE_PX = 1
 # A border scrap is at least this many times longer than it is thick.
 DIGIT_LINE_ELONGATION = 3.0
 # Ink blobs smaller than this (share of the crop) are dust, not strokes.
@@ -173,10 +175,15 @@ def _strip_border(dark: np.ndarray, ink: np.ndarray) -> dict[str, int]:
     # touches looks thick: the median of the sides is the printed width.
     # A line the crop shows whole may be thicker than the median, up to the
     # thickest a printed border gets at this scale.
-    typical = int(np.ceil(_sorted_median(np.sort([t for _start, t in found]))))
+    thicknesses = np.sort([t for _start, t in found])
+    typical = int(np.ceil(_sorted_median(thicknesses)))
+    # Three sides that agree show the printed width; a fourth side that looks
+    # thicker is a digit written against its line, and must keep its strokes.
+    agreed = len(thicknesses) >= 3 and thicknesses[2] - thicknesses[0] <= DIGIT_BORDER_AGREE_PX
     cap = {"left": w, "right": w, "top": h, "bottom": h}
     depth = {side: (0 if line is None else
-                    line[0] + min(line[1], max(typical + 1, round(DIGIT_BORDER_THICK_MAX_RATIO * cap[side]))))
+                    line[0] + min(line[1], typical + 1 if agreed else
+                                  max(typical + 1, round(DIGIT_BORDER_THICK_MAX_RATIO * cap[side]))))
              for side, line in sides.items()}
     # One pixel more each way takes the line's anti-aliased fringe.
     if depth["top"]:
