@@ -17,12 +17,10 @@ from ocr import digits
 from ocr.align import Alignment, crop
 
 DIGIT_SAMPLE_PX_PER_MM = 6.0
-# A field is accepted only when every digit reaches this confidence. The
-# classifier's own gate (0.90) let ~1.4% of fields through wrong in the
-# benchmark, nearly all at 0.98+; 0.995 still let 1.005% through (34 of
-# 3,384 fields), 0.998 cuts the digits accepted wrongly by 15% for 1.3%
-# fewer digits accepted (measured on 12,408 simulated boxes).
-NUMBER_CONFIDENCE_MIN = 0.998
+# A field is accepted only when every digit reaches this confidence: the
+# digit gate itself since the ensemble gained a convnet (see
+# ocr.digits.DIGIT_ACCEPT_MIN_CONFIDENCE). The MLPs alone needed 0.998.
+NUMBER_CONFIDENCE_MIN = digits.DIGIT_ACCEPT_MIN_CONFIDENCE
 PERCENT_MAX = 100.0
 
 

@@ -115,7 +115,7 @@ def gate_report(name: str, model: DigitModel, images: np.ndarray, labels: np.nda
     ``lost`` counts rendered boxes the reader could not read at all (they
     go to review, so they count against coverage, not as errors).
     """
-    probs, confidence = model.predict(features(images))
+    probs, confidence = model.predict(images)
     total = len(labels) + lost
     right = probs.argmax(axis=1) == labels
     print(f"{name}: {len(labels)} read of {total}, top-1 accuracy {right.mean():.4f} "

@@ -16,6 +16,7 @@ from generator.handwriting import MNIST_SIMULATION_ROWS, PENS, digit_box_specime
 from ocr.digits import (
     DIGIT_ACCEPT_MIN_CONFIDENCE,
     MODEL_PATH,
+    ConvNet,
     DigitReading,
     combine_digits,
     load_model,
@@ -48,6 +49,47 @@ def test_model_ships_small_and_without_pickle() -> None:
     with np.load(MODEL_PATH, allow_pickle=False) as data:
         assert "weight_0_0" in data.files
     load_model()
+
+
+def test_shipped_model_holds_both_kinds_of_member() -> None:
+    model = load_model()
+    assert len(model.members) >= 2 and len(model.convnets) >= 1
+
+
+def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
+    """The same net written out loop by loop, as the textbook defines it."""
+    maps = image[None].astype(np.float64)  # (channels, h, w)
+    for kernel, bias in zip(net.kernels, net.kernel_biases):
+        _channels, h, w = maps.shape
+        padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)))
+        out = np.zeros((kernel.shape[0], h, w))
+        for o in range(kernel.shape[0]):
+            for y in range(h):
+                for x in range(w):
+                    out[o, y, x] = (padded[:, y:y + 3, x:x + 3] * kernel[o]).sum() + bias[o]
+        out = np.maximum(out, 0.0)
+        maps = out.reshape(kernel.shape[0], h // 2, 2, w // 2, 2).max(axis=(2, 4))
+    hidden = maps.reshape(-1)
+    for i, (weight, bias) in enumerate(zip(net.weights, net.biases)):
+        hidden = hidden @ weight + bias
+        if i < len(net.weights) - 1:
+            hidden = np.maximum(hidden, 0.0)
+    exp = np.exp(hidden - hidden.max())
+    return exp / exp.sum()
+
+
+def test_convnet_inference_matches_the_plain_definition() -> None:
+    rng = np.random.default_rng(7)
+    # Asymmetric random kernels: a transposed or flipped kernel, or a
+    # channel-last flatten, would each give different probabilities.
+    net = ConvNet((rng.normal(size=(3, 1, 3, 3)).astype(np.float32), rng.normal(size=(4, 3, 3, 3)).astype(np.float32)),
+                  (rng.normal(size=3).astype(np.float32), rng.normal(size=4).astype(np.float32)),
+                  (rng.normal(size=(4 * 7 * 7, 5)).astype(np.float32) * 0.1, rng.normal(size=(5, 10)).astype(np.float32)),
+                  (rng.normal(size=5).astype(np.float32), rng.normal(size=10).astype(np.float32)))
+    images = rng.random((2, 28, 28)).astype(np.float32)
+    fast = net.probabilities(images)
+    for image, row in zip(images, fast):
+        np.testing.assert_allclose(row, _naive_convnet(net, image), rtol=1e-4, atol=1e-6)
 
 
 def test_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
