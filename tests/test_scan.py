@@ -8,6 +8,7 @@ those files together with every kind of bad input.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -28,11 +29,16 @@ from sqlalchemy.orm import Session
 from ducha.cli import main as cli_main
 from ducha.db.models import IssuedSheet, RectificationItem, ReviewItem, RoundVillage, ScanPage
 from ducha.results import load_form_results
-from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, cut_evidence, scan
+from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, cut_evidence, load_layouts, scan
+from ducha.simulate import _render
 from ducha.workspace import Workspace
 from forms import qr_payload
 from forms.geometry import load_layout
+from generator import handwriting
 from generator import simulate as sim
+from ocr.align import align
+from ocr.pages import _decode_png, decode_jpeg
+from ocr.reader import read_page
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "scan_batch.json"
@@ -340,15 +346,6 @@ def test_batch_json_matches_the_snapshot(batch: dict[str, Any]) -> None:
 
 def _seal_page(printed: Workspace, seed: int, profile: str, seal: bool, empty_slot: bool) -> tuple[Any, dict[str, str]]:
     """A printed sheet signed in every slot (or all but the village head's), maybe a red seal across that slot."""
-    import io as _io
-
-    from ducha.scan import load_layouts
-    from ducha.simulate import _render
-    from generator import handwriting
-    from ocr.align import align
-    from ocr.pages import _decode_png, decode_jpeg
-    from ocr.reader import read_page
-
     with Session(printed.engine()) as session:
         sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[seed % 3]
     layout = load_layout(sheet.layout_version, 1)
@@ -368,7 +365,7 @@ def _seal_page(printed: Workspace, seed: int, profile: str, seal: bool, empty_sl
         handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng)
     image, _dpi, _info = sim.scan_page(page, rng, profile=profile, quarter_turns=0)
     if profile == "bilevel":
-        buffer = _io.BytesIO()
+        buffer = io.BytesIO()
         Image.fromarray(image).convert("1").save(buffer, format="PNG")
         decoded = _decode_png(buffer.getvalue(), 1)
     else:
