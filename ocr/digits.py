@@ -619,10 +619,12 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
         if p.image is None:
             out.append(DigitReading(None, 0.0, False, tuple([0.0] * 10), None, p.ink_ratio))
             continue
-        best = int(np.argmax(probs[i]))
+        best: int | None = int(np.argmax(probs[i]))
         confidence = float(gate[i])
         if p.ink_height_ratio < DIGIT_MIN_HEIGHT_RATIO:
             confidence = min(confidence, p.ink_height_ratio)
+            # What a scrap "looks like" would only mislead the reviewer.
+            best = None
         value = best if confidence >= accept_min_confidence else None
         out.append(DigitReading(value, confidence, False, tuple(float(v) for v in probs[i]), best, p.ink_ratio))
     return out
@@ -641,7 +643,7 @@ def combine_digits(integer: Sequence[DigitReading], decimal: Sequence[DigitReadi
     """
     digits = tuple(integer) + tuple(decimal)
     marks = ["_" if d.blank else ("?" if d.value is None else str(d.value)) for d in digits]
-    text = "".join(marks[:len(integer)]) + ("." + "".join(marks[len(integer):]) if decimal else "")
+    text = _comb_text(marks, len(integer), bool(decimal))
     confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
     if all(d.blank for d in digits):
         return NumberReading(None, confidence, digits, True, text)
@@ -653,6 +655,20 @@ def combine_digits(integer: Sequence[DigitReading], decimal: Sequence[DigitReadi
     if dec_marks:
         number = round(number + int(dec_marks) / 10 ** len(dec_marks), len(dec_marks))
     return NumberReading(number, confidence, digits, False, text)
+
+
+def _comb_text(marks: Sequence[str], integer_digits: int, has_decimal: bool) -> str:
+    return "".join(marks[:integer_digits]) + ("." + "".join(marks[integer_digits:]) if has_decimal else "")
+
+
+def best_guess_text(number: NumberReading, integer_digits: int) -> str:
+    """What the boxes hold with each unreadable box shown as the classifier's best digit, for a reviewer.
+
+    A box with no guess at all (nothing the classifier could look at) stays '?'.
+    """
+    marks = ["_" if d.blank else (str(d.value) if d.value is not None else
+                                  ("?" if d.best is None else str(d.best))) for d in number.digits]
+    return _comb_text(marks, integer_digits, len(number.digits) > integer_digits)
 
 
 def read_number(crops_int: Sequence[np.ndarray], crops_dec: Sequence[np.ndarray] = (),

@@ -62,7 +62,10 @@ def read_numbers(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> 
         confidence = min((d.confidence for d in read), default=1.0 if number.blank else 0.0)
         problem = None
         if number.uncertain:
-            problem = f"数字看不清（识别为 {number.text}）"
+            guess = digits.best_guess_text(number, n_int)
+            # The machine's best guess helps a reviewer read the crop; it is never stored as the value.
+            hint = f"，最像 {guess}" if guess != number.text and "?" not in guess else ""
+            problem = f"数字看不清（识别为 {number.text}{hint}）"
         elif not number.blank and confidence < NUMBER_CONFIDENCE_MIN:
             # Cut, not rounded: 0.9979 must not show as the 0.998 it fell short of.
             shown = int(confidence * 1000) / 1000

@@ -18,6 +18,7 @@ from ocr.digits import (
     MODEL_PATH,
     ConvNet,
     DigitReading,
+    best_guess_text,
     combine_digits,
     load_model,
     read_digit,
@@ -220,6 +221,13 @@ def test_number_rules() -> None:
     # One unreadable box makes the whole number uncertain, never a guess.
     unsure_number = combine_digits([b, reading(2), unsure], [])
     assert unsure_number.value is None and unsure_number.text == "_2?"
+    # The reviewer is shown the classifier's best digit for the unsure box; the value stays empty.
+    guessed = DigitReading(None, 0.6, False, tuple(0.6 if i == 4 else 0.04 for i in range(10)), 4)
+    guessed_number = combine_digits([b, reading(2), guessed], [])
+    assert guessed_number.value is None and best_guess_text(guessed_number, 3) == "_24"
+    # A box the classifier never looked at has no guess.
+    assert best_guess_text(unsure_number, 3) == "_2?"
+    assert best_guess_text(combine_digits([reading(3)], [guessed]), 1) == "3.4"
     # Confidence falls with every digit that is not sure.
     assert combine_digits([reading(1, confidence=0.9), reading(2, confidence=0.9)], []).confidence \
         == pytest.approx(0.81)
