@@ -480,10 +480,21 @@ class ConvNet:
         for kernel, bias in zip(self.kernels, self.kernel_biases):
             n, h, w, channels = maps.shape
             padded = np.pad(maps, ((0, 0), (1, 1), (1, 1), (0, 0)))
-            # Windows come out (n, h, w, channels, 3, 3): PyTorch's (in, 3, 3) order.
-            windows = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(n * h * w, channels * 9)
-            out = np.maximum(windows @ kernel.reshape(kernel.shape[0], -1).T + bias, 0.0)
-            maps = out.reshape(n, h // 2, 2, w // 2, 2, kernel.shape[0]).max(axis=(2, 4))
+            if channels == 1:
+                # Windows come out (n, h, w, channels, 3, 3): PyTorch's (in, 3, 3) order.
+                windows = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(n * h * w, channels * 9)
+                out = windows @ kernel.reshape(kernel.shape[0], -1).T + bias
+            else:
+                # Nine shifted products: copying all windows of many channels costs more than the sums.
+                out = np.empty((n * h * w, kernel.shape[0]), np.float32)
+                out[:] = bias
+                for dy in range(3):
+                    for dx in range(3):
+                        out += padded[:, dy:dy + h, dx:dx + w, :].reshape(n * h * w, channels) @ kernel[:, :, dy, dx].T
+            np.maximum(out, 0.0, out=out)
+            quads = out.reshape(n, h // 2, 2, w // 2, 2, kernel.shape[0])
+            maps = np.maximum(np.maximum(quads[:, :, 0, :, 0], quads[:, :, 0, :, 1]),
+                              np.maximum(quads[:, :, 1, :, 0], quads[:, :, 1, :, 1]))
         hidden = maps.transpose(0, 3, 1, 2).reshape(len(images), -1)
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
             hidden = hidden @ weight + bias
