@@ -241,6 +241,10 @@ class _Issued:
     pages: int
     rectification_rows: int
 
+    @classmethod
+    def of(cls, row: IssuedSheet) -> _Issued:
+        return cls(row.pages, len(row.rectification_item_ids or []))
+
 
 class _Store:
     """Writes outcomes; decides each page's final state against the issued sheets."""
@@ -266,7 +270,7 @@ class _Store:
         if not wanted:
             return
         for row in self.session.scalars(select(IssuedSheet).where(IssuedSheet.form_id.in_(wanted))):
-            self._issued[row.form_id] = _Issued(row.pages, len(row.rectification_item_ids or []))
+            self._issued[row.form_id] = _Issued.of(row)
         for form_id in wanted - self._issued.keys():
             self._issued[form_id] = None
 
@@ -275,7 +279,7 @@ class _Store:
             return None
         if form_id not in self._issued:
             row = self.session.get(IssuedSheet, form_id)
-            self._issued[form_id] = None if row is None else _Issued(row.pages, len(row.rectification_item_ids or []))
+            self._issued[form_id] = None if row is None else _Issued.of(row)
         return self._issued[form_id]
 
     def _cut(self, evidence: dict[str, Any], key: str) -> str:
