@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -537,11 +538,8 @@ class DigitModel:
         }
         for m, member in enumerate(self.members):
             arrays[f"layers_{m}"] = np.array(len(member.weights))
-            for i, (weight, bias) in enumerate(zip(member.weights, member.biases)):
-                quantised, unit_scale = quantise(weight)
-                arrays[f"weight_{m}_{i}"] = quantised
-                arrays[f"weight_scale_{m}_{i}"] = unit_scale
-                arrays[f"bias_{m}_{i}"] = bias.astype(np.float32)
+            _store_dense(arrays, member.weights, member.biases, (f"weight_{m}_{{}}", f"weight_scale_{m}_{{}}",
+                                                                 f"bias_{m}_{{}}"))
         arrays["convnets"] = np.array(len(self.convnets))
         for c, net in enumerate(self.convnets):
             arrays[f"conv_layers_{c}"] = np.array(len(net.kernels))
@@ -549,13 +547,26 @@ class DigitModel:
                 arrays[f"conv_kernel_{c}_{i}"] = kernel.astype(np.float32)
                 arrays[f"conv_bias_{c}_{i}"] = bias.astype(np.float32)
             arrays[f"conv_dense_layers_{c}"] = np.array(len(net.weights))
-            for i, (weight, bias) in enumerate(zip(net.weights, net.biases)):
-                quantised, unit_scale = quantise(weight)
-                arrays[f"conv_weight_{c}_{i}"] = quantised
-                arrays[f"conv_weight_scale_{c}_{i}"] = unit_scale
-                arrays[f"conv_dense_bias_{c}_{i}"] = bias.astype(np.float32)
+            _store_dense(arrays, net.weights, net.biases, (f"conv_weight_{c}_{{}}", f"conv_weight_scale_{c}_{{}}",
+                                                           f"conv_dense_bias_{c}_{{}}"))
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def _store_dense(arrays: dict[str, np.ndarray], weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
+                 names: tuple[str, str, str]) -> None:
+    """Dense layers as int8 weights, their unit scales and float32 biases; ``names`` take the layer index."""
+    weight_name, scale_name, bias_name = names
+    for i, (weight, bias) in enumerate(zip(weights, biases)):
+        arrays[weight_name.format(i)], arrays[scale_name.format(i)] = quantise(weight)
+        arrays[bias_name.format(i)] = bias.astype(np.float32)
+
+
+def _load_dense(data: Any, layers: int, names: tuple[str, str, str]
+                ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    weight_name, scale_name, bias_name = names
+    return (tuple(dequantise(data[weight_name.format(i)], data[scale_name.format(i)]) for i in range(layers)),
+            tuple(data[bias_name.format(i)].astype(np.float32) for i in range(layers)))
 
 
 def quantise(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -579,22 +590,18 @@ def load_model(path: Path = MODEL_PATH) -> DigitModel:
         with np.load(path, allow_pickle=False) as data:
             if int(data["format_version"]) != MODEL_FORMAT_VERSION:
                 raise DigitModelError(f"手写数字模型 {path} 的格式版本不符，请重新训练。")
-            members = []
-            for m in range(int(data["members"])):
-                layers = int(data[f"layers_{m}"])
-                members.append(Mlp(tuple(dequantise(data[f"weight_{m}_{i}"], data[f"weight_scale_{m}_{i}"])
-                                         for i in range(layers)),
-                                   tuple(data[f"bias_{m}_{i}"].astype(np.float32) for i in range(layers))))
+            members = [Mlp(*_load_dense(data, int(data[f"layers_{m}"]),
+                                        (f"weight_{m}_{{}}", f"weight_scale_{m}_{{}}", f"bias_{m}_{{}}")))
+                       for m in range(int(data["members"]))]
             mean, scale = data["mean"].astype(np.float32), data["scale"].astype(np.float32)
             convnets = []
             for c in range(int(data["convnets"])):
-                convs, dense = int(data[f"conv_layers_{c}"]), int(data[f"conv_dense_layers_{c}"])
+                convs = int(data[f"conv_layers_{c}"])
                 convnets.append(ConvNet(
                     tuple(data[f"conv_kernel_{c}_{i}"].astype(np.float32) for i in range(convs)),
                     tuple(data[f"conv_bias_{c}_{i}"].astype(np.float32) for i in range(convs)),
-                    tuple(dequantise(data[f"conv_weight_{c}_{i}"], data[f"conv_weight_scale_{c}_{i}"])
-                          for i in range(dense)),
-                    tuple(data[f"conv_dense_bias_{c}_{i}"].astype(np.float32) for i in range(dense))))
+                    *_load_dense(data, int(data[f"conv_dense_layers_{c}"]),
+                                 (f"conv_weight_{c}_{{}}", f"conv_weight_scale_{c}_{{}}", f"conv_dense_bias_{c}_{{}}"))))
     except (OSError, KeyError, ValueError, EOFError) as error:
         raise DigitModelError(f"手写数字模型文件 {path} 已损坏：{error}") from error
     if not members or mean.shape != scale.shape or any(

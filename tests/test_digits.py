@@ -57,6 +57,16 @@ def test_shipped_model_holds_both_kinds_of_member() -> None:
     assert len(model.members) >= 2 and len(model.convnets) >= 1
 
 
+def test_model_saved_again_predicts_the_same(tmp_path: Path) -> None:
+    model = load_model()
+    images = np.random.default_rng(3).random((6, 28, 28)).astype(np.float32)
+    model.save(tmp_path / "again.npz")
+    again = load_model(tmp_path / "again.npz")
+    assert len(again.members) == len(model.members) and len(again.convnets) == len(model.convnets)
+    for mine, theirs in zip(model.predict(images), again.predict(images)):
+        np.testing.assert_array_equal(mine, theirs)
+
+
 def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
     """The same net written out loop by loop, as the textbook defines it."""
     maps = image[None].astype(np.float64)  # (channels, h, w)
