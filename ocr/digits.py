@@ -158,24 +158,32 @@ def _darkness(gray: np.ndarray, paper: float) -> np.ndarray:
     return np.clip((paper - gray.astype(np.float32)) / paper, 0.0, 1.0)
 
 
-def _strip_border(dark: np.ndarray, ink: np.ndarray) -> dict[str, int]:
-    """Remove printed border lines near the edges, and whatever lies beyond them.
+_SIDES = ("left", "right", "top", "bottom")
 
-    In place. Each side is looked at from the edge inwards, along the
-    crop's middle (where the other two borders cannot join in). A border
-    is a line met in nearly every row of the edge band. All four borders
-    are printed alike, so no side's line is taken as much thicker than the
-    others': a digit written against one side, which lengthens the runs
-    where it touches, is not cut away with the line.
+
+def _border_bands(ink: np.ndarray) -> list[np.ndarray]:
+    """The four edge bands of a crop, each read from its edge inwards, along the crop's middle.
+
+    Along the middle the other two borders cannot join in.
     """
     h, w = ink.shape
     band_h = max(1, int(np.ceil(h * DIGIT_BORDER_BAND_RATIO)))
     band_w = max(1, int(np.ceil(w * DIGIT_BORDER_BAND_RATIO)))
     middle_rows = ink[band_h:h - band_h]
     middle_cols = ink[:, band_w:w - band_w].T
-    sides = dict(zip(("left", "right", "top", "bottom"), _edge_lines((
-        middle_rows[:, :band_w], middle_rows[:, w - band_w:][:, ::-1],
-        middle_cols[:, :band_h], middle_cols[:, h - band_h:][:, ::-1]))))
+    return [middle_rows[:, :band_w], middle_rows[:, w - band_w:][:, ::-1],
+            middle_cols[:, :band_h], middle_cols[:, h - band_h:][:, ::-1]]
+
+
+def _cut_border(dark: np.ndarray, ink: np.ndarray, lines: Sequence[tuple[int, int] | None]) -> dict[str, int]:
+    """Remove the printed border lines found on each side, and whatever lies beyond them. In place.
+
+    All four borders are printed alike, so no side's line is taken as much
+    thicker than the others': a digit written against one side, which
+    lengthens the runs where it touches, is not cut away with the line.
+    """
+    h, w = ink.shape
+    sides = dict(zip(_SIDES, lines))
     found = [line for line in sides.values() if line is not None]
     if not found:
         return {}
@@ -331,14 +339,33 @@ def _normalise(dark: np.ndarray, strokes: np.ndarray) -> np.ndarray:
 
 def prepare_crop(crop: np.ndarray) -> PreparedCrop:
     """Border removal, blank test and MNIST normalisation of one box crop."""
-    if crop.ndim not in (2, 3) or min(crop.shape[:2]) < 8:
-        return PreparedCrop(None, 0.0, False)
-    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-    paper = _paper_level(gray)
-    if paper < DIGIT_PAPER_MIN_LEVEL:
-        return PreparedCrop(None, 1.0, False)
-    dark = _darkness(gray, paper)
-    _strip_border(dark, dark > DIGIT_LINE_MIN_DARKNESS)
+    return prepare_crops([crop])[0]
+
+
+def prepare_crops(crops: Sequence[np.ndarray]) -> list[PreparedCrop]:
+    """``prepare_crop`` of many crops; the border lines of all of them are found in one numpy pass."""
+    out: list[PreparedCrop | None] = [None] * len(crops)
+    pending: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for i, crop in enumerate(crops):
+        if crop.ndim not in (2, 3) or min(crop.shape[:2]) < 8:
+            out[i] = PreparedCrop(None, 0.0, False)
+            continue
+        gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        paper = _paper_level(gray)
+        if paper < DIGIT_PAPER_MIN_LEVEL:
+            out[i] = PreparedCrop(None, 1.0, False)
+            continue
+        pending.append((i, gray, _darkness(gray, paper)))
+    inks = [dark > DIGIT_LINE_MIN_DARKNESS for _i, _gray, dark in pending]
+    lines = _edge_lines([band for ink in inks for band in _border_bands(ink)]) if pending else []
+    for k, ((i, gray, dark), ink) in enumerate(zip(pending, inks)):
+        _cut_border(dark, ink, lines[4 * k:4 * k + 4])
+        out[i] = _prepared_strokes(gray, dark)
+    return [p if p is not None else PreparedCrop(None, 0.0, False) for p in out]
+
+
+def _prepared_strokes(gray: np.ndarray, dark: np.ndarray) -> PreparedCrop:
+    """The blank test and normalisation of a crop whose border is already cut away."""
     if not (dark > DIGIT_INK_MIN_DARKNESS).any():
         # Nothing reaches even the lowest ink threshold: empty, as the full test below would find.
         return PreparedCrop(None, 0.0, True)
@@ -367,7 +394,6 @@ def prepare_crop(crop: np.ndarray) -> PreparedCrop:
         return PreparedCrop(None, ratio, False)
     ys, xs = np.nonzero(strokes)
     return PreparedCrop(_normalise(dark, strokes), ratio, False, float(ys.max() - ys.min() + 1) / strokes.shape[0])
-
 
 
 def prepare_mnist(images: np.ndarray) -> np.ndarray:
@@ -621,7 +647,7 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
                 accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE) -> list[DigitReading]:
     """Read many box crops at once; features and the MLP run as one batch."""
     model = model or _shipped_model()
-    prepared = [prepare_crop(np.asarray(crop)) for crop in crops]
+    prepared = prepare_crops([np.asarray(crop) for crop in crops])
     readable = [i for i, p in enumerate(prepared) if p.image is not None]
     probs = np.zeros((len(prepared), 10), np.float32)
     gate = np.zeros(len(prepared), np.float32)
