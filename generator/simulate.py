@@ -132,8 +132,12 @@ def _digits_for(spec: NumericField, value: float) -> list[int | None]:
 
 
 def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan: PagePlan,
-              rng: np.random.Generator, px_per_mm: float = PRINT_PX_PER_MM) -> None:
-    """Write the plan into the RGB page in place, the way people do."""
+              rng: np.random.Generator, px_per_mm: float = PRINT_PX_PER_MM,
+              seal_probability: float = SEAL_PROBABILITY) -> None:
+    """Write the plan into the RGB page in place, the way people do.
+
+    ``seal_probability`` is the chance of a red seal across the village head's slot.
+    """
     boxes = layout.boxes
     for key, value in plan.fields.items():
         pair = None
@@ -172,7 +176,7 @@ def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan
         elif rng.random() < STRAY_MARK_PROBABILITY:
             handwriting.draw_stray_mark(page, rect, rng, "stroke" if rng.random() < 0.5 else "speckle", px_per_mm)
             plan.notes.setdefault("stray", []).append(slot)
-        if slot == "village_head" and rng.random() < SEAL_PROBABILITY:
+        if slot == "village_head" and rng.random() < seal_probability:
             handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng, px_per_mm)
             plan.notes["seal"] = slot
 

@@ -473,16 +473,16 @@ class Mlp:
     biases: tuple[np.ndarray, ...]
 
     def probabilities(self, standardised: np.ndarray) -> np.ndarray:
-        hidden = standardised
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            hidden = hidden @ weight + bias
-            if i < len(self.weights) - 1:
-                hidden = np.maximum(hidden, 0.0)
-        return _softmax(hidden)
+        return _dense_softmax(standardised, self.weights, self.biases)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
+def _dense_softmax(hidden: np.ndarray, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> np.ndarray:
+    """Dense layers with ReLU between them, then softmax: an MLP, or a convnet's head."""
+    for i, (weight, bias) in enumerate(zip(weights, biases)):
+        hidden = hidden @ weight + bias
+        if i < len(weights) - 1:
+            hidden = np.maximum(hidden, 0.0)
+    shifted = hidden - hidden.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
 
@@ -522,12 +522,7 @@ class ConvNet:
             quads = out.reshape(n, h // 2, 2, w // 2, 2, kernel.shape[0])
             maps = np.maximum(np.maximum(quads[:, :, 0, :, 0], quads[:, :, 0, :, 1]),
                               np.maximum(quads[:, :, 1, :, 0], quads[:, :, 1, :, 1]))
-        hidden = maps.transpose(0, 3, 1, 2).reshape(len(images), -1)
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            hidden = hidden @ weight + bias
-            if i < len(self.weights) - 1:
-                hidden = np.maximum(hidden, 0.0)
-        return _softmax(hidden)
+        return _dense_softmax(maps.transpose(0, 3, 1, 2).reshape(len(images), -1), self.weights, self.biases)
 
 
 @dataclass(frozen=True)
@@ -631,9 +626,8 @@ def load_model(path: Path = MODEL_PATH) -> DigitModel:
     except (OSError, KeyError, ValueError, EOFError) as error:
         raise DigitModelError(f"手写数字模型文件 {path} 已损坏：{error}") from error
     if not members or mean.shape != scale.shape or any(
-            m.weights[0].shape[0] != mean.shape[0] or m.weights[-1].shape[1] != 10 for m in members):
-        raise DigitModelError(f"手写数字模型文件 {path} 的结构不对，请重新训练。")
-    if any(net.weights[-1].shape[1] != 10 or net.kernels[0].shape[1] != 1 for net in convnets):
+            m.weights[0].shape[0] != mean.shape[0] or m.weights[-1].shape[1] != 10 for m in members) or any(
+            net.weights[-1].shape[1] != 10 or net.kernels[0].shape[1] != 1 for net in convnets):
         raise DigitModelError(f"手写数字模型文件 {path} 的结构不对，请重新训练。")
     return DigitModel(mean=mean, scale=scale, members=tuple(members), convnets=tuple(convnets))
 
@@ -645,7 +639,7 @@ def _shipped_model() -> DigitModel:
 
 def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
                 accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE) -> list[DigitReading]:
-    """Read many box crops at once; features and the MLP run as one batch."""
+    """Read many box crops at once; preparation, features and the ensemble run as one batch."""
     model = model or _shipped_model()
     prepared = prepare_crops([np.asarray(crop) for crop in crops])
     readable = [i for i, p in enumerate(prepared) if p.image is not None]

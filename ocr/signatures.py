@@ -170,8 +170,14 @@ def _seen_sums(ring_sums: _RingSums, free: np.ndarray) -> list[np.ndarray]:
     return cached
 
 
+def _ink_mask(image: np.ndarray, paper_level: float, darkness_min: float) -> np.ndarray:
+    """Pixels darker than ``darkness_min`` of the way from paper to black."""
+    return (paper_level - image.astype(np.float32)) / max(paper_level, 1.0) > darkness_min
+
+
 def find_seals(
-    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray | None = None
+    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray | None = None,
+    ink: np.ndarray | None = None,
 ) -> list[tuple[float, float, float]]:
     """Seals in a gray area, as circles (cx, cy, r) in ``context`` px.
 
@@ -181,8 +187,8 @@ def find_seals(
     ring around it. ``valid`` marks the pixels that are
     free of print (labels, markers); the ring is scored on those only.
     """
-    # A light stamp is paler than any pen: seals are looked for at a lower darkness.
-    ink = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0) > SEAL_INK_DARKNESS_MIN_RATIO
+    if ink is None:
+        ink = _seal_ink(context, paper_level)
     seals: list[tuple[float, float, float]] = []
     scale = SEAL_SEARCH_PX_PER_MM / px_per_mm
     k = SEAL_SEARCH_PX_PER_MM
@@ -235,6 +241,11 @@ def find_seals(
     return seals
 
 
+def _seal_ink(context: np.ndarray, paper_level: float) -> np.ndarray:
+    # A light stamp is paler than any pen: seals are looked for at a lower darkness.
+    return _ink_mask(context, paper_level, SEAL_INK_DARKNESS_MIN_RATIO)
+
+
 def _ring_runs_round(
     inked: np.ndarray, free: np.ndarray, cx: int, cy: int, radius: float, band: float, px_per_mm: float,
     min_ratio: float = SEAL_SECTORS_INKED_MIN_RATIO,
@@ -281,9 +292,7 @@ def measure_area(
 
     ``seal_trace``: pieces of a seal were seen near the slot, so ink in it may be seal, not pen.
     """
-    darkness = (paper_level - area.astype(np.float32)) / max(paper_level, 1.0)
-    ink = (darkness > INK_DARKNESS_MIN_RATIO).astype(np.uint8) * 255
-    ink = _remove_printed_lines(ink, px_per_mm)
+    ink = _remove_printed_lines(_ink_mask(area, paper_level, INK_DARKNESS_MIN_RATIO).astype(np.uint8) * 255, px_per_mm)
     seal = bool(seals)
     hidden_share = 0.0
     under_mm2 = 0.0
@@ -369,8 +378,9 @@ def read_signatures(
             keep = valid[inner].copy()
             valid[outer] = False
             valid[inner] = keep
-        seals = find_seals(context, paper_level, px, valid)
-        traces = _seal_traces(context, paper_level, px, valid, [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()])
+        seal_ink = _seal_ink(context, paper_level)
+        seals = find_seals(context, paper_level, px, valid, seal_ink)
+        traces = _seal_traces(seal_ink, px, valid, [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()])
     # The ring found may be the seal's inner line of text, or off-centre:
     # all a seal could cover is set aside, not just the circle found.
     covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
@@ -396,15 +406,15 @@ def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
 
 
 def _seal_traces(
-    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray, slots: list[tuple[slice, slice]]
+    seal_ink: np.ndarray, px_per_mm: float, valid: np.ndarray, slots: list[tuple[slice, slice]]
 ) -> list[tuple[float, float]]:
     """Centres of ink blobs on the bare paper around the slots (``valid``, outside every slot)."""
     bare = valid.copy()
     for rows, cols in slots:
         bare[rows, cols] = False
-    darkness = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0)
-    ink = ((darkness > SEAL_INK_DARKNESS_MIN_RATIO) & bare).astype(np.uint8) * 255
-    ink = _remove_printed_lines(ink, px_per_mm)
+    # Masked before lines are removed, as the trace size was tuned: removing lines from the
+    # unmasked ink first would change which line pieces count as traces.
+    ink = _remove_printed_lines((seal_ink & bare).astype(np.uint8) * 255, px_per_mm)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     min_px = SEAL_TRACE_MIN_MM2 * px_per_mm * px_per_mm
     out = []

@@ -147,13 +147,18 @@ def test_empty_boxes_read_blank() -> None:
         assert reading.blank and reading.value is None
 
 
+def _bordered_crop(inset_px: int) -> np.ndarray:
+    """An empty 80×70 box crop with a 3 px printed border ``inset_px`` in from each edge."""
+    crop = np.full((80, 70), 250, np.uint8)
+    near, far = slice(inset_px, inset_px + 3), slice(-inset_px - 3, -inset_px)
+    crop[near, :] = crop[far, :] = 20
+    crop[:, near] = crop[:, far] = 20
+    return crop
+
+
 def test_border_only_crop_misaligned_inward_reads_blank() -> None:
     # The crop is cut 0.5 mm too far out: a full border line sits inside each edge.
-    crop = np.full((80, 70), 250, np.uint8)
-    crop[5:8, :] = 20
-    crop[-8:-5, :] = 20
-    crop[:, 5:8] = 20
-    crop[:, -8:-5] = 20
+    crop = _bordered_crop(5)
     reading = read_digit(crop)
     assert reading.blank and reading.value is None
 
@@ -167,11 +172,7 @@ def test_a_box_with_a_stray_speck_is_not_a_digit() -> None:
 def test_a_short_scrap_of_a_lost_digit_is_never_accepted() -> None:
     # What a light pen leaves after 1-bit thresholding: a short curved stroke,
     # too much ink for a speck, far too short for a written digit.
-    crop = np.full((80, 70), 250, np.uint8)
-    crop[3:6, :] = 20
-    crop[-6:-3, :] = 20
-    crop[:, 3:6] = 20
-    crop[:, -6:-3] = 20
+    crop = _bordered_crop(3)
     crop[44:58, 30:34] = 40
     crop[54:58, 34:42] = 40
     reading = read_digit(crop)

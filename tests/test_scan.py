@@ -355,11 +355,8 @@ def _seal_page(printed: Workspace, seed: int, profile: str, seal: bool, empty_sl
     plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1,
                         signatures={"village_head": "empty" if empty_slot else "signed",
                                     "first_secretary": "signed", "group_member": "signed"})
-    chance, sim.SEAL_PROBABILITY = sim.SEAL_PROBABILITY, 0.0  # the seal, if any, is placed below
-    try:
-        sim.fill_page(page, homography, layout, plan, rng)
-    finally:
-        sim.SEAL_PROBABILITY = chance
+    # The seal, if any, is placed below, across the slot.
+    sim.fill_page(page, homography, layout, plan, rng, seal_probability=0.0)
     rect = sim._rect_px(homography, layout.boxes["village_head"])
     if seal:
         handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng)
