@@ -3,6 +3,9 @@
 Every CLI subcommand works on one workspace, chosen by ``--workspace DIR``,
 else ``$DUCHA_HOME``, else ``./ducha-data``. The database is SQLite in the
 folder unless ``--db URL`` (or the URL saved at ``init``) names another.
+The default is not saved as a path: a workspace folder that is moved,
+copied or backed up keeps using the database inside it, never the one
+it was copied from.
 """
 
 from __future__ import annotations
@@ -92,9 +95,11 @@ def create(root: Path, db_url: str | None = None) -> Workspace:
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
     if db_url:
         config["db_url"] = db_url
-    config.setdefault("db_url", default_db_url(root))
+    if config.get("db_url") == default_db_url(root):
+        # Saved as an absolute path by earlier versions: it would follow a copy back here.
+        del config["db_url"]
     config_path.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n")
-    workspace = Workspace(root=root, db_url=config["db_url"])
+    workspace = Workspace(root=root, db_url=_db_url(root, config))
     from ducha.db.migrate import upgrade_to_head
 
     upgrade_to_head(workspace.db_url)
@@ -107,4 +112,8 @@ def open_workspace(root_arg: str | None, db_override: str | None = None) -> Work
     if not config_path.exists():
         raise WorkspaceError(f"{root} 不是 ducha 工作区，请先运行：ducha init --workspace {root}")
     config = json.loads(config_path.read_text())
-    return Workspace(root=root, db_url=db_override or config["db_url"])
+    return Workspace(root=root, db_url=db_override or _db_url(root, config))
+
+
+def _db_url(root: Path, config: dict[str, str]) -> str:
+    return config.get("db_url") or default_db_url(root)
