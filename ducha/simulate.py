@@ -116,6 +116,8 @@ def _write(name: Path, pages: list[tuple[bytes, bool, float]]) -> None:
         extra = {} if any(b for _d, b, _p in pages) else {"quality": 90}
         images[0].save(name, "PDF", save_all=True, append_images=images[1:], resolution=dpi, **extra)
     else:
+        # PIL gives every page of a TIFF the same compression, and G4 takes 1-bit pages only:
+        # any other file is written with lossless deflate.
         compression = "group4" if all(b for _d, b, _p in pages) else "tiff_deflate"
         images[0].save(name, "TIFF", save_all=True, append_images=images[1:], compression=compression, dpi=(dpi, dpi))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -226,34 +225,6 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         raise SimulationError(f"未知的扫描方式：{profile}")
     info["dpi"] = round(dpi)
     return degrade.rotate_quarter(out, turns), dpi, info
-
-
-def _to_pil(image: np.ndarray, bilevel: bool) -> Image.Image:
-    if bilevel:
-        return Image.fromarray(image).convert("1")
-    if image.ndim == 2:
-        return Image.fromarray(image, "L")
-    return Image.fromarray(image, "RGB")
-
-
-def write_pdf(pages: list[tuple[np.ndarray, float, bool]], path: Path, jpeg_quality: int = 85) -> None:
-    """A multi-page PDF with each page one embedded image (JPEG unless 1-bit)."""
-    if not pages:
-        raise SimulationError("没有要写入的页面")
-    images = [_to_pil(img, bilevel) for img, _dpi, bilevel in pages]
-    # PIL writes 1-bit pages through its TIFF encoder, which refuses a JPEG quality.
-    extra = {} if any(b for _i, _d, b in pages) else {"quality": jpeg_quality}
-    images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=float(pages[0][1]), **extra)
-
-
-def write_tiff(pages: list[tuple[np.ndarray, float, bool]], path: Path) -> None:
-    """A multi-page TIFF: 1-bit pages CCITT G4, others JPEG-compressed."""
-    if not pages:
-        raise SimulationError("没有要写入的页面")
-    images = [_to_pil(img, bilevel) for img, _dpi, bilevel in pages]
-    compression = "group4" if all(b for _i, _d, b in pages) else "tiff_deflate"
-    images[0].save(path, "TIFF", save_all=True, append_images=images[1:], compression=compression,
-                   dpi=(pages[0][1], pages[0][1]))
 
 
 def _png_array(data: bytes) -> np.ndarray:
