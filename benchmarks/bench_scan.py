@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import multiprocessing
 import os
 import resource
 import shutil
@@ -26,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Self
 
@@ -44,6 +42,7 @@ from sqlalchemy.orm import Session
 from ducha.cli import main as cli_main
 from ducha.db.models import RectificationItem, ReviewItem, RoundVillage, ScanFile, ScanPage
 from ducha.groups import import_roster
+from ducha.pool import process_pool
 from ducha.registry import import_files
 from ducha.rounds import plan_round
 from ducha.scan import scan
@@ -187,7 +186,8 @@ class TreeMemory:
 
 def decode_only(files: list[Path]) -> tuple[int, float]:
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # The same pools as the scan's, so both sides start their workers the same way.
+    with process_pool(WORKERS) as pool:
         pages = sum(pool.map(_decode_file, [str(f) for f in files]))
     return pages, time.perf_counter() - start
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ducha.db.models import IssuedSheet, ReviewItem, ScanFile, ScanPage
 from ducha.errors import ScanError
+from ducha.pool import process_pool
 from ducha.workspace import Workspace
 from forms.geometry import LAYOUTS_DIR, PageLayout, load_layout
 from forms.qr_payload import form_id as make_form_id
@@ -256,13 +256,12 @@ class _Store:
         # Looked up once per batch: a per-page query is most of the parent's time,
         # and the parent shares the cores with the workers.
         self._issued: dict[str, _Issued | None] = {}
-        self._stored_forms: set[tuple[str | None, int | None]] = set(
-            session.execute(
-                select(ScanPage.form_id, ScanPage.sheet_page).where(
-                    ScanPage.form_id.is_not(None), ScanPage.status != STATUS_REJECTED
-                )
-            ).tuples()
+        rows = session.execute(
+            select(ScanPage.form_id, ScanPage.sheet_page).where(
+                ScanPage.form_id.is_not(None), ScanPage.status != STATUS_REJECTED
+            )
         )
+        self._stored_forms: set[tuple[str | None, int | None]] = {(form, page) for form, page in rows}
 
     def prefetch(self, form_ids: list[str | None]) -> None:
         """The issued sheets of a chunk's pages in one query instead of one each."""
@@ -553,11 +552,7 @@ def _run_tasks(
     limit = workers * INFLIGHT_CHUNKS_PER_WORKER
     pending: set[Future[tuple[ChunkTask, list[PageOutcome]]]] = set()
     queue = iter(tasks)
-    # forkserver: forking a parent whose OpenCV/BLAS threads hold locks can deadlock the children.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(layouts, key, str(root))
-    ) as pool:
+    with process_pool(workers, _init_worker, (layouts, key, str(root))) as pool:
         for task in queue:
             pending.add(pool.submit(run_chunk, task))
             if len(pending) >= limit:

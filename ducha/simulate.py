@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ducha.db.models import IssuedSheet
 from ducha.errors import ScanError
+from ducha.pool import process_pool
 from forms.geometry import load_layout
 from generator import simulate as sim
 from ocr.align import align
@@ -176,6 +175,5 @@ def _map(order: list[SimItem], workers: int) -> Iterator[tuple[bytes, bool, floa
     if workers == 1:
         yield from map(make_page, order)
         return
-    # forkserver: forking a parent whose OpenCV/BLAS threads hold locks can deadlock the children.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    with process_pool(workers) as pool:
         yield from pool.map(make_page, order, chunksize=2)
