@@ -88,6 +88,19 @@ def _check_pixels(width: int, height: int) -> None:
         raise SourceError(f"图像过大（{width}×{height} 像素），为安全起见不予打开")
 
 
+def _open_image(source: str | Path | io.BytesIO) -> Image.Image:
+    """PIL's own size check replaced by ours (``MAX_PAGE_PIXELS``): one limit for every kind,
+    and no English warning on the console for a large page that is within it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(source)
+        except Image.DecompressionBombError as exc:
+            raise SourceError("图像过大，为安全起见不予打开") from exc
+    _check_pixels(*image.size)
+    return image
+
+
 def _is_colour(bgr: np.ndarray) -> bool:
     sample = bgr[::8, ::8].astype(np.int16)
     spread = np.max(sample, axis=2) - np.min(sample, axis=2)
@@ -118,12 +131,13 @@ def _finish(page_no: int, image: np.ndarray, rgb: bool = False) -> PageImage:
 def decode_jpeg(data: bytes, page_no: int) -> PageImage:
     """Decode straight to a reduced size; gray JPEGs stay gray."""
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with _open_image(io.BytesIO(data)) as probe:
             width, height = probe.size
             mode = probe.mode
+    except SourceError:
+        raise
     except Exception as exc:
         raise SourceError(f"JPEG 图像已损坏：{exc}") from exc
-    _check_pixels(width, height)
     factor = _reduction(width, height)
     buf = np.frombuffer(data, dtype=np.uint8)
     gray_mode = mode in ("L", "1")
@@ -145,11 +159,11 @@ def decode_jpeg(data: bytes, page_no: int) -> PageImage:
 
 def _decode_png(data: bytes, page_no: int) -> PageImage:
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            width, height = probe.size
+        _open_image(io.BytesIO(data)).close()
+    except SourceError:
+        raise
     except Exception as exc:
         raise SourceError(f"PNG 图像已损坏：{exc}") from exc
-    _check_pixels(width, height)
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise SourceError("PNG 图像无法解码")
@@ -188,10 +202,7 @@ class PageSource:
 
                 self._pdf = pdfium.PdfDocument(str(path))
             elif self.kind == "tiff":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", Image.DecompressionBombWarning)
-                    self._tiff = Image.open(path)
-                _check_pixels(*self._tiff.size)
+                self._tiff = _open_image(path)
             else:
                 self._data = path.read_bytes()
         except SourceError:
@@ -283,8 +294,6 @@ def _open_reason(kind: Kind, exc: Exception) -> str:
         if "password" in text.lower() or "security" in text.lower():
             return "PDF 已加密，无法读取，请提供未加密的扫描件"
         return f"PDF 文件已损坏或不完整：{text}"
-    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return "图像过大，为安全起见不予打开"
     return f"{kind.upper()} 文件已损坏或无法识别：{text}"
 
 
