@@ -326,7 +326,7 @@ def _stable(data: dict[str, Any]) -> dict[str, Any]:
     pages = []
     for page in data["pages"]:
         page = dict(page, source=Path(page["source"]).name)
-        page["fields"] = {k: {"value": v["value"], "confidence": round(v["confidence"] or 0, 1)}
+        page["fields"] = {k: {"value": v["value"], "confidence": round(float(v["confidence"] or 0), 1)}
                           for k, v in page["fields"].items()}
         pages.append(page)
     return {"pages": sorted(pages, key=lambda p: (p["source"], p["page"])), "summary": data["summary"]}
