@@ -25,6 +25,7 @@ from ocr.digits import (
     read_digits,
     read_number,
 )
+from ocr.numbers import NumberResult, check_numbers
 
 SEED = 404
 SCANS_PER_ROW = 2
@@ -242,3 +243,21 @@ def test_number_rules() -> None:
     # Confidence falls with every digit that is not sure.
     assert combine_digits([reading(1, confidence=0.9), reading(2, confidence=0.9)], []).confidence \
         == pytest.approx(0.81)
+
+
+def test_a_leading_zero_sends_the_number_to_review() -> None:
+    """"03.7" is what is left when the "1" of 103.7 did not survive the scan: never 3.7."""
+    b = reading(None, blank=True)
+    fund = combine_digits([b, b, reading(0), reading(3)], [reading(7)])
+    count = combine_digits([b, reading(0), reading(5)], [])
+    zero = combine_digits([b, b, b, reading(0)], [reading(5)])
+    results = {
+        "poverty_fund": NumberResult("poverty_fund", fund.value, 1.0, False, fund.text, None),
+        "visited_satisfied": NumberResult("visited_satisfied", count.value, 1.0, False, count.text, None),
+        "project_funds": NumberResult("project_funds", zero.value, 1.0, False, zero.text, None),
+    }
+    check_numbers(results)
+    assert fund.value == pytest.approx(3.7) and results["poverty_fund"].problem == "整数部分以 0 开头（读到 03.7），前面的数字可能漏读"
+    assert results["visited_satisfied"].problem is not None and "05" in results["visited_satisfied"].problem
+    # A lone zero before the point is how 0.5 is written.
+    assert results["project_funds"].problem is None
