@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO))
 
 import cv2
 import numpy as np
-import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,7 +46,7 @@ from ducha.registry import import_files
 from ducha.rounds import plan_round
 from ducha.scan import scan
 from ducha.simulate import simulate_round
-from ducha.workspace import Workspace, create
+from ducha.workspace import Workspace, copy_workspace, create
 from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
 
 ROUND = "2015-08"
@@ -84,12 +83,8 @@ def prepare(root: Path) -> Workspace:
     return ws
 
 
-def copy_workspace(source: Workspace, target: Path) -> Workspace:
-    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns("evidence", "rejected"))
-    db_file = target / "ducha.sqlite3"
-    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
+def copy_printed(source: Workspace, target: Path) -> Workspace:
+    return copy_workspace(source, target, skip=("evidence", "rejected"))
 
 
 def _decode_file(path: str) -> int:
@@ -293,7 +288,7 @@ def memory_check(base: Workspace, files: list[Path], pages_wanted: int, workdir:
                 # Bytes after a PDF's %%EOF or a TIFF's last IFD are ignored by readers.
                 target.write_bytes(f.read_bytes() + f"\n%copy {k}\n".encode())
             batch.append(target)
-    ws = copy_workspace(base, workdir / f"memory-{os.getpid()}")
+    ws = copy_printed(base, workdir / f"memory-{os.getpid()}")
     start = time.perf_counter()
     with TreeMemory() as memory:
         report = scan(ws, batch, round_id=ROUND, workers=WORKERS)
@@ -359,7 +354,7 @@ def main() -> int:
     blank_signed: list[str] = []
     with TreeMemory() as memory:
         for k, d in enumerate(dirs):
-            ws = copy_workspace(base, workdir / f"scan-{k + 1}-{os.getpid()}")
+            ws = copy_printed(base, workdir / f"scan-{k + 1}-{os.getpid()}")
             # Each input kind on its own, so their speeds can be told apart.
             for kind, suffix in kinds.items():
                 files = [f for f in files_by_dir[d] if f.suffix == suffix]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +118,25 @@ def open_workspace(root_arg: str | None, db_override: str | None = None) -> Work
 
 def _db_url(root: Path, config: dict[str, str]) -> str:
     return config.get("db_url") or default_db_url(root)
+
+
+def copy_workspace(source: Workspace, target: Path, skip: tuple[str, ...] = ()) -> Workspace:
+    """A writable copy of a workspace whose database is the SQLite file inside it.
+
+    ``skip`` names folders (or file patterns) left out of the copy, such as evidence.
+    """
+    if source.db_url != default_db_url(source.root):
+        raise WorkspaceError(f"工作区 {source.root} 的数据库不在工作区目录内，不能整体复制")
+    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns(*skip) if skip else None)
+    config_path = target / CONFIG_FILE_NAME
+    config = json.loads(config_path.read_text())
+    if config.pop("db_url", None) is not None:
+        # Saved by an older version as the source's own file: the copy would write there.
+        config_path.write_text(json.dumps(config, ensure_ascii=False, indent=1) + "\n")
+    copy = open_workspace(str(target))
+    # Fold the write-ahead log into the copied file, so the copy stands alone.
+    engine = create_engine(copy.db_url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return copy

@@ -11,7 +11,6 @@ for sheet, scan and notification tests. Treat it as read-only; copy it
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from ducha.db.migrate import normalize_db_url
 from ducha.groups import import_roster
 from ducha.registry import import_files
 from ducha.rounds import plan_round
-from ducha.workspace import Workspace, create
+from ducha.workspace import Workspace, copy_workspace, create
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"
@@ -89,15 +88,7 @@ def planned_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 @pytest.fixture
 def copy_planned_workspace(planned_workspace: Workspace, tmp_path: Path) -> Workspace:
     """A private, writable copy of ``planned_workspace`` (SQLite only)."""
-    target = tmp_path / "ducha-data"
-    shutil.copytree(planned_workspace.root, target)
-    db_file = target / "ducha.sqlite3"
-    # Fold the WAL in so the copy is complete, then point the copy at its own file.
-    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    config = target / "workspace.json"
-    config.write_text(config.read_text().replace(str(planned_workspace.root), str(target)))
-    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
+    return copy_workspace(planned_workspace, tmp_path / "ducha-data")
 
 
 CliRunner = Callable[..., tuple[int, str, str]]

@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from itertools import pairwise
@@ -21,7 +20,6 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,7 +29,7 @@ from ducha.db.models import IssuedSheet, RectificationItem, ReviewItem, RoundVil
 from ducha.results import load_form_results
 from ducha.scan import STOP_AFTER_ENV, STOP_EXIT_CODE, cut_evidence, load_layouts, scan
 from ducha.simulate import _render
-from ducha.workspace import Workspace
+from ducha.workspace import Workspace, copy_workspace
 from forms import qr_payload
 from forms.geometry import load_layout
 from generator import handwriting
@@ -45,16 +43,6 @@ GOLDEN = REPO / "tests" / "golden" / "scan_batch.json"
 SIM_SHEETS = 4
 
 
-def _copy(source: Workspace, target: Path) -> Workspace:
-    shutil.copytree(source.root, target)
-    db_file = target / "ducha.sqlite3"
-    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    config = target / "workspace.json"
-    config.write_text(config.read_text().replace(str(source.root), str(target)))
-    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
-
-
 def _cli(ws: Workspace, *args: str) -> int:
     return cli_main(["--workspace", str(ws.root), "--db", ws.db_url, *args])
 
@@ -62,7 +50,7 @@ def _cli(ws: Workspace, *args: str) -> int:
 @pytest.fixture(scope="module")
 def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Round 2015-08, smallest group printed; its first village has two follow-up items (page 2)."""
-    ws = _copy(planned_workspace, tmp_path_factory.mktemp("scan") / "ducha-data")
+    ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("scan") / "ducha-data")
     with Session(ws.engine()) as session, session.begin():
         counts = session.execute(
             select(RoundVillage.group_no, func.count()).where(RoundVillage.round == "2015-08")
@@ -123,7 +111,7 @@ def bad_inputs(printed: Workspace, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture(scope="module")
 def batch(printed: Workspace, returned: dict[str, Any], bad_inputs: dict[str, Path],
           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    ws = _copy(printed, tmp_path_factory.mktemp("batch") / "ducha-data")
+    ws = copy_workspace(printed, tmp_path_factory.mktemp("batch") / "ducha-data")
     paths = list(returned["files"]) + [next(iter(bad_inputs.values())).parent]
     report = scan(ws, paths, round_id="2015-08", workers=2)
     return {"ws": ws, "report": report, "json": report.to_json()}
@@ -268,7 +256,7 @@ def test_page_two_rectification_rows_map_to_items(batch: dict[str, Any], returne
 
 
 def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace, tmp_path: Path) -> None:
-    ws = _copy(printed, tmp_path / "ducha-data")
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
     with Session(ws.engine()) as session:
         sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).first()
         assert sheet is not None
@@ -302,7 +290,7 @@ def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace
 
 
 def test_killed_batch_resumes_without_duplicates(printed: Workspace, returned: dict[str, Any], tmp_path: Path) -> None:
-    ws = _copy(printed, tmp_path / "ducha-data")
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
     args = [sys.executable, "-m", "ducha.cli", "--workspace", str(ws.root), "scan", "--workers", "1",
             *map(str, returned["files"])]
     env = dict(os.environ, **{STOP_AFTER_ENV: "2"})

@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ducha.cli import main as cli_main
 from ducha.db.models import IssuedSheet, RectificationItem, RoundVillage, Village
-from ducha.workspace import Workspace
+from ducha.workspace import Workspace, copy_workspace
 from forms.errors import PayloadError
 from forms.geometry import LAYOUT_TOLERANCE_MM, load_layout
 from forms.qr_payload import decode
@@ -39,17 +38,9 @@ AMP_LEADER = "张&<三>"
 AMP_UNIT_SUFFIX = "&<联合>"
 
 
-def _writable_copy(source: Workspace, target: Path) -> Workspace:
-    shutil.copytree(source.root, target)
-    db_file = target / "ducha.sqlite3"
-    with sa.create_engine(f"sqlite:///{db_file}").connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return Workspace(root=target, db_url=f"sqlite:///{db_file}")
-
-
 @pytest.fixture(scope="module")
 def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    ws = _writable_copy(planned_workspace, tmp_path_factory.mktemp("sheets") / "ducha-data")
+    ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("sheets") / "ducha-data")
     with Session(ws.engine()) as session, session.begin():
         counts = session.execute(
             select(RoundVillage.group_no, sa.func.count()).where(RoundVillage.round == "2015-08")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ducha.cli import main as cli_main
 from ducha.db.models import Village
-from ducha.workspace import CONFIG_FILE_NAME, create, default_db_url, open_workspace
+from ducha.workspace import CONFIG_FILE_NAME, copy_workspace, create, default_db_url, open_workspace
 
 
 def _villages(root: Path) -> int:
@@ -55,3 +55,18 @@ def test_a_database_named_at_init_is_kept(tmp_path: Path) -> None:
     assert cli_main(["--workspace", str(root), "--db", elsewhere, "init"]) == 0
     assert json.loads((root / CONFIG_FILE_NAME).read_text())["db_url"] == elsewhere
     assert open_workspace(str(root)).db_url == elsewhere
+
+
+def test_copy_workspace_writes_only_to_the_copy(tmp_path: Path, small_registry: Path) -> None:
+    source = tmp_path / "source"
+    assert cli_main(["--workspace", str(source), "init"]) == 0
+    assert cli_main(["--workspace", str(source), "registry", "import", str(small_registry)]) == 0
+    imported = _villages(source)
+    # As an older version saved it: the source's own file, by absolute path.
+    (source / CONFIG_FILE_NAME).write_text(json.dumps({"db_url": default_db_url(source.resolve())}))
+    copy = copy_workspace(open_workspace(str(source)), tmp_path / "copy", skip=("evidence",))
+    assert not (copy.root / "evidence").exists()
+    with Session(copy.engine()) as session, session.begin():
+        session.query(Village).delete()
+    assert _villages(copy.root) == 0
+    assert _villages(source) == imported
