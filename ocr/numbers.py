@@ -80,11 +80,11 @@ def check_numbers(results: dict[str, NumberResult]) -> None:
             result.problem = f"百分比应在 0 到 100 之间，读到 {result.value:g}"
         if field.kind == "amount" and round(result.value * 10) != result.value * 10:
             result.problem = f"金额最多一位小数，读到 {result.value:g}"
-        written = result.text.replace("_", "")
-        if len(result.text[: field.integer_digits].lstrip("_")) > 1 and written.startswith("0"):
+        integer_part = result.text[: field.integer_digits].lstrip("_")
+        if len(integer_part) > 1 and integer_part.startswith("0"):
             # Nobody writes "03.7": a leading digit was most likely lost (too faint to scan, or
             # read as empty), and the value would be off by a factor of ten or more.
-            result.problem = f"整数部分以 0 开头（读到 {written}），前面的数字可能漏读"
+            result.problem = f"整数部分以 0 开头（读到 {result.text.replace('_', '')}），前面的数字可能漏读"
     sat, dis = results.get("satisfaction_pct"), results.get("dissatisfaction_pct")
     both = sat and dis and sat.value is not None and dis.value is not None and not sat.problem and not dis.problem
     if both and sat.value + dis.value > PERCENT_MAX:  # type: ignore[union-attr,operator]

@@ -97,7 +97,11 @@ def _open_image(source: str | Path | io.BytesIO) -> Image.Image:
             image = Image.open(source)
         except Image.DecompressionBombError as exc:
             raise SourceError("图像过大，为安全起见不予打开") from exc
-    _check_pixels(*image.size)
+    try:
+        _check_pixels(*image.size)
+    except SourceError:
+        image.close()
+        raise
     return image
 
 
