@@ -10,6 +10,10 @@ over the same files, measured in the same run on the same machine.
 Round 2015-08 of the sample registry is printed once (LibreOffice) and
 returned several times with different seeds; each return is scanned into
 its own copy of the workspace, so two returns of one sheet never meet.
+The returns mix every scanner profile (150-600 dpi, colour, gray, 1-bit,
+photos; PDF and TIFF). The speed target names one input, 300 dpi JPEG
+and PDF scans, so one more return, every page a 300 dpi gray office scan
+in PDFs, is timed on its own, and the speed targets are judged on it.
 """
 
 from __future__ import annotations
@@ -48,8 +52,10 @@ from ducha.scan import scan
 from ducha.simulate import simulate_round
 from ducha.workspace import Workspace, copy_workspace, create
 from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
+from generator.simulate import OFFICE_300_PROFILE
 
 ROUND = "2015-08"
+SPEED_SET_SEED = 900
 SEED_TEXT = "2015-08-14 福彩3D 第2015219期 开奖号 5 8 3"
 WORKERS = 2
 RECTIFICATION_VILLAGES = 10
@@ -105,7 +111,7 @@ def _decode_file(path: str) -> int:
         pdf.close()
     else:
         with Image.open(path) as tiff:
-            for i in range(tiff.n_frames):
+            for i in range(getattr(tiff, "n_frames", 1)):
                 tiff.seek(i)
                 np.asarray(tiff.convert("L"))
                 pages += 1
@@ -331,6 +337,12 @@ def main() -> int:
                 simulate_round(session, ROUND, out, seed=100 + k, workers=WORKERS)
         dirs.append(out)
     print(f"模拟：{passes} 批，{time.perf_counter() - t:.0f} 秒")
+    speed_dir = workdir / "speed-300dpi"
+    if not (speed_dir / "ground_truth.json").exists():
+        with Session(base.engine()) as session:
+            simulate_round(session, ROUND, speed_dir, seed=SPEED_SET_SEED, workers=WORKERS,
+                           profile=OFFICE_300_PROFILE, tiff_share=0.0)
+    speed_files = sorted(speed_dir.glob("*.pdf"))
     files_by_dir = {d: sorted(p for p in d.iterdir() if p.suffix in (".pdf", ".tif")) for d in dirs}
     all_files = [f for files in files_by_dir.values() for f in files]
     if args.memory_pages:
@@ -350,6 +362,14 @@ def main() -> int:
             decode_time[kind] += seconds
 
     decode_pass()
+    speed_decode_pages, speed_decode_s = decode_only(speed_files)
+    speed_ws = copy_printed(base, workdir / f"speed-{os.getpid()}")
+    start = time.perf_counter()
+    speed_pages = scan(speed_ws, speed_files, round_id=ROUND, workers=WORKERS).summary["input_pages"]
+    speed_scan_s = time.perf_counter() - start
+    shutil.rmtree(speed_ws.root)
+    pages, seconds = decode_only(speed_files)
+    speed_decode_pages, speed_decode_s = speed_decode_pages + pages, speed_decode_s + seconds
     tallies = {name: Tally() for name in ("identification", "ticks", "amounts", "signatures")}
     blank_signed: list[str] = []
     with TreeMemory() as memory:
@@ -386,7 +406,12 @@ def main() -> int:
             k_scan = scan_pages[kind] / scan_time[kind]
             k_decode = decode_pages[kind] / decode_time[kind]
             print(f"  {kind}：{scan_pages[kind]} 页，{k_scan:.1f} 页/秒；仅解码 {k_decode:.1f} 页/秒；比值 {k_decode / k_scan:.2f}×")
-    print(f"速度：{scan_rate:.1f} 页/秒；仅解码 {decode_rate:.1f} 页/秒；比值 {decode_rate / scan_rate:.2f}×")
+    print(f"全部扫描方式合计：{scan_rate:.1f} 页/秒；仅解码 {decode_rate:.1f} 页/秒；比值 {decode_rate / scan_rate:.2f}×")
+    speed_rate = speed_pages / speed_scan_s
+    speed_decode_rate = speed_decode_pages / speed_decode_s
+    speed_ratio = speed_decode_rate / speed_rate
+    print(f"速度（300 dpi 灰度 JPEG 扫描的 PDF，{speed_pages} 页，单独一批）：{speed_rate:.1f} 页/秒；"
+          f"仅解码 {speed_decode_rate:.1f} 页/秒；比值 {speed_ratio:.2f}×")
     self_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"扫描时整个进程树的峰值内存：{memory.peak_kb / 1024:.0f} MB（RSS 之和；按 PSS 计 {memory.peak_pss_kb / 1024:.0f} MB；"
           f"主进程历史峰值 {self_rss_mb:.0f} MB。本次若含模拟，主进程占用偏高，请用 --memory-pages 单独测）")
@@ -398,8 +423,8 @@ def main() -> int:
         "没有页面归错村": tallies["identification"].counts["wrong"] == 0,
         "数字正确且通过 ≥ 90%": tallies["amounts"].share("correct") >= TARGETS["amounts_right_min"],
         "数字误读 ≤ 1%": tallies["amounts"].share("wrong") <= TARGETS["amounts_wrong_max"],
-        "速度 ≥ 60 页/秒": scan_rate >= TARGETS["pages_per_s_min"],
-        "不慢于仅解码的 2 倍": decode_rate / scan_rate <= TARGETS["decode_ratio_max"],
+        "速度 ≥ 60 页/秒（300 dpi）": speed_rate >= TARGETS["pages_per_s_min"],
+        "不慢于仅解码的 2 倍（300 dpi）": speed_ratio <= TARGETS["decode_ratio_max"],
         "扫描峰值内存 < 1 GB": memory.peak_kb < TARGETS["peak_rss_kb_max"],
     }
     for label, ok in checks.items():

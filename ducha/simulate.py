@@ -45,6 +45,7 @@ class SimItem:
     rect_rows: int
     fill_seed: int
     scan_seed: int
+    profile: str | None = None  # the scanner profile; None draws one at random
 
 
 def _render(pdf_path: str, pdf_page: int) -> np.ndarray:
@@ -69,7 +70,7 @@ def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     homography = align(gray, layout).homography
     plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows)
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
-    image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed))
+    image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed), profile=item.profile)
     bilevel = info["profile"] == "bilevel"
     truth = dict(plan.truth(), village_id=item.village_id, scan=info)
     if bilevel:
@@ -129,7 +130,10 @@ def simulate_round(
     limit_sheets: int | None = None,
     workers: int | None = None,
     pages_per_file: int = PAGES_PER_FILE,
+    profile: str | None = None,
+    tiff_share: float = TIFF_FILE_SHARE,
 ) -> Path:
+    """``profile`` scans every page the same way (default: each page a random one)."""
     rng = np.random.default_rng(seed)
     items = _items(session, round_id, seed, limit_sheets)
     order = [items[i] for i in rng.permutation(len(items))]
@@ -140,6 +144,7 @@ def simulate_round(
         order.insert(int(rng.integers(0, len(order) + 1)), again)
     for i, item in enumerate(order):
         item.scan_seed = seed * 7_000_001 + i
+        item.profile = profile
     out_dir.mkdir(parents=True, exist_ok=True)
     truth: dict[str, Any] = {"round": round_id, "seed": seed, "files": []}
     workers = workers or max(1, os.cpu_count() or 1)
@@ -152,7 +157,7 @@ def simulate_round(
         if not batch:
             return
         file_no += 1
-        suffix = ".tif" if rng.random() < TIFF_FILE_SHARE else ".pdf"
+        suffix = ".tif" if rng.random() < tiff_share else ".pdf"
         name = out_dir / f"returned-{round_id}-{file_no:03d}{suffix}"
         _write(name, batch)
         truth["files"].append(

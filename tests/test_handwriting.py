@@ -7,6 +7,7 @@ import pytest
 
 from forms.errors import SimulationError
 from generator import degrade
+from generator import simulate as sim
 from generator.handwriting import (
     PENS,
     PX_PER_MM_DEFAULT,
@@ -209,3 +210,11 @@ def test_office_scan_is_reproducible() -> None:
     a, dpi_a = degrade.office_scan(page, np.random.default_rng(7), 300)
     b, dpi_b = degrade.office_scan(page, np.random.default_rng(7), 300)
     assert dpi_a == dpi_b and np.array_equal(a, b)
+
+
+def test_the_speed_set_profile_is_a_300_dpi_gray_scan() -> None:
+    page = marked_page()
+    image, dpi, info = sim.scan_page(page, np.random.default_rng(3), profile=sim.OFFICE_300_PROFILE, quarter_turns=0)
+    assert dpi == 300 and info["profile"] == sim.OFFICE_300_PROFILE and image.ndim == 2
+    scale = 300 / sim.PRINT_DPI
+    assert abs(image.shape[0] - page.shape[0] * scale) <= 2 and abs(image.shape[1] - page.shape[1] * scale) <= 2
