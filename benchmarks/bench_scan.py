@@ -50,7 +50,7 @@ from ducha.registry import import_files
 from ducha.rounds import plan_round
 from ducha.scan import scan
 from ducha.simulate import simulate_round
-from ducha.workspace import Workspace, copy_workspace, create
+from ducha.workspace import Workspace, copy_workspace, create, open_workspace
 from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
 from generator.simulate import OFFICE_300_PROFILE
 
@@ -318,7 +318,7 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     base_root = workdir / "printed"
     if (base_root / "workspace.json").exists():
-        base = Workspace(root=base_root, db_url=f"sqlite:///{base_root / 'ducha.sqlite3'}")
+        base = open_workspace(str(base_root))
     else:
         t = time.perf_counter()
         base = prepare(base_root)

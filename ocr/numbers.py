@@ -12,14 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from forms.geometry import PageLayout
-from forms.record_sheet import NUMERIC_FIELDS, NumericField
+from forms.record_sheet import NUMERIC_FIELDS, NUMERIC_FIELDS_BY_KEY, NumericField
 from ocr import digits
 from ocr.align import Alignment, crop
 
 DIGIT_SAMPLE_PX_PER_MM = 6.0
 # A field is accepted only when every digit passed the digit gate
-# (ocr.digits.DIGIT_ACCEPT_MIN_CONFIDENCE); its confidence is the least sure
-# digit's. With the MLPs alone a stricter field gate (0.998) was needed.
+# (ocr.digits.DIGIT_ACCEPT_MIN_CONFIDENCE); its confidence is the least sure digit's.
 PERCENT_MAX = 100.0
 
 
@@ -73,7 +72,7 @@ def read_numbers(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> 
 def check_numbers(results: dict[str, NumberResult]) -> None:
     """Rules a sheet's numbers must obey; a breach sends the fields to review."""
     for key, result in results.items():
-        field = next(f for f in NUMERIC_FIELDS if f.key == key)
+        field = NUMERIC_FIELDS_BY_KEY[key]
         if result.value is None or result.problem:
             continue
         if field.kind == "percent" and not 0.0 <= result.value <= PERCENT_MAX:

@@ -284,7 +284,6 @@ def measure_area(
     area: np.ndarray,
     paper_level: float,
     px_per_mm: float,
-    colour: bool,
     seals: list[tuple[float, float, float]] | None = None,
     seal_trace: bool = False,
 ) -> SignatureReading:
@@ -397,7 +396,7 @@ def read_signatures(
         local = [(cx - dx, cy - dy, r) for cx, cy, r in covered
                  if _distance_to_rect(cx - dx, cy - dy, w, h) <= r + SEAL_RING_PAD_MM * px]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
-        out[key] = (measure_area(area, paper_level, px, colour, local, seal_trace=bool(near)), area)
+        out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near)), area)
     return out
 
 
