@@ -5,8 +5,10 @@ is measured: printed lines (long straight runs) and specks are removed,
 and on a colour scan a red seal has already gone with the red channel
 (``ocr.pages``). On a gray or 1-bit scan a seal is still there: it is
 recognised by its size (a ring some 40 mm across, far larger than any
-stroke of a name), its ink is not counted, and what is left decides;
-if the seal could hide a signature, the slot is uncertain.
+stroke of a name), its ink is not counted, and what is left decides.
+Under the seal, only ink clearly darker than the seal's own darkest ink
+counts, as pen (black and blue-black ink are far darker than red stamp
+ink in gray). If the seal could still hide a signature, the slot is uncertain.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ SEAL_RADIUS_MIN_MM = 16.0
 SEAL_RADIUS_MAX_MM = 24.0
 SEAL_SEARCH_MARGIN_MM = 24.0
 SEALS_PER_AREA_MAX = 3
+# A seal stamped twice, the second a little off the first, has two stars: once one
+# star is found, only this close to it is the same star. (A whole radius hid the
+# second seal, whose ring outside the first disc then read as a signature.)
+SEAL_SAME_STAR_MAX_MM = 8.0
 SEAL_SEARCH_PX_PER_MM = 2.0
 SEAL_RING_BAND_MM = 2.0
 SEAL_RADIUS_STEP_MM = 1.0
@@ -74,6 +80,28 @@ SEAL_TRACE_MIN_MM2 = 0.5
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
+# On a gray scan a red seal is mid-gray; black and blue-black pens are far darker, and a
+# pen stroke over the seal darker still. Each seal's own darkest ink is measured where
+# only the seal can be (its disc outside the slots and the print), and what is darker
+# than that by this margin, under the seal, is pen. A light-blue pen is as pale as a
+# firm stamp and stays hidden: that slot is still uncertain. On a 1-bit scan the seal
+# is black, and nothing is darker.
+SEAL_LEVEL_PERCENTILE = 99.0
+SEAL_LEVEL_MIN_PX_MM2 = 20.0
+# Smaller pieces are dust or toner specks, black and no part of the seal.
+SEAL_PIECE_MIN_MM2 = 1.0
+PEN_OVER_SEAL_DARKNESS_MARGIN = 0.15
+# The seal's star is solid and stays dark where thin strokes blur paler, and it
+# usually lies in the slot: the solid ink (this thick) at the seal's centre sets the
+# level too, and no solid ink under a seal is taken for pen. No pen stroke is this thick.
+SEAL_SOLID_MIN_MM = 2.0
+SEAL_SOLID_GROW_MM = 1.0
+# Only a solid this large is a star; dust and toner specks are solid and black too.
+SEAL_STAR_MIN_MM2 = 8.0
+# A pen stroke across the star darkens part of it: the star's level is its median.
+SEAL_STAR_LEVEL_PERCENTILE = 50.0
+# The star is this close to the centre found for its seal.
+SEAL_STAR_FROM_CENTRE_MAX_MM = 4.0
 
 
 @dataclass
@@ -223,7 +251,7 @@ def find_seals(
         sy = min(small.shape[0] - 1, round(y * scale))
         if near_ring[sy, sx] >= SEAL_STAR_RING_MIN and _star_has_ring(small, free_mask, best_score, best_radius, sx, sy, k):
             seals.append((float(x), float(y), SEAL_RADIUS_MAX_MM * px_per_mm))
-            cv2.circle(solid, (x, y), int(SEAL_RADIUS_MIN_MM * px_per_mm), 0.0, thickness=-1)
+            cv2.circle(solid, (x, y), int(SEAL_SAME_STAR_MAX_MM * px_per_mm), 0.0, thickness=-1)
         else:
             cv2.circle(solid, (x, y), max(1, int(SEAL_BLOB_RADIUS_MM * 2 * px_per_mm)), 0.0, thickness=-1)
     for x0, y0, _r in seals:
@@ -286,8 +314,10 @@ def measure_area(
     px_per_mm: float,
     seals: list[tuple[float, float, float]] | None = None,
     seal_trace: bool = False,
+    pen_levels: list[float | None] | None = None,
 ) -> SignatureReading:
-    """``seals`` are circles in ``area`` px; their discs are not counted as signature ink.
+    """``seals`` are circles in ``area`` px; their discs are not counted as signature ink,
+    except, under one seal alone, ink darker than that seal's ``pen_levels`` entry.
 
     ``seal_trace``: pieces of a seal were seen near the slot, so ink in it may be seal, not pen.
     """
@@ -296,13 +326,24 @@ def measure_area(
     hidden_share = 0.0
     under_mm2 = 0.0
     if seals:
-        disc = np.zeros_like(ink)
-        for cx, cy, r in seals:
-            cv2.circle(disc, (round(cx), round(cy)), int(r + SEAL_RING_PAD_MM * px_per_mm), 255, thickness=-1)
-        # Nothing under a seal counts on a gray scan: seal text and pen look alike there.
+        cover = np.zeros(ink.shape, np.uint8)
+        pen = np.zeros(ink.shape, bool)
+        darkness = (paper_level - area.astype(np.float32)) / max(paper_level, 1.0)
+        for (cx, cy, r), level in zip(seals, pen_levels or [None] * len(seals)):
+            one = np.zeros(ink.shape, np.uint8)
+            cv2.circle(one, (round(cx), round(cy)), int(r + SEAL_RING_PAD_MM * px_per_mm), 1, thickness=-1)
+            cover += one
+            if level is not None:
+                pen |= (one > 0) & (darkness > level)
+        disc = (cover > 0).astype(np.uint8) * 255
+        # Under a seal only what no seal ink reaches counts: on a gray scan seal text and a
+        # light pen look alike. Where two seals overlap, their ink darkens as a pen's would.
         hidden_share = float(np.count_nonzero(disc)) / disc.size
         under_mm2 = float(np.count_nonzero(cv2.bitwise_and(ink, disc))) / (px_per_mm * px_per_mm)
-        ink = np.asarray(cv2.bitwise_and(ink, cv2.bitwise_not(disc)), dtype=np.uint8)
+        pen &= (cover == 1) & ~_solid_ink(_seal_ink(area, paper_level), px_per_mm, SEAL_SOLID_GROW_MM)
+        counted = cv2.bitwise_not(disc)
+        counted[pen] = 255
+        ink = np.asarray(cv2.bitwise_and(ink, counted), dtype=np.uint8)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     mm2_per_px = 1.0 / (px_per_mm * px_per_mm)
     strokes = []
@@ -353,6 +394,7 @@ def read_signatures(
     seals: list[tuple[float, float, float]] = []
     traces: list[tuple[float, float]] = []
     row = Rect(0, 0, 0, 0)
+    pen_levels_by_seal: list[float | None] = []
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
@@ -379,10 +421,12 @@ def read_signatures(
             valid[inner] = keep
         seal_ink = _seal_ink(context, paper_level)
         seals = find_seals(context, paper_level, px, valid, seal_ink)
-        traces = _seal_traces(seal_ink, px, valid, [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()])
+        slot_slices = [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()]
+        traces = _seal_traces(seal_ink, px, valid, slot_slices)
+        pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, _covered(seals, px))
     # The ring found may be the seal's inner line of text, or off-centre:
     # all a seal could cover is set aside, not just the circle found.
-    covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
+    covered = _covered(seals, px)
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
@@ -393,11 +437,79 @@ def read_signatures(
         dx = (rect.x_mm + SIGNATURE_INSET_MM - (row.x_mm - SEAL_SEARCH_MARGIN_MM)) * px
         dy = (rect.y_mm + SIGNATURE_INSET_MM - (row.y_mm - SEAL_SEARCH_MARGIN_MM)) * px
         h, w = area.shape
-        local = [(cx - dx, cy - dy, r) for cx, cy, r in covered
-                 if _distance_to_rect(cx - dx, cy - dy, w, h) <= r + SEAL_RING_PAD_MM * px]
+        touching = [i for i, (cx, cy, r) in enumerate(covered)
+                    if _distance_to_rect(cx - dx, cy - dy, w, h) <= r + SEAL_RING_PAD_MM * px]
+        local = [(covered[i][0] - dx, covered[i][1] - dy, covered[i][2]) for i in touching]
+        levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
-        out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near)), area)
+        out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near),
+                                 pen_levels=levels), area)
     return out
+
+
+def _covered(seals: list[tuple[float, float, float]], px_per_mm: float) -> list[tuple[float, float, float]]:
+    return [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px_per_mm)) for cx, cy, r in seals]
+
+
+def _pen_levels(
+    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray,
+    slots: list[tuple[slice, slice]], seals: list[tuple[float, float, float]],
+) -> list[float | None]:
+    """For each seal, the darkness above which ink under it is pen: its own darkest ink, plus a margin.
+
+    Measured on the bare paper of its disc, where neither print nor a signature
+    lies, so it is seal ink alone, and on its star, wherever that lies. None when
+    too little of the seal shows to judge.
+    """
+    bare = valid.copy()
+    for rows, cols in slots:
+        bare[rows, cols] = False
+    darkness = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0)
+    inked = darkness > SEAL_INK_DARKNESS_MIN_RATIO
+    solid = _solid_ink(inked, px_per_mm).astype(np.uint8)
+    solids, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    solids = [c for c in solids if cv2.contourArea(c) >= SEAL_STAR_MIN_MM2 * px_per_mm**2]
+    pad = SEAL_RING_PAD_MM * px_per_mm
+    levels: list[float | None] = []
+    for cx, cy, r in seals:
+        disc = np.zeros(context.shape, np.uint8)
+        cv2.circle(disc, (round(cx), round(cy)), int(r + pad), 1, thickness=-1)
+        seal_ink = darkness[_large((disc > 0) & bare & inked, SEAL_PIECE_MIN_MM2 * px_per_mm**2)]
+        if seal_ink.size < SEAL_LEVEL_MIN_PX_MM2 * px_per_mm * px_per_mm:
+            levels.append(None)
+            continue
+        level = float(np.percentile(seal_ink, SEAL_LEVEL_PERCENTILE))
+        # Only the solid at the seal's centre is its star: a heavy scribble elsewhere is solid too.
+        reach = SEAL_STAR_FROM_CENTRE_MAX_MM * px_per_mm
+        stars = [c for c in solids if cv2.pointPolygonTest(c, (float(cx), float(cy)), True) >= -reach]
+        star_mask = np.zeros(context.shape, np.uint8)
+        cv2.drawContours(star_mask, stars, -1, 1, thickness=-1)
+        star = darkness[valid & (star_mask > 0) & (solid > 0)]
+        if star.size:
+            level = max(level, float(np.percentile(star, SEAL_STAR_LEVEL_PERCENTILE)))
+        levels.append(level + PEN_OVER_SEAL_DARKNESS_MARGIN)
+    return levels
+
+
+def _large(mask: np.ndarray, min_px: float) -> np.ndarray:
+    """The connected parts of ``mask`` of at least ``min_px`` pixels."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    keep = np.zeros(mask.shape, np.uint8)
+    big = [c for c in contours if cv2.contourArea(c) >= min_px]
+    if big:
+        cv2.drawContours(keep, big, -1, 1, thickness=-1)
+    return (keep > 0) & mask
+
+
+def _solid_ink(inked: np.ndarray, px_per_mm: float, grow_mm: float = 0.0) -> np.ndarray:
+    """Ink at least ``SEAL_SOLID_MIN_MM`` thick (a seal's star), grown by ``grow_mm``."""
+    side = max(3, round(SEAL_SOLID_MIN_MM * px_per_mm))
+    solid = cv2.morphologyEx(inked.astype(np.uint8), cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    if grow_mm > 0:
+        grow = 2 * round(grow_mm * px_per_mm) + 1
+        solid = cv2.dilate(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return solid > 0
 
 
 def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
