@@ -423,7 +423,8 @@ def read_signatures(
         seals = find_seals(context, paper_level, px, valid, seal_ink)
         slot_slices = [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()]
         traces = _seal_traces(seal_ink, px, valid, slot_slices)
-        pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, _covered(seals, px))
+        if seals:
+            pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, _covered(seals, px))
     # The ring found may be the seal's inner line of text, or off-centre:
     # all a seal could cover is set aside, not just the circle found.
     covered = _covered(seals, px)
