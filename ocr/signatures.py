@@ -399,6 +399,7 @@ def read_signatures(
     seals: list[tuple[float, float, float]] = []
     traces: list[tuple[float, float]] = []
     row = Rect(0, 0, 0, 0)
+    covered: list[tuple[float, float, float]] = []
     pen_levels_by_seal: list[float | None] = []
     if not colour and rects:
         row = union_rect(list(rects.values()))
@@ -428,11 +429,11 @@ def read_signatures(
         seals = find_seals(context, paper_level, px, valid, seal_ink)
         slot_slices = [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()]
         traces = _seal_traces(seal_ink, px, valid, slot_slices)
-        if seals:
-            pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, _covered(seals, px))
-    # The ring found may be the seal's inner line of text, or off-centre:
-    # all a seal could cover is set aside, not just the circle found.
-    covered = _covered(seals, px)
+        # The ring found may be the seal's inner line of text, or off-centre:
+        # all a seal could cover is set aside, not just the circle found.
+        covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
+        if covered:
+            pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, covered)
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
@@ -451,10 +452,6 @@ def read_signatures(
         out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near),
                                  pen_levels=levels), area)
     return out
-
-
-def _covered(seals: list[tuple[float, float, float]], px_per_mm: float) -> list[tuple[float, float, float]]:
-    return [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px_per_mm)) for cx, cy, r in seals]
 
 
 def _pen_levels(
