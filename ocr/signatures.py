@@ -345,7 +345,7 @@ def measure_area(
         # light pen look alike. Where two seals overlap, their ink darkens as a pen's would.
         hidden_share = float(np.count_nonzero(disc)) / disc.size
         under_mm2 = float(np.count_nonzero(cv2.bitwise_and(ink, disc))) / (px_per_mm * px_per_mm)
-        pen &= (cover == 1) & ~_solid_ink(_seal_ink(area, paper_level), px_per_mm, SEAL_SOLID_GROW_MM)
+        pen &= (cover == 1) & ~_solid_ink(darkness > SEAL_INK_DARKNESS_MIN_RATIO, px_per_mm, SEAL_SOLID_GROW_MM)
         counted = cv2.bitwise_not(disc)
         counted[pen] = 255
         ink = np.asarray(cv2.bitwise_and(ink, counted), dtype=np.uint8)
@@ -427,13 +427,16 @@ def read_signatures(
             valid[inner] = keep
         seal_ink = _seal_ink(context, paper_level)
         seals = find_seals(context, paper_level, px, valid, seal_ink)
-        slot_slices = [context_px(r, SLOT_BORDER_BAND_MM) for r in rects.values()]
-        traces = _seal_traces(seal_ink, px, valid, slot_slices)
+        # The paper around the slots: neither print nor (mostly) pen, so what ink is there is a seal's.
+        bare = valid.copy()
+        for rect in rects.values():
+            bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
+        traces = _seal_traces(seal_ink, px, bare)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
         covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
         if covered:
-            pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, slot_slices, covered)
+            pen_levels_by_seal = _pen_levels(context, paper_level, px, valid, bare, seal_ink, covered)
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
@@ -455,20 +458,17 @@ def read_signatures(
 
 
 def _pen_levels(
-    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray,
-    slots: list[tuple[slice, slice]], seals: list[tuple[float, float, float]],
+    context: np.ndarray, paper_level: float, px_per_mm: float, valid: np.ndarray, bare: np.ndarray,
+    inked: np.ndarray, seals: list[tuple[float, float, float]],
 ) -> list[float | None]:
     """For each seal, the darkness above which ink under it is pen: its own darkest ink, plus a margin.
 
     Measured on the bare paper of its disc, where neither print nor a signature
     lies, so it is seal ink alone, and on its star, wherever that lies. None when
-    too little of the seal shows to judge.
+    too little of the seal shows to judge. ``valid`` is print-free, ``bare`` also
+    outside the slots; ``inked`` is the seal-level ink of ``context``.
     """
-    bare = valid.copy()
-    for rows, cols in slots:
-        bare[rows, cols] = False
     darkness = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0)
-    inked = darkness > SEAL_INK_DARKNESS_MIN_RATIO
     solid = _solid_ink(inked, px_per_mm).astype(np.uint8)
     solids, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     solids = [c for c in solids if cv2.contourArea(c) >= SEAL_STAR_MIN_MM2 * px_per_mm**2]
@@ -519,13 +519,8 @@ def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
     return float(np.hypot(x - min(max(x, 0.0), w), y - min(max(y, 0.0), h)))
 
 
-def _seal_traces(
-    seal_ink: np.ndarray, px_per_mm: float, valid: np.ndarray, slots: list[tuple[slice, slice]]
-) -> list[tuple[float, float]]:
-    """Centres of ink blobs on the bare paper around the slots (``valid``, outside every slot)."""
-    bare = valid.copy()
-    for rows, cols in slots:
-        bare[rows, cols] = False
+def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray) -> list[tuple[float, float]]:
+    """Centres of ink blobs on the bare paper around the slots (print-free and outside every slot)."""
     # Masked before lines are removed, as the trace size was tuned: removing lines from the
     # unmasked ink first would change which line pieces count as traces.
     ink = _remove_printed_lines((seal_ink & bare).astype(np.uint8) * 255, px_per_mm)
