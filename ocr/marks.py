@@ -68,8 +68,7 @@ def classify_box(fill: float, cover: float) -> BoxMeasure:
 
 
 def measure_pixels(inner: np.ndarray, paper_level: float) -> tuple[float, float]:
-    darkness = (paper_level - inner.astype(np.float32)) / max(paper_level, 1.0)
-    ink = darkness > INK_DARKNESS_MIN_RATIO
+    ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
     fill = float(ink.mean())
     n = BOX_COVER_GRID_CELLS
     # INTER_AREA averages each cell in one call.
@@ -121,6 +120,11 @@ def percentile_u8(image: np.ndarray, q: float) -> float:
     t = index - lo
     # NumPy's own interpolation order, so the result is bit-identical.
     return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
+def darkness(image: np.ndarray, paper_level: float) -> np.ndarray:
+    """Each pixel's darkness, from 0 at the paper's level to 1 at black (float32)."""
+    return (paper_level - image.astype(np.float32)) / max(paper_level, 1.0)
 
 
 def paper_level_of(gray: np.ndarray) -> float:

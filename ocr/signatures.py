@@ -22,6 +22,7 @@ import numpy as np
 from forms.geometry import Rect
 from forms.record_sheet import SignatureState
 from ocr.align import Alignment, crop, union_rect
+from ocr.marks import darkness as darkness_of
 
 SAMPLE_PX_PER_MM = 5.0
 SIGNATURE_INSET_MM = 1.0
@@ -204,7 +205,7 @@ def _seen_sums(ring_sums: _RingSums, free: np.ndarray) -> list[np.ndarray]:
 
 def _ink_mask(image: np.ndarray, paper_level: float, darkness_min: float) -> np.ndarray:
     """Pixels darker than ``darkness_min`` of the way from paper to black."""
-    return (paper_level - image.astype(np.float32)) / max(paper_level, 1.0) > darkness_min
+    return darkness_of(image, paper_level) > darkness_min
 
 
 def find_seals(
@@ -333,7 +334,7 @@ def measure_area(
     if seals:
         cover = np.zeros(ink.shape, np.uint8)
         pen = np.zeros(ink.shape, bool)
-        darkness = (paper_level - area.astype(np.float32)) / max(paper_level, 1.0)
+        darkness = darkness_of(area, paper_level)
         for (cx, cy, r), level in zip(seals, pen_levels or [None] * len(seals)):
             one = np.zeros(ink.shape, np.uint8)
             cv2.circle(one, (round(cx), round(cy)), int(r + SEAL_RING_PAD_MM * px_per_mm), 1, thickness=-1)
@@ -468,7 +469,7 @@ def _pen_levels(
     too little of the seal shows to judge. ``valid`` is print-free, ``bare`` also
     outside the slots; ``inked`` is the seal-level ink of ``context``.
     """
-    darkness = (paper_level - context.astype(np.float32)) / max(paper_level, 1.0)
+    darkness = darkness_of(context, paper_level)
     solid = _solid_ink(inked, px_per_mm).astype(np.uint8)
     solids, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     solids = [c for c in solids if cv2.contourArea(c) >= SEAL_STAR_MIN_MM2 * px_per_mm**2]
