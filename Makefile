@@ -3,9 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup demo test lint typecheck bench clean lock
 
-$(VENV)/.ducha-installed: pyproject.toml scripts/setup.sh
+$(VENV)/.ducha-installed: pyproject.toml requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
 
 setup: $(VENV)/.ducha-installed
@@ -25,6 +25,12 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/bench_sheets.py
 	$(PY) benchmarks/bench_scan.py
+
+# Re-resolve every dependency to its newest allowed release, with hashes. Run on purpose,
+# then `make test` before committing the new lock.
+lock:
+	python3 -m pip install -q uv
+	python3 -m uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --upgrade -o requirements.lock
 
 clean:
 	rm -rf ducha-data demo-output .pytest_cache

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   fonts-arphic-ukai               # 楷体
   poppler-utils                   # pdftoppm for looking at output
   postgresql                      # the PostgreSQL test run
+  chromium                        # the web desk's browser tests (Playwright drives /usr/bin/chromium)
 )
 
 missing=()
@@ -31,8 +32,10 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.ducha-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  # Exactly the locked versions, checked against their hashes: a new upstream
+  # release cannot change what a fresh clone installs (`make lock` refreshes it).
+  .venv/bin/pip install -q --require-hashes --no-deps -r requirements.lock
+  .venv/bin/pip install -q --no-deps -e .
   touch "$stamp"
 fi
