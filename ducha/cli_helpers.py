@@ -7,19 +7,25 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import Engine, exc, text
 from sqlalchemy.orm import Session
 
 from ducha.config import Config, load_config
-from ducha.errors import WorkspaceError
-from ducha.workspace import Workspace, open_workspace
+from ducha.errors import OutputPathError
+from ducha.os_errors import describe_os_error
+from ducha.workspace import PRIVATE_DIR_MODE, Workspace, check_database, open_workspace, permission_warnings
 
 
 def workspace_of(args: argparse.Namespace) -> Workspace:
-    return open_workspace(getattr(args, "workspace", None), getattr(args, "db", None))
+    """The workspace a command names, checked: configuration, key, database; permission warnings shown."""
+    workspace = open_workspace(getattr(args, "workspace", None), getattr(args, "db", None))
+    for warning in permission_warnings(workspace):
+        err_console().print(f"[yellow]警告：{warning}[/yellow]", soft_wrap=True)
+    check_database(workspace.db_url)
+    return workspace
 
 
 def config_of(workspace: Workspace) -> Config:
@@ -31,25 +37,29 @@ def transaction(workspace: Workspace) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error."""
     engine = workspace.engine()
     try:
-        _check_database(engine)
         with Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
     finally:
         engine.dispose()
 
 
-def _check_database(engine: Engine) -> None:
-    """Turn 'cannot connect' and 'not initialised' into messages a user can act on."""
-    shown = engine.url.render_as_string(hide_password=True)
+def output_dir(path: Path) -> Path:
+    """A folder the user named with ``--out``, made (private) now, before any work is done."""
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT version_num FROM alembic_version")).first()
-    except exc.OperationalError as error:
-        if isinstance(error.orig, Exception) and "alembic_version" in str(error.orig):
-            raise WorkspaceError(f"数据库 {shown} 尚未建立表结构，请先运行 ducha init --db {shown}") from error
-        raise WorkspaceError(f"无法连接数据库 {shown}：{error.orig}") from error
-    except exc.ProgrammingError as error:
-        raise WorkspaceError(f"数据库 {shown} 尚未建立表结构，请先运行 ducha init --db {shown}") from error
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputPathError(f"无法使用输出目录 {path}：{describe_os_error(error)}") from error
+    if not path.is_dir():
+        raise OutputPathError(f"无法使用输出目录 {path}：它不是文件夹")
+    return path
+
+
+def output_file(path: Path) -> Path:
+    """A file the user named with ``-o``: its folder is made now, before any work is done."""
+    if path.is_dir():
+        raise OutputPathError(f"无法写入 {path}：这是一个文件夹，请给出文件名")
+    output_dir(path.parent)
+    return path
 
 
 def console() -> Console:

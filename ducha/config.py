@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ducha.errors import ConfigError
+from ducha.workspace import write_private_text
 
 CONFIG_FILE_NAME = "config.json"
 ROUND_ID_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -137,5 +138,5 @@ def write_default_config(root: Path) -> Path:
     """Write the defaults so staff can see and edit every key; keeps an existing file."""
     path = root / CONFIG_FILE_NAME
     if not path.exists():
-        path.write_text(Config().model_dump_json(indent=2) + "\n", encoding="utf-8")
+        write_private_text(path, Config().model_dump_json(indent=2) + "\n")
     return path

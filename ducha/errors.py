@@ -4,7 +4,14 @@ The CLI prints ``str(error)`` to the user and exits 1, so every message
 is a complete Chinese sentence that says what to do.
 """
 
-from forms.errors import ConversionError, DuchaError, FormDefinitionError, LayoutMismatchError, PayloadError
+from forms.errors import (
+    ConversionError,
+    DuchaError,
+    FormDefinitionError,
+    LayoutMismatchError,
+    PayloadError,
+    UnsafeCacheError,
+)
 
 __all__ = [
     "CalendarError",
@@ -14,10 +21,12 @@ __all__ = [
     "FormDefinitionError",
     "LayoutMismatchError",
     "LotteryError",
+    "OutputPathError",
     "PayloadError",
     "RegistryImportError",
     "RoundError",
     "ScanError",
+    "UnsafeCacheError",
     "WorkspaceError",
 ]
 
@@ -57,3 +66,7 @@ class ConfigError(DuchaError):
     def __init__(self, path: str, problems: list[str]):
         self.problems = problems
         super().__init__(f"配置文件 {path} 有 {len(problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class OutputPathError(DuchaError):
+    """An output folder or file the user named cannot be used."""

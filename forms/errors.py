@@ -36,3 +36,10 @@ class DigitModelError(DuchaError):
 
 class SimulationError(DuchaError):
     """A simulated return was asked for with impossible or forbidden inputs."""
+
+
+class UnsafeCacheError(DuchaError):
+    """A cache folder could have been prepared by another user, so it is not used.
+
+    Defined here because ``generator`` keeps the caches and must not import ``ducha``.
+    """

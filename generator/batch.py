@@ -26,7 +26,7 @@ from forms.errors import ConversionError, LayoutMismatchError
 from forms.record_sheet import LAYOUT_VERSION
 from generator.build_templates import RECORD_SHEET_TEMPLATE
 from generator.fast_template import FilledBody
-from generator.flat_odt import CACHE_ROOT_DIR, Prototype, prototypes, write_document
+from generator.flat_odt import Prototype, prototypes, write_document
 from generator.measure import classify, page_differences, placements_and_texts
 from generator.merge import merge_bodies
 from generator.pdf_convert import convert_to_pdf, default_workers
@@ -179,7 +179,7 @@ def render_and_convert(
     extra_docs: Sequence[Path] = (),
     workers: int | None = None,
     timeout_s: float | None = None,
-    prototype_cache_dir: Path = CACHE_ROOT_DIR,
+    prototype_cache_dir: Path | None = None,
     flat: bool = True,
     notes: list[str] | None = None,
 ) -> tuple[list[SheetOutput], dict[Path, Path]]:

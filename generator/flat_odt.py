@@ -12,7 +12,9 @@ body with its own values and QR pictures, and the tail: plain string work.
 Users never see these files; each village's .docx is written as before.
 The PDF made from them is checked page by page like any other (printed ID,
 every box within 0.5 mm), so a prototype that went wrong cannot print.
-Prototypes are cached on disk by template content and shape.
+Prototypes are cached on disk by template content and shape, in the
+user's private cache folder (``generator.user_cache``): a prototype holds
+the sheet's printed text, so nobody else may be able to write it.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from generator.images import qr_png
 from generator.merge import merge_bodies
 from generator.pdf_convert import convert_documents
 from generator.record_sheet import SheetFields, SheetShape, docx_context, qr_picture, value_names
+from generator.user_cache import cache_dir as user_cache_dir
 
 # Bump when the prototype format or the way it is cut changes.
 PROTOTYPE_FORMAT_VERSION = 1
-CACHE_ROOT_DIR = Path(tempfile.gettempdir()) / f"ducha-fodt-cache-{os.getuid()}"
+PROTOTYPE_CACHE_NAME = "fodt-prototypes"
 PROTOTYPE_TIMEOUT_S = 120.0
 
 OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -196,10 +199,12 @@ def prototypes(
     template_data: bytes,
     shapes: Iterable[SheetShape],
     *,
-    cache_dir: Path = CACHE_ROOT_DIR,
+    cache_dir: Path | None = None,
     workers: int | None = None,
 ) -> dict[SheetShape, Prototype]:
-    """A prototype per shape, from the cache or made by LibreOffice in one batch."""
+    """A prototype per shape, from the cache (default: the user's private one) or made by LibreOffice in one batch."""
+    if cache_dir is None:
+        cache_dir = user_cache_dir(PROTOTYPE_CACHE_NAME)
     found: dict[SheetShape, Prototype] = {}
     todo: dict[SheetShape, Path] = {}
     for shape in set(shapes):

@@ -5,7 +5,9 @@ are converted in batches: one ``soffice`` process per worker, each given a
 whole slice of the documents. Every process has its own profile directory,
 because two processes sharing a profile fail now and then. Profiles are
 kept between calls (a fresh profile costs seconds to initialise) and
-locked with ``flock`` so that concurrent ducha runs never share one.
+locked with ``flock`` so that concurrent ducha runs never share one. They
+live in the user's private cache folder (``generator.user_cache``): a
+profile another user prepared could change what LibreOffice prints.
 
 A PDF only appears under its final name after it was checked (it opens,
 and has the expected page count if one was given); a failed or hung
@@ -32,6 +34,7 @@ import pypdfium2
 
 from forms.errors import ConversionError
 from generator.fonts import converter_environment
+from generator.user_cache import cache_dir
 
 __all__ = ["ConversionError", "convert_documents", "convert_to_pdf", "default_workers", "pdf_page_count"]
 
@@ -40,7 +43,7 @@ SOFFICE_BINARY = "soffice"
 CONVERT_TIMEOUT_BASE_S = 60.0  # start-up, incl. a first-time profile set-up
 CONVERT_TIMEOUT_PER_DOC_S = 10.0
 POLL_INTERVAL_S = 0.1
-PROFILE_ROOT_DIR = Path(tempfile.gettempdir()) / f"ducha-lo-profiles-{os.getuid()}"
+PROFILE_CACHE_NAME = "lo-profiles"
 MAX_PROFILE_SLOTS = 32
 # Markers, QR codes and boxes must reach the PDF pixel for pixel: no
 # down-sampling to 300 dpi and no JPEG (LibreOffice's defaults).
@@ -91,16 +94,16 @@ class _Job:
 
 def _lock_profile(stack: ExitStack) -> Path:
     """Take the first free profile slot; a slot is held by an open flock."""
-    PROFILE_ROOT_DIR.mkdir(parents=True, exist_ok=True)
+    root = cache_dir(PROFILE_CACHE_NAME)
     for slot in range(MAX_PROFILE_SLOTS):
-        lock_path = PROFILE_ROOT_DIR / f"slot{slot}.lock"
+        lock_path = root / f"slot{slot}.lock"
         handle = stack.enter_context(open(lock_path, "a+b"))  # noqa: SIM115 - held by the ExitStack
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             continue
         stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
-        return PROFILE_ROOT_DIR / f"slot{slot}"
+        return root / f"slot{slot}"
     raise ConversionError(f"同时运行的 LibreOffice 转换过多（超过 {MAX_PROFILE_SLOTS} 个），请稍后重试")
 
 

@@ -28,6 +28,9 @@ A4_LONG_SIDE_MM = 297.0
 MM_PER_INCH = 25.4
 # 600 dpi A3 is ~70 Mpx; beyond this a page is a decompression bomb.
 MAX_PAGE_PIXELS = 120_000_000
+# A page smaller than this on either side cannot hold a record sheet's markers and QR code
+# (A4 at 150 dpi is 1240 x 1754); the reader's libraries fail on such images with their own English.
+MIN_PAGE_SIDE_PX = 100
 # Channels that differ by more than this somewhere make a page "colour".
 COLOUR_CHANNEL_SPREAD_MIN = 40
 SUPPORTED_SUFFIXES = (".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png")
@@ -86,6 +89,8 @@ def _check_pixels(width: int, height: int) -> None:
         raise SourceError("图像尺寸为零")
     if width * height > MAX_PAGE_PIXELS:
         raise SourceError(f"图像过大（{width}×{height} 像素），为安全起见不予打开")
+    if min(width, height) < MIN_PAGE_SIDE_PX:
+        raise SourceError(f"图像过小（{width}×{height} 像素），不是纪实表的扫描件")
 
 
 def _open_image(source: str | Path | io.BytesIO) -> Image.Image:
@@ -141,7 +146,7 @@ def decode_jpeg(data: bytes, page_no: int) -> PageImage:
     except SourceError:
         raise
     except Exception as exc:
-        raise SourceError(f"JPEG 图像已损坏：{exc}") from exc
+        raise SourceError(f"JPEG 图像已损坏：{library_reason(exc)}") from exc
     factor = _reduction(width, height)
     buf = np.frombuffer(data, dtype=np.uint8)
     gray_mode = mode in ("L", "1")
@@ -167,7 +172,7 @@ def _decode_png(data: bytes, page_no: int) -> PageImage:
     except SourceError:
         raise
     except Exception as exc:
-        raise SourceError(f"PNG 图像已损坏：{exc}") from exc
+        raise SourceError(f"PNG 图像已损坏：{library_reason(exc)}") from exc
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise SourceError("PNG 图像无法解码")
@@ -254,7 +259,7 @@ class PageSource:
         except SourceError:
             raise
         except Exception as exc:
-            raise SourceError(f"第{page_no}页无法解码：{exc}") from exc
+            raise SourceError(f"第{page_no}页无法解码：{library_reason(exc)}") from exc
 
     def _read_tiff(self, page_no: int) -> PageImage:
         assert self._tiff is not None
@@ -293,12 +298,49 @@ class PageSource:
 
 
 def _open_reason(kind: Kind, exc: Exception) -> str:
-    text = str(exc)
+    reason = library_reason(exc)
     if kind == "pdf":
-        if "password" in text.lower() or "security" in text.lower():
-            return "PDF 已加密，无法读取，请提供未加密的扫描件"
-        return f"PDF 文件已损坏或不完整：{text}"
-    return f"{kind.upper()} 文件已损坏或无法识别：{text}"
+        if reason == PDF_ENCRYPTED_REASON:
+            return reason
+        return f"PDF 文件已损坏或不完整：{reason}"
+    return f"{kind.upper()} 文件已损坏或无法识别：{reason}"
+
+
+PDF_ENCRYPTED_REASON = "PDF 已加密，无法读取，请提供未加密的扫描件"
+# Words in the (English) messages of PDFium, Pillow and OpenCV -> what they mean for the page.
+# The library's own text never reaches the user: it cannot read it.
+LIBRARY_REASONS = (
+    ("password", PDF_ENCRYPTED_REASON),
+    ("security", PDF_ENCRYPTED_REASON),
+    ("data format error", "文件内容不是有效的 PDF 格式"),
+    ("file access error", "文件无法读取"),
+    ("page not found", "页面不存在或内容已损坏"),
+    ("cannot identify image file", "无法识别的图像格式"),
+    ("truncated", "文件不完整（可能传输中断）"),
+    ("broken data stream", "图像数据已损坏"),
+    ("not enough image data", "图像数据不完整"),
+    ("decompression bomb", "图像过大，为安全起见不予打开"),
+    ("unsupported", "不支持的图像编码"),
+    ("unknown", "无法识别的文件内容"),
+    ("assertion failed", "图像尺寸或格式异常，无法处理"),
+    ("can be less or equal to 0", "图像尺寸异常，无法处理"),
+    ("out of memory", "内存不足"),
+)
+
+
+def library_reason(exc: BaseException) -> str:
+    """A PDFium, Pillow or OpenCV error as a short Chinese reason, without the library's English."""
+    if isinstance(exc, SourceError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "内存不足"
+    text = str(exc).lower()
+    for needle, reason in LIBRARY_REASONS:
+        if needle in text:
+            return reason
+    if isinstance(exc, OSError):
+        return "文件无法读取或已损坏"
+    return "文件内容无法解析"
 
 
 def iter_pages(path: Path, only: set[int] | None = None) -> Iterator[PageImage | SourceError]:

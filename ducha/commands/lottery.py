@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
+from ducha.cli_helpers import add_json_flag, console, output_file, print_json, transaction, workspace_of
 from ducha.lottery import verify
 from ducha.rounds import parse_round_id
 
@@ -63,6 +63,8 @@ def run_record(args: argparse.Namespace) -> int:
     from ducha.lottery_record import write_lottery_record  # python-docx is slow to import
 
     parse_round_id(args.round)
+    if args.output is not None:
+        output_file(args.output)
     workspace = workspace_of(args)
     path = args.output or workspace.output_dir("lottery") / f"摇号记录_{args.round}.docx"
     with transaction(workspace) as session:

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
+from ducha.cli_helpers import add_json_flag, console, output_dir, print_json, transaction, workspace_of
 from ducha.errors import RoundError
 from ducha.notice import write_notice
 from ducha.rounds import parse_round_id
@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     parse_round_id(args.round)
     if args.number <= 0:
         raise RoundError("发文字号的顺序号应为正整数，不加“第”，不补零")
+    if args.out is not None:
+        output_dir(args.out)
     workspace = workspace_of(args)
     date = args.date or dt.date.today()
     with transaction(workspace) as session:

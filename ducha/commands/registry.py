@@ -9,7 +9,15 @@ from typing import Any
 
 from rich.progress import Progress
 
-from ducha.cli_helpers import add_json_flag, console, err_console, print_json, transaction, workspace_of
+from ducha.cli_helpers import (
+    add_json_flag,
+    console,
+    err_console,
+    output_file,
+    print_json,
+    transaction,
+    workspace_of,
+)
 from ducha.registry import import_files, write_registry_xlsx, write_template_xlsx
 
 TEMPLATE_FILE_NAME = "帮扶村台账模板.xlsx"
@@ -60,12 +68,14 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_template(args: argparse.Namespace) -> int:
-    path = write_template_xlsx(args.output)
+    path = write_template_xlsx(output_file(args.output))
     console().print(f"已生成台账模板：{path}")
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        output_file(args.output)
     workspace = workspace_of(args)
     path = args.output or workspace.output_dir("reports") / EXPORT_FILE_NAME
     with transaction(workspace) as session:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
+from ducha.cli_helpers import add_json_flag, console, output_dir, print_json, transaction, workspace_of
 from ducha.group_report import write_group_report
 from ducha.rounds import parse_round_id
 
@@ -24,6 +24,8 @@ def register(subparsers: Any) -> None:
 
 def run_group(args: argparse.Namespace) -> int:
     parse_round_id(args.round)
+    if args.out is not None:
+        output_dir(args.out)
     workspace = workspace_of(args)
     with transaction(workspace) as session:
         out = write_group_report(session, workspace, args.group_no, args.round, out_dir=args.out)

@@ -11,6 +11,7 @@ from rich.table import Table
 from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
 from ducha.review import open_items, resolve
 from forms.record_sheet import field_label
+from forms.values import display_value
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +41,7 @@ def run_list(args: argparse.Namespace) -> int:
             "field_label": field_label(i.field_key),
             "reason": i.reason,
             "machine_value": i.machine_value,
+            "machine_value_label": display_value(i.machine_value),
             "crop": str(workspace.root / i.crop_path) if i.crop_path else None,
         }
         for i in items
@@ -56,7 +58,12 @@ def run_list(args: argparse.Namespace) -> int:
     for header in ("纪实表", "栏目", "栏目代码", "机器读数", "原因", "证据图像"):
         table.add_column(header)
     for row in shown:
-        table.add_row(*(str(row[k] or "-") for k in ("form_id", "field_label", "field", "machine_value", "reason", "crop")))
+        # Stored codes (yes, blank, signed ...) are shown by their Chinese names, an unread value as 未读出.
+        table.add_row(
+            *(str(row[k] or "-") for k in ("form_id", "field_label", "field")),
+            str(row["machine_value_label"]),
+            *(str(row[k] or "-") for k in ("reason", "crop")),
+        )
     out.print(table)
     if len(shown) < len(rows):
         out.print(f"另有 {len(rows) - len(shown)} 项未显示，去掉 --limit 可查看全部。")
@@ -69,5 +76,7 @@ def run_set(args: argparse.Namespace) -> int:
     by = args.by or getpass.getuser()
     with transaction(workspace) as session:
         count = resolve(session, args.form, args.field, args.value, by)
-    console().print(f"已记录：{args.form} 的 {args.field} 为 {args.value}（复核人 {by}，{count} 项）")
+    console().print(
+        f"已记录：{args.form} 的 {field_label(args.field)}（{args.field}）为 {display_value(args.value)}（复核人 {by}，{count} 项）"
+    )
     return 0

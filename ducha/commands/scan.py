@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ducha.cli_helpers import add_json_flag, console, err_console, print_json, workspace_of
+from ducha.cli_parser import positive_int
 from ducha.scan import STOP_AFTER_ENV, ScanReport, scan
 
 STATUS_LABELS = {"recorded": "已入库", "review": "待复核", "rejected": "已拒收"}
@@ -27,7 +28,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="路径", help="扫描文件或文件夹（递归读取）")
     parser.add_argument("--round", help="只接收这一轮（YYYY-MM）的纪实表，其他轮次的页面拒收")
-    parser.add_argument("--workers", type=int, help="并行进程数（默认为 CPU 核数）")
+    parser.add_argument("--workers", type=positive_int, help="并行进程数（默认为 CPU 核数）")
     parser.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
     add_json_flag(parser)
     parser.set_defaults(handler=run)

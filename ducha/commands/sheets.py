@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ducha.cli_helpers import add_json_flag, console, err_console, print_json, transaction, workspace_of
+from ducha.cli_helpers import add_json_flag, console, err_console, output_dir, print_json, transaction, workspace_of
+from ducha.cli_parser import positive_int
 from ducha.rounds import parse_round_id
 from ducha.sheets import issue_sheets
 from generator.record_sheet import group_label
@@ -17,13 +18,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("round", metavar="轮次", help="例如 2015-08")
     parser.add_argument("--group", type=int, help="只印某一组（组号，例如 1）")
     parser.add_argument("--out", type=Path, help="输出目录（默认：工作区/sheets/轮次）")
-    parser.add_argument("--workers", type=int, help="同时运行的 LibreOffice 进程数（默认每核一个）")
+    parser.add_argument("--workers", type=positive_int, help="同时运行的 LibreOffice 进程数（默认每核一个）")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     parse_round_id(args.round)
+    if args.out is not None:
+        output_dir(args.out)
     workspace = workspace_of(args)
     with transaction(workspace) as session:
         report = issue_sheets(workspace, session, args.round, group=args.group, out_dir=args.out, workers=args.workers)
