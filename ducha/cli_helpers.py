@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ducha.config import Config, load_config
 from ducha.errors import OutputPathError
-from ducha.os_errors import describe_os_error
+from ducha.os_errors import os_error_reason
 from ducha.workspace import PRIVATE_DIR_MODE, Workspace, check_database, open_workspace, permission_warnings
 
 
@@ -48,7 +48,7 @@ def output_dir(path: Path) -> Path:
     try:
         path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputPathError(f"无法使用输出目录 {path}：{describe_os_error(error)}") from error
+        raise OutputPathError(f"无法使用输出目录 {path}：{os_error_reason(error)}") from error
     if not path.is_dir():
         raise OutputPathError(f"无法使用输出目录 {path}：它不是文件夹")
     return path

@@ -127,7 +127,7 @@ def load_config(root: Path) -> Config:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(str(path), [f"第 {exc.lineno} 行第 {exc.colno} 列：不是合法的 JSON（{exc.msg}）"]) from exc
+        raise ConfigError(str(path), [f"第 {exc.lineno} 行第 {exc.colno} 列：不是合法的 JSON（检查引号、逗号和括号是否成对）"]) from exc
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

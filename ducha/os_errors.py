@@ -36,8 +36,14 @@ def is_user_os_error(error: OSError) -> bool:
     return error.errno in ERRNO_REASONS
 
 
+def os_error_reason(error: OSError) -> str:
+    """Only the reason, for a message that already names the path."""
+    return ERRNO_REASONS.get(error.errno or 0, f"系统错误 {error.errno}")
+
+
 def describe_os_error(error: OSError) -> str:
-    reason = ERRNO_REASONS.get(error.errno or 0, f"系统错误 {error.errno}")
+    """The path(s) and the reason."""
+    reason = os_error_reason(error)
     paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
     if not paths:
         return f"文件操作失败：{reason}"

@@ -8,6 +8,7 @@ which is how seals are removed by colour.
 
 from __future__ import annotations
 
+import errno
 import io
 import warnings
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def sniff_kind(path: Path) -> Kind:
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise SourceError(f"无法打开文件：{exc.strerror}") from exc
+        raise SourceError(f"无法打开文件：{library_reason(exc)}") from exc
     if not head:
         raise SourceError("文件为空")
     if head.startswith(b"%PDF"):
@@ -328,12 +329,18 @@ LIBRARY_REASONS = (
 )
 
 
+OS_ERROR_REASONS = {errno.ENOENT: "文件不存在", errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限",
+                    errno.EISDIR: "这是一个文件夹", errno.EIO: "读取出错（磁盘或设备故障）"}
+
+
 def library_reason(exc: BaseException) -> str:
     """A PDFium, Pillow or OpenCV error as a short Chinese reason, without the library's English."""
     if isinstance(exc, SourceError):
         return str(exc)
     if isinstance(exc, MemoryError):
         return "内存不足"
+    if isinstance(exc, OSError) and exc.errno in OS_ERROR_REASONS:
+        return OS_ERROR_REASONS[exc.errno]
     text = str(exc).lower()
     for needle, reason in LIBRARY_REASONS:
         if needle in text:
