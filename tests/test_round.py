@@ -193,8 +193,8 @@ def test_seed_is_required_and_a_planned_round_is_not_redrawn_silently(
     copy_planned_workspace: Workspace, run_cli: CliRunner
 ) -> None:
     ws = copy_planned_workspace
-    with pytest.raises(SystemExit):
-        run_cli(ws, "round", "plan", "2015-09")
+    code, _, err = run_cli(ws, "round", "plan", "2015-09")
+    assert code == 1 and "缺少必填参数：--seed" in err
     with session_of(ws) as s, pytest.raises(LotteryError):
         plan_round(s, "2015-09", "  ")
     code, _, err = run_cli(ws, "round", "plan", SAMPLE_ROUND, "--seed", "另一个种子 123")
