@@ -43,6 +43,7 @@ PRIVATE_FILE_MODE = 0o600
 # Bits that let the group or others see or change a file.
 FOREIGN_BITS = stat.S_IRWXG | stat.S_IRWXO
 SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+SQLITE_BUSY_TIMEOUT_S = 30.0
 RESTORE_KEY_HINT = (
     "已印发的纪实表都由这把密钥签名：请从工作区的备份中把 {key} 复制回来后重试。"
     "不要删除它再运行 ducha init，否则已印发的纪实表都会被拒收"
@@ -195,7 +196,10 @@ def check_database(db_url: str, *, require_schema: bool = True) -> None:
     """Connect once, so a corrupt file or an unreachable server stops here with a Chinese message."""
     from ducha.db.migrate import normalize_db_url
 
-    engine = create_engine(normalize_db_url(check_db_url(db_url)))
+    url = make_url(normalize_db_url(check_db_url(db_url)))
+    # Another process's write (a scan) must not make this look like a broken database.
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S} if url.get_backend_name() == "sqlite" else {}
+    engine = create_engine(url, connect_args=connect_args)
     shown = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as conn:

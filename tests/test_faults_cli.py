@@ -254,6 +254,7 @@ USER_ERRORS = {
     "simulate --out /proc/nope": (None, ["simulate", "2015-08", "--out", "/proc/nope"], "/proc/nope"),
     "--db notaurl": (None, ["--db", "notaurl", "review"], "数据库地址"),
     "--db unknown dialect": (None, ["--db", "mongodb://x/y", "review"], "不支持的数据库类型"),
+    "--db server not running": (None, ["--db", "postgresql://ducha@127.0.0.1:1/ducha", "review"], "无法连接"),
     "scan --workers -3": (None, ["scan", "--workers", "-3", "x.pdf"], "正整数"),
     "sheets --workers 0": (None, ["sheets", "2015-08", "--workers", "0"], "正整数"),
     "corrupt workspace.json": (_corrupt_workspace_json, ["review"], "workspace.json"),
