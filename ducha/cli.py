@@ -74,26 +74,26 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_INTERNAL_ERROR
     except OSError as error:
         if not is_user_os_error(error):
-            return _internal_error(args)
+            return _internal_error(args, argv)
         print(f"错误：{describe_os_error(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except Exception:  # noqa: BLE001 - the last line of defence reports, it does not hide
-        return _internal_error(args)
+        return _internal_error(args, argv)
 
 
-def _internal_error(args: argparse.Namespace) -> int:
+def _internal_error(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     """A bug: the traceback to a log file, one Chinese line to the user."""
     if os.environ.get(DEBUG_ENV):
         traceback.print_exc()
-    log = _write_crash_log(args)
+    log = _write_crash_log(args, sys.argv[1:] if argv is None else list(argv))
     where = f"详细信息已写入 {log}，请将该文件发给维护人员" if log else "请记下所运行的命令并告知维护人员"
     print(f"内部错误（程序缺陷，不是操作问题）：{where}。已完成的部分已保存。", file=sys.stderr)
     return EXIT_INTERNAL_ERROR
 
 
-def _write_crash_log(args: argparse.Namespace) -> Path | None:
+def _write_crash_log(args: argparse.Namespace, argv: list[str]) -> Path | None:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    text = f"ducha {' '.join(sys.argv[1:])}\n{traceback.format_exc()}"
+    text = f"ducha {' '.join(argv)}\n{traceback.format_exc()}"
     for folder in _crash_log_dirs(args):
         try:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -13,6 +13,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -290,6 +292,24 @@ def test_an_internal_error_exits_2_with_a_log_file_not_a_traceback(fresh, capsys
     assert stat.S_IMODE(logs[0].stat().st_mode) & FOREIGN_BITS == 0
     text = logs[0].read_text(encoding="utf-8")
     assert "Traceback" in text and "an injected bug" in text
+    assert text.splitlines()[0].endswith("calendar 2015-08")
+
+
+def test_the_installed_command_under_umask_000(tmp_path) -> None:
+    """The real ``ducha`` process: a private workspace, Chinese usage errors with exit 1, no traceback."""
+    ducha = Path(sys.executable).with_name("ducha")
+    root = tmp_path / "ws"
+
+    def ducha_run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(ducha), "--workspace", str(root), *args], capture_output=True, text=True,
+                              timeout=120, preexec_fn=lambda: os.umask(0), check=False)
+
+    done = ducha_run("init")
+    assert done.returncode == 0, done.stderr
+    assert foreign_accessible(root) == [] and stat.S_IMODE(root.stat().st_mode) == 0o700
+    done = ducha_run("scan", "--workers", "-3", "x.pdf")
+    assert done.returncode == 1
+    assert assert_one_chinese_line(done.stderr) == "错误：参数 --workers：应为正整数，实际为“-3”（用法见 ducha scan --help）"
 
 
 # --- 12. English never reaches the user --------------------------------------
