@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from ducha.config import Config, load_config
@@ -23,7 +24,7 @@ def workspace_of(args: argparse.Namespace) -> Workspace:
     """The workspace a command names, checked: configuration, key, database; permission warnings shown."""
     workspace = open_workspace(getattr(args, "workspace", None), getattr(args, "db", None))
     for warning in permission_warnings(workspace):
-        err_console().print(f"[yellow]警告：{warning}[/yellow]", soft_wrap=True)
+        err_console().print(f"[yellow]警告：{escape(warning)}[/yellow]", soft_wrap=True)
     check_database(workspace.db_url)
     return workspace
 
