@@ -28,10 +28,10 @@ MM_PER_INCH = 25.4
 PRINT_PX_PER_MM = PRINT_DPI / MM_PER_INCH
 
 # How inspectors tick, per indicator: (是, 否) probabilities, the rest left blank.
-# "realistic": most villages pass most items (about 0.6 否 a village), as in a
+# "realistic": most villages pass most items (about 0.3 否 a village), as in a
 # real round; "poor": the old heavy mix (about 4.5 否 a village), kept for tests
 # of a poor round and for the reader's benchmark of 否 ticks.
-ANSWER_MIXES: dict[str, tuple[float, float]] = {"realistic": (0.95, 0.035), "poor": (0.62, 0.28)}
+ANSWER_MIXES: dict[str, tuple[float, float]] = {"realistic": (0.97, 0.02), "poor": (0.62, 0.28)}
 DEFAULT_ANSWER_MIX = "realistic"
 CORRECTION_PROBABILITY = 0.06
 TICK_KIND_WEIGHTS = {"check": 0.6, "cross": 0.25, "dot": 0.15}
