@@ -434,7 +434,8 @@ def unit_infos(session: Session) -> dict[str, UnitInfo]:
 
 
 def registry_labels(session: Session) -> dict[VillageKey, str]:
-    return village_labels(session.execute(select(Village.county, Village.town, Village.name)).tuples())
+    rows = session.execute(select(Village.county, Village.town, Village.name)).all()
+    return village_labels((county, town, name) for county, town, name in rows)
 
 
 def problem_streaks(session: Session, round_id: str, village_ids: Sequence[int]) -> dict[int, int]:

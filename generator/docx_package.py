@@ -36,6 +36,8 @@ FONT_TABLE: tuple[tuple[str, str | None, str, str, str, str], ...] = (
     ("仿宋", "FangSong", "02010609060101010101", "86", "modern", "fixed"),
     ("楷体", "KaiTi", "02010609060101010101", "86", "modern", "fixed"),
     ("Times New Roman", None, "02020603050405020304", "00", "roman", "variable"),
+    # The default template's "Macro Text" style names it.
+    ("Courier", "Courier New", "02070309020205020404", "00", "modern", "fixed"),
 )
 W_NAMESPACE = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 APP_NAME = "ducha"
@@ -80,6 +82,11 @@ def fix_package(document: DocxDocument) -> None:
                      section.footer, section.even_page_footer, section.first_page_footer):
             if not part.is_linked_to_previous:
                 reorder(part._element)
+    # The default template's bullet lists (Symbol, Courier) are never used; an
+    # empty numbering part keeps the font table the list of fonts in use.
+    numbering = _part(document, "/word/numbering.xml")
+    if numbering is not None:
+        numbering._element = parse_xml(f'<w:numbering xmlns:w="{W_NAMESPACE}"/>')
     # stylesWithEffects.xml duplicates styles.xml for Word 2010 and still
     # carries the default template's fonts; Word rebuilds it when missing.
     effects = _part(document, "/word/stylesWithEffects.xml")
