@@ -20,8 +20,8 @@ import openpyxl
 import pdfplumber
 import pytest
 from docx import Document
-from docx.oxml.ns import qn
 from lxml import etree
+from notice_rounds import round_results
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,6 @@ from ducha.rounds import round_plan
 from ducha.workspace import Workspace, copy_workspace
 from generator.docx_package import FONT_TABLE
 from generator.ooxml_order import order_problems
-from notice_rounds import round_results
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 ROUND = "2015-08"
@@ -253,7 +252,7 @@ def test_docx_parts_are_portable(notices):
     assert props.title == "关于2015年8月驻村工作队和第一书记到村履职情况专项督查情况的通报"
     assert props.author == "中共巴中市委组织部"
     created = props.created.replace(tzinfo=None)
-    assert abs((dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - created).total_seconds()) < 3600
+    assert abs((dt.datetime.now(dt.UTC).replace(tzinfo=None) - created).total_seconds()) < 3600
 
 
 # --- content against the seed and the figures ---------------------------------
