@@ -26,7 +26,6 @@ from generator.notice_docx import Attachment, Block, OfficialDocument, Table
 
 VillageLabels = dict[tuple[str, str, str], str]
 
-STATUS_LABELS = {"valid": "有效督查", "invalid": "签字不全\n无效督查", "review": "待复核", "missing": "未交回"}
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,15 @@ def assemble_group_report(
     body.append(Block("h1", "三、整改要求"))
     body.append(Block("body", f"督查组已向以上{len(problem_villages)}个村的驻村工作队、第一书记和帮扶单位反馈问题，"
                               f"提出整改要求，整改情况纳入{month % 12 + 1}月专项督查内容。"))
+    # An unreturned or invalid sheet is one of the village's problems, so no
+    # column of its own: the problems get the width. Widths fit the content,
+    # only the problems wrap, and a row splits only when taller than a page.
     rows = tuple(
-        (str(i), name(x), "\n".join(x.village.units), STATUS_LABELS[x.status],
-         "\n".join(x.short_problems(findings.definition)) or "无")
+        (str(i), name(x), "\n".join(x.village.units), "\n".join(x.short_problems(findings.definition))
+         or ("待复核" if x.status == "review" else "无"))
         for i, x in enumerate(findings.villages, start=1)
     )
-    # Widths fitted to the content; only the problems wrap, and a row splits
-    # over a page only when it is taller than a page.
-    table = Table(("序号", "帮扶村", "帮扶单位", "督查结果", "存在问题"), rows, left_columns=frozenset({4}))
+    table = Table(("序号", "帮扶村", "帮扶单位", "存在问题"), rows, left_columns=frozenset({3}))
     return OfficialDocument(
         fields={"group_name": group_numeral(group_no), "year": year, "month": month,
                 "signer": f"第{group_numeral(group_no)}督查组", "date": date_cn(due)},

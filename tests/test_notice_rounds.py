@@ -351,3 +351,42 @@ def test_wording_rules_report_every_error_by_key(tmp_path):
     keys = sorted(p.split("：")[0] for p in caught.value.problems)
     assert keys == sorted(["overall", "aspect.good", "not_measured.8", "typo"]), caught.value.problems
     assert load_rules(tmp_path) is not None
+
+
+# --- the group's written report ------------------------------------------------
+
+def test_group_report_date_placement_and_no_blank_gaps_in_its_table(workspace, tmp_path):
+    from ducha.group_report import write_group_report
+
+    with Session(workspace.engine(), expire_on_commit=False) as session:
+        plan = round_plan(session, ROUND)
+        results = round_results(ROUND, plan.villages, "poor")
+        report = write_group_report(session, workspace, 4, ROUND, out_dir=tmp_path, results=results)
+        session.rollback()
+    char_pt = (TEXT_RIGHT_MM - TEXT_LEFT_MM) * PT_PER_MM / 28
+    with pdfplumber.open(report.pdf) as pdf:
+        pages = list(pdf.pages)
+        for page in pages:
+            lines = page.extract_text_lines()
+            signature = next((line for line in lines if line["text"].replace(" ", "") == "第四督查组"), None)
+            if signature is None:
+                continue
+            date = next(line for line in lines if re.fullmatch(r"\d{4}年\d+月\d+日", line["text"].replace(" ", "")))
+            assert abs((date["x0"] - signature["x0"]) - 2 * char_pt) <= 2
+            # The date is the longer, so it keeps clear of the right edge (2 characters in Word, where
+            # digits are half width; LibreOffice's 仿宋 digits are wider, which leaves at least 1).
+            assert TEXT_RIGHT_MM * PT_PER_MM - date["x1"] >= char_pt - 2
+            break
+        else:
+            pytest.fail("signature not found")
+        start = next(n for n, page in enumerate(pages) if (page.extract_text() or "").lstrip().startswith("附件"))
+        table_pages = pages[start:-1]
+        assert table_pages, "the detail table should run over more than one page"
+        for page, following in zip(table_pages, pages[start + 1:]):
+            bottom = max(o["bottom"] for o in page.lines + page.rects) / PT_PER_MM
+            rules = sorted({round(o["top"] / PT_PER_MM, 1) for o in following.lines + following.rects
+                            if (o["x1"] - o["x0"]) / PT_PER_MM > 100})
+            first_row_mm = rules[2] - rules[1]  # under the repeated header row
+            # A row moves to the next page only when it does not fit: the gap left is less than that row.
+            assert TEXT_BOTTOM_MM - bottom < first_row_mm + 1.0, (page.page_number, bottom, first_row_mm)
+            assert TEXT_BOTTOM_MM - bottom < TEXT_BOTTOM_MM - 37.0 - 1.0
