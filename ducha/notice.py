@@ -582,7 +582,9 @@ def attachment_start_page(pdf_path: Path) -> int | None:
 
     with pdfplumber.open(pdf_path) as pdf:
         for n, page in enumerate(pdf.pages, start=1):
-            if re.sub(r"\s+", "", page.extract_text() or "").startswith("附件1"):
+            text = re.sub(r"\s+", "", page.extract_text() or "")
+            # A draft's pages open with the draft mark in the header.
+            if re.sub(rf"^{DRAFT_MARK}(（[^）]*）)?", "", text).startswith("附件1"):
                 return n
     return None
 

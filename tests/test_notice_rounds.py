@@ -147,6 +147,7 @@ def test_every_draft_page_is_marked_and_no_final_page_is(notices):
             head = page.crop((0, 0, page.width, TEXT_LEFT_MM * PT_PER_MM + 10 * PT_PER_MM))
             assert mark in re.sub(r"\s+", "", head.extract_text() or ""), f"draft page {n} unmarked"
     draft_texts = _page_texts(draft.pdf)
+    assert draft.body_pages == final.body_pages and draft.pages == final.pages
     assert "巴市组办〔2015〕号" in draft_texts[0] and "126号" not in draft_texts[0]
     final_texts = _page_texts(final.pdf)
     assert not [n for n, text in enumerate(final_texts, start=1) if "草稿" in text]
