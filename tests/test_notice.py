@@ -333,3 +333,39 @@ def test_template_is_reproducible(tmp_path):
     fresh, stored = Document(str(rebuilt)), Document(str(NOTIFICATION_TEMPLATE))
     assert [p.text for p in fresh.paragraphs] == [p.text for p in stored.paragraphs]
     assert fresh.styles.element.xml == stored.styles.element.xml
+
+
+def test_colophon_goes_to_an_even_page_with_a_blank_page_when_needed():
+    from ducha.notice import TEXT_BOTTOM_PT, ColophonSeen, colophon_placement
+    from generator.notice_docx import ColophonPlacement
+
+    first = ColophonPlacement()
+    # Whole on an even page: stays, pushed down to the foot of the text area.
+    stay = colophon_placement(ColophonSeen(page=4, top_pt=500.0, bottom_pt=560.0, whole=True), first)
+    assert stay.pages_ahead == 0 and 170 < stay.spacer_pt < TEXT_BOTTOM_PT - 560.0
+    # Text ends on an odd page: the colophon goes to the next (even) page.
+    assert colophon_placement(ColophonSeen(5, 500.0, 560.0, True), first).pages_ahead == 1
+    # No room left on an even page: a blank odd page, then the colophon on the even one.
+    assert colophon_placement(ColophonSeen(6, 700.0, 720.0, False), first).pages_ahead == 2
+
+
+def test_village_labels_are_the_shortest_unambiguous_name():
+    from ducha.notice import village_labels
+
+    labels = village_labels([("巴州区", "曾口镇", "桂花村"), ("巴州区", "清江镇", "桂花村"),
+                             ("巴中经济开发区", "平梁乡", "光明村"), ("巴州区", "平梁乡", "光明村"),
+                             ("南江县", "赶场镇", "新华村")])
+    assert labels[("巴州区", "曾口镇", "桂花村")] == "曾口镇桂花村"
+    assert labels[("巴中经济开发区", "平梁乡", "光明村")] == "经开区平梁乡光明村"
+    assert labels[("南江县", "赶场镇", "新华村")] == "新华村"
+
+
+def test_table_columns_fit_their_longest_line():
+    from generator.notice_docx import Table, fit_widths
+
+    table = Table(("序号", "帮扶单位", "存在问题"), (("1", "通江县人力资源和社会保障局", "很长的问题" * 10),),
+                  left_columns=frozenset({2}))
+    widths = fit_widths(table)
+    assert abs(sum(widths) - 156) < 0.5
+    # 13 characters of 10.5 pt plus the cell margins
+    assert widths[1] >= 13 * 10.5 / 72 * 25.4 + 3.8
