@@ -36,7 +36,6 @@ class ProblemRules(_Strict):
     invalid_inspection: bool
     missing_sheet: bool
     poverty_fund_below_min: bool
-    satisfaction_below_min: bool
 
 
 class CriticismRules(_Strict):
@@ -90,17 +89,17 @@ class ConsequenceRules(_Strict):
         return ProblemDefinition(**self.problems.model_dump())
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def merge_override(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_override(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -109,15 +108,15 @@ def _read_json(path: Path) -> Any:
 
 def load_rules(workspace_root: Path | None = None) -> ConsequenceRules:
     """The default rules, overridden key by key by the workspace's own file."""
-    data = _read_json(DEFAULT_RULES_PATH)
+    data = read_json(DEFAULT_RULES_PATH)
     source = DEFAULT_RULES_PATH
     if workspace_root is not None:
         path = workspace_root / WORKSPACE_RULES_FILE_NAME
         if path.exists():
-            override = _read_json(path)
+            override = read_json(path)
             if not isinstance(override, dict):
                 raise ConfigError(str(path), ["（根）：应为对象（{...}）"])
-            data = _merge(data, override)
+            data = merge_override(data, override)
             source = path
     try:
         return ConsequenceRules.model_validate(data)
@@ -130,6 +129,23 @@ class UnitInfo:
     name: str
     level: str  # city | county
     county: str | None
+    # The registry's official order (机构序列); None sorts after every numbered unit.
+    sort_order: int | None = None
+
+
+UNORDERED = 1_000_000
+
+
+def unit_order_key(unit: str, units: Mapping[str, UnitInfo]) -> tuple[int, int, int, str]:
+    """City units first in the official order, then county units county by county, each in its order.
+
+    The name breaks ties only among units the registry gives no order.
+    """
+    info = units.get(unit)
+    order = UNORDERED if info is None or info.sort_order is None else info.sort_order
+    if info is None or info.level == CITY_LEVEL:
+        return (0, 0, order, unit)
+    return (1, county_order(info.county or ""), order, unit)
 
 
 @dataclass
@@ -223,19 +239,11 @@ def apply_rules(
             admonish.setdefault(unit, Admonition(unit)).reasons.append(f"{len(found.villages)}个帮扶村被通报批评")
     deductions = _deductions(list(criticised.values()), list(admonish.values()), rules, units)
     return Consequences(
-        criticised=sorted(criticised.values(), key=lambda c: _unit_order(c.unit, units)),
-        admonitions=sorted(admonish.values(), key=lambda a: _unit_order(a.unit, units)),
+        criticised=sorted(criticised.values(), key=lambda c: unit_order_key(c.unit, units)),
+        admonitions=sorted(admonish.values(), key=lambda a: unit_order_key(a.unit, units)),
         deductions=deductions,
         replacements=replacements,
     )
-
-
-def _unit_order(unit: str, units: Mapping[str, UnitInfo]) -> tuple[int, int]:
-    """City units first, then county units county by county (sorted() keeps the village order within)."""
-    info = units.get(unit)
-    if info is None or info.level == CITY_LEVEL:
-        return (0, 0)
-    return (1, county_order(info.county or ""))
 
 
 def _deduction_target(unit: str, units: Mapping[str, UnitInfo]) -> tuple[str, Literal["county", "city_unit"]]:
@@ -271,8 +279,8 @@ def _deductions(
         item.points = round(min(item.points, cap), 2)
         if item.points > 0:
             out.append(item)
-    # Counties first, in the usual county order, then the city units by name.
-    return sorted(out, key=lambda d: (d.kind != "county", county_order(d.target), d.target))
+    # Counties first, in the usual county order, then the city units in the official order.
+    return sorted(out, key=lambda d: (d.kind != "county", county_order(d.target), unit_order_key(d.target, units)))
 
 
 def rectification_deadline(

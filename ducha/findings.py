@@ -16,7 +16,6 @@ from ducha.results import FormResult, FormStatus
 from ducha.rounds import PlannedVillage
 from forms.record_sheet import (
     ASPECTS,
-    AWARENESS_MIN_PERCENT,
     INDICATORS,
     INDICATORS_BY_KEY,
     POVERTY_FUND_MIN_10K_YUAN,
@@ -41,11 +40,33 @@ PROBLEM_TEXT: Mapping[str, str] = {
     "sec_7": "第一书记未因户施策协助制定贫困户发展规划、督促落实结对帮户措施",
     "sec_8": "有市级领导挂联的部门未建好挂联台帐",
 }
+# The same, short enough for one line of a table cell.
+PROBLEM_SHORT: Mapping[str, str] = {
+    "team_1": "未按要求组建工作队",
+    "team_2": "工作队未做到每天有人在村",
+    "team_3": "无5年规划或年度减贫计划",
+    "team_4": "未落实“1+6”帮扶任务",
+    "team_5": "结对帮扶贫困户未全覆盖",
+    "team_6": "贫困户无脱贫规划和措施",
+    "team_7": "未建立10万元以上扶贫基金",
+    "team_8": "未争取项目资金",
+    "sec_1": "第一书记驻村不足2/3",
+    "sec_2": "第一书记对贫困户底数不清",
+    "sec_3": "第一书记未参加两委决策",
+    "sec_4": "未整顿软弱涣散党组织",
+    "sec_5": "第一书记未服从两委安排",
+    "sec_6": "未帮助制定村级发展规划",
+    "sec_7": "未因户施策落实帮扶措施",
+    "sec_8": "未建好挂联台帐",
+}
+MISSING_TEXT = "未交回督查记实表"
+INVALID_TEXT = "督查记实表签字不全，督查无效"
+INVALID_SHORT = "记实表签字不全"
 FUND_SHORT_TEXT = f"扶贫基金到位不足{POVERTY_FUND_MIN_10K_YUAN:g}万元"
-SATISFACTION_LOW_TEXT = f"群众满意率低于{AWARENESS_MIN_PERCENT:g}%"
-# Numeric checks that belong to an aspect although no box maps to them.
-FUND_ASPECT = 7
-SATISFACTION_ASPECT = 8
+# The poverty fund's amount is help for the village's development (aspect 3),
+# like the 否 on team_7. Satisfaction is not a finding of any aspect: aspect 8
+# is measured by 知晓率, which the sheet does not record.
+FUND_ASPECT = 3
 
 
 @dataclass(frozen=True)
@@ -56,7 +77,6 @@ class ProblemDefinition:
     invalid_inspection: bool = True
     missing_sheet: bool = True
     poverty_fund_below_min: bool = True
-    satisfaction_below_min: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,10 +102,6 @@ class VillageFinding:
     def fund_at_least_min(self) -> bool:
         return self.poverty_fund_10k is not None and not self.fund_below_min
 
-    @property
-    def satisfaction_low(self) -> bool:
-        return self.satisfaction_pct is not None and self.satisfaction_pct < AWARENESS_MIN_PERCENT
-
     def indicator(self, key: str) -> str:
         """是 / 否 as the notice tables write them; 否 only where the sheet says so."""
         return "否" if key in self.no_keys else "是"
@@ -94,16 +110,19 @@ class VillageFinding:
         """Every problem of this village, in the order a reader expects."""
         found: list[str] = []
         if self.status == "missing" and definition.missing_sheet:
-            found.append("未交回督查记实表")
+            found.append(MISSING_TEXT)
         if self.status == "invalid" and definition.invalid_inspection:
-            found.append("督查记实表签字不全，督查无效")
+            found.append(INVALID_TEXT)
         if definition.no_answer:
             found.extend(PROBLEM_TEXT[key] for key in self.no_keys)
         if self.fund_below_min and definition.poverty_fund_below_min and "team_7" not in self.no_keys:
             found.append(FUND_SHORT_TEXT)
-        if self.satisfaction_low and definition.satisfaction_below_min:
-            found.append(SATISFACTION_LOW_TEXT)
         return found
+
+    def short_problems(self, definition: ProblemDefinition) -> list[str]:
+        """``problems`` in the short form of a table cell."""
+        short = {PROBLEM_TEXT[k]: PROBLEM_SHORT[k] for k in PROBLEM_SHORT} | {INVALID_TEXT: INVALID_SHORT}
+        return [short.get(text, text) for text in self.problems(definition)]
 
     def has_problem(self, definition: ProblemDefinition) -> bool:
         return bool(self.problems(definition))
@@ -120,11 +139,17 @@ class Tally:
     review: int = 0
     missing: int = 0
     problem_villages: int = 0
+    # Settled sheets (valid or invalid) with no problem at all.
+    clean: int = 0
     no_answers: int = 0
     fund_at_least_min: int = 0
     names: list[str] = field(default_factory=list)
     no_by_indicator: Counter[str] = field(default_factory=Counter)
     satisfaction_values: list[float] = field(default_factory=list)
+
+    @property
+    def settled(self) -> int:
+        return self.valid + self.invalid
 
     @property
     def satisfaction_mean_pct(self) -> float | None:
@@ -148,6 +173,8 @@ class Tally:
             self.missing += 1
         if finding.has_problem(definition):
             self.problem_villages += 1
+        elif finding.status in ("valid", "invalid"):
+            self.clean += 1
         self.no_answers += len(finding.no_keys)
         self.no_by_indicator.update(finding.no_keys)
         if finding.satisfaction_pct is not None and finding.returned:
@@ -160,17 +187,33 @@ class Tally:
 class AspectItem:
     text: str
     villages: tuple[VillageFinding, ...]
+    # The same in the short form of a table cell or a list.
+    short: str = ""
 
 
 @dataclass(frozen=True)
 class AspectFinding:
+    """One of the seed's eight aspects: measured on the sheets, or not (``keys`` empty)."""
+
     number: int
     title: str
+    keys: tuple[str, ...]
+    # Villages whose sheet came back and was settled: the aspect's denominator.
+    measured_villages: int
     items: tuple[AspectItem, ...]
 
     @property
+    def measured(self) -> bool:
+        return bool(self.keys)
+
+    @property
     def village_count(self) -> int:
+        """Villages with at least one problem in this aspect."""
         return len({f.village.id for item in self.items for f in item.villages})
+
+    @property
+    def passed_villages(self) -> int:
+        return self.measured_villages - self.village_count
 
 
 @dataclass
@@ -223,24 +266,21 @@ def _pick_result(results: Iterable[FormResult]) -> dict[int, FormResult]:
 
 
 def _aspects(findings: Sequence[VillageFinding], definition: ProblemDefinition) -> list[AspectFinding]:
+    """All eight aspects, in the seed's order, each with its problems (none when not measured)."""
+    settled = [f for f in findings if f.status in ("valid", "invalid")]
     out: list[AspectFinding] = []
     for number, title, keys in ASPECTS:
         items: list[AspectItem] = []
         if definition.no_answer:
             for key in keys:
-                hit = tuple(f for f in findings if key in f.no_keys)
+                hit = tuple(f for f in settled if key in f.no_keys)
                 if hit:
-                    items.append(AspectItem(PROBLEM_TEXT[key], hit))
+                    items.append(AspectItem(PROBLEM_TEXT[key], hit, PROBLEM_SHORT[key]))
         if number == FUND_ASPECT and definition.poverty_fund_below_min:
-            hit = tuple(f for f in findings if f.fund_below_min and "team_7" not in f.no_keys)
+            hit = tuple(f for f in settled if f.fund_below_min and "team_7" not in f.no_keys)
             if hit:
-                items.append(AspectItem(FUND_SHORT_TEXT, hit))
-        if number == SATISFACTION_ASPECT and definition.satisfaction_below_min:
-            hit = tuple(f for f in findings if f.satisfaction_low)
-            if hit:
-                items.append(AspectItem(SATISFACTION_LOW_TEXT, hit))
-        if items:
-            out.append(AspectFinding(number, title, tuple(items)))
+                items.append(AspectItem(FUND_SHORT_TEXT, hit, FUND_SHORT_TEXT))
+        out.append(AspectFinding(number, title, keys, len(settled), tuple(items)))
     return out
 
 

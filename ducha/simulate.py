@@ -46,6 +46,7 @@ class SimItem:
     fill_seed: int
     scan_seed: int
     profile: str | None = None  # the scanner profile; None draws one at random
+    answer_mix: str = sim.DEFAULT_ANSWER_MIX  # how inspectors tick: generator.simulate.ANSWER_MIXES
 
 
 def _render(pdf_path: str, pdf_page: int) -> np.ndarray:
@@ -68,7 +69,8 @@ def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     page = _render(item.pdf_path, item.pdf_page)
     gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
     homography = align(gray, layout).homography
-    plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows)
+    plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows,
+                         item.answer_mix)
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
     image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed), profile=item.profile)
     bilevel = info["profile"] == "bilevel"
@@ -132,6 +134,7 @@ def simulate_round(
     pages_per_file: int = PAGES_PER_FILE,
     profile: str | None = None,
     tiff_share: float = TIFF_FILE_SHARE,
+    answer_mix: str = sim.DEFAULT_ANSWER_MIX,
 ) -> Path:
     """``profile`` scans every page the same way (default: each page a random one)."""
     rng = np.random.default_rng(seed)
@@ -145,6 +148,7 @@ def simulate_round(
     for i, item in enumerate(order):
         item.scan_seed = seed * 7_000_001 + i
         item.profile = profile
+        item.answer_mix = answer_mix
     out_dir.mkdir(parents=True, exist_ok=True)
     truth: dict[str, Any] = {"round": round_id, "seed": seed, "files": []}
     workers = workers or max(1, os.cpu_count() or 1)

@@ -159,19 +159,31 @@ def rectification_box_keys(index: int) -> tuple[str, str]:
     return (f"rect_{index}.done", f"rect_{index}.not_done")
 
 
-# The eight aspects of seed section 三, mapped to what the sheet records.
-# Aspects 5 and 6 are learned in the 座谈 with county leaders, not on the
-# village sheet, so they map to no box; findings for them come from the
-# group's written report.
+# The eight aspects of seed section 三, in the seed's order and wording,
+# mapped to what the sheet records. The first secretary's duties in the
+# village (sec_3-5: 两委 decisions, rectifying weak Party branches, local
+# governance) are part of 到村履职; the poverty fund and the project funds
+# (team_7-8) are help for the village's development, aspect 3, not the
+# team's own work funds (aspect 7). Aspects 5 and 6 are learned in the 座谈
+# with county leaders, 7 from the units' accounts and 8 from a survey of
+# villagers, so they map to no box on the village sheet.
 ASPECTS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (1, "驻村工作队和第一书记人员选派情况", ("team_1",)),
-    (2, "驻村工作队和第一书记到村履职情况", ("team_2", "sec_1")),
-    (3, "帮助贫困村制定帮扶规划，指导贫困村脱贫致富推进情况", ("team_3", "team_4", "sec_6", "sec_8")),
+    (
+        2,
+        "驻村工作队和第一书记到村履职情况（驻村工作队每天至少有1人驻村工作；第一书记到村工作时间每月不少于工作日总数的2/3）",
+        ("team_2", "sec_1", "sec_3", "sec_4", "sec_5"),
+    ),
+    (
+        3,
+        "驻村工作队和第一书记帮助贫困村制定帮扶规划，指导贫困村脱贫致富推进情况",
+        ("team_3", "team_4", "team_7", "team_8", "sec_6", "sec_8"),
+    ),
     (4, "驻村工作队和第一书记结对帮扶贫困户情况", ("team_5", "team_6", "sec_2", "sec_7")),
     (5, "县（区）党委对驻村干部和第一书记教育培训情况", ()),
-    (6, "日常管理考核情况", ("sec_3", "sec_4", "sec_5")),
-    (7, "驻村工作队工作经费和第一书记差旅费落实情况", ("team_7", "team_8")),
-    (8, "驻村工作队和第一书记到村工作知晓情况", ()),
+    (6, "县（区）组织部门、乡镇（街道）党（工）委和选派单位对驻村干部和第一书记的日常管理考核情况", ()),
+    (7, "驻村工作队工作经费和第一书记差旅费落实情况", ()),
+    (8, "驻村工作队和第一书记到村工作知晓情况（联系帮扶村党员群众知晓率不低于60%）", ()),
 )
 
 

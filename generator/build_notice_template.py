@@ -24,12 +24,13 @@ from docx.document import Document as DocxDocument
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import nsdecls, qn
-from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docx.styles.style import BaseStyle
 from docx.text.paragraph import Paragraph
+
+from generator.docx_package import fix_package, set_app_properties, set_core_properties
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 NOTIFICATION_TEMPLATE = TEMPLATES_DIR / "notification.docx"
@@ -41,6 +42,13 @@ ZIP_ENTRY_TIME = (2015, 8, 11, 0, 0, 0)
 
 BODY_MARKER = "[[正文]]"
 ATTACHMENTS_MARKER = "[[附件]]"
+DETAIL_TEMPLATE = TEMPLATES_DIR / "notice_detail.docx"
+# The colophon's spacer paragraph: the writer sets its height so that the
+# colophon's last rule sits on the bottom edge of the text area.
+COLOPHON_SPACER_STYLE = "公文版记前空白"
+# The document's last paragraph, after the colophon table: as small as Word allows.
+END_PARAGRAPH_STYLE = "公文结尾"
+END_PARAGRAPH_PT = 1.0
 
 # Page (specs/red-header.md): A4, text area 156 x 225 mm.
 PAGE_WIDTH_MM = 210.0
@@ -54,7 +62,8 @@ MARGIN_BOTTOM_MM = PAGE_HEIGHT_MM - MARGIN_TOP_MM - TEXT_HEIGHT_MM
 # 22 lines of 28 characters: exact pitch 28.95 pt, characters condensed.
 LINE_PITCH_TWIPS = 579
 CHAR_SPACE = -849
-GRID_CONDENSE_TWENTIETHS_PT = -5
+# Measured in LibreOffice's PDF: -0.25 pt gave 27 characters a line, -0.5 pt gives 28.
+GRID_CONDENSE_TWENTIETHS_PT = -10
 # The page number's top sits 7 mm under the text area; its line is 16 pt.
 PAGE_NUMBER_GAP_MM = 7.0
 PAGE_NUMBER_LINE_PT = 16.0
@@ -64,8 +73,10 @@ FOOTER_DISTANCE_MM = MARGIN_BOTTOM_MM - PAGE_NUMBER_GAP_MM - PAGE_NUMBER_LINE_PT
 TITLE_SIZE_PT = 22.0
 BODY_SIZE_PT = 16.0
 COLOPHON_SIZE_PT = 14.0
-TABLE_SIZE_PT = 12.0
-TABLE_LINE_PT = 18.0
+# Tables in 五号 (10.5 pt): a unit's full name (up to 14 characters) and a village's
+# county + town + village fit one line beside a problem column a reader can read.
+TABLE_SIZE_PT = 10.5
+TABLE_LINE_PT = 15.0
 ISSUER_SIZE_PT = 36.0
 ISSUER_LINE_PT = 48.0
 # Four stacked names, the longest 14 characters, must each fit on one line.
@@ -308,7 +319,8 @@ def _add_styles(document: DocxDocument) -> None:
         indent={"leftChars": 100, "left": _twips(COLOPHON_SIZE_PT), "rightChars": 100,
                 "right": _twips(COLOPHON_SIZE_PT)},
     )
-    _right_tab(colophon, round(TEXT_WIDTH_MM * TWIPS_PER_MM) - 2 * _twips(COLOPHON_SIZE_PT))
+    # "…印发" ends 1 character in from the right edge (GB/T 9704 7.4.4).
+    _right_tab(colophon, round(TEXT_WIDTH_MM * TWIPS_PER_MM) - _twips(COLOPHON_SIZE_PT))
     _paragraph_style(
         document, "公文页码", "GwPageNumber", font=FONT_SONGTI, size_pt=COLOPHON_SIZE_PT,
         line_pt=PAGE_NUMBER_LINE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT, snap_to_grid=False,
@@ -319,6 +331,22 @@ def _add_styles(document: DocxDocument) -> None:
         line_pt=PAGE_NUMBER_LINE_PT, align=WD_ALIGN_PARAGRAPH.LEFT, snap_to_grid=False,
         indent={"leftChars": 100, "left": _twips(COLOPHON_SIZE_PT)},
     )
+    _paragraph_style(
+        document, COLOPHON_SPACER_STYLE, "GwColophonSpacer", size_pt=END_PARAGRAPH_PT, line_pt=END_PARAGRAPH_PT,
+        snap_to_grid=False,
+    )
+    _paragraph_style(
+        document, END_PARAGRAPH_STYLE, "GwEnd", size_pt=END_PARAGRAPH_PT, line_pt=END_PARAGRAPH_PT, snap_to_grid=False,
+    )
+    _paragraph_style(
+        document, "公文草稿标记", "GwDraftMark", font=FONT_HEITI, size_pt=COLOPHON_SIZE_PT,
+        line_pt=PAGE_NUMBER_LINE_PT, align=WD_ALIGN_PARAGRAPH.CENTER, color=RED, snap_to_grid=False,
+    )
+    # The lead-in of a paragraph that opens with its own heading, "（一）实地走访。…" in the seed.
+    lead = document.styles.add_style("公文二级标题字符", WD_STYLE_TYPE.CHARACTER)
+    lead.element.set(qn("w:styleId"), "GwHeading2Char")
+    lead.quick_style = True
+    _set_fonts(lead.element, FONT_KAITI)
     _strip_theme_fonts(document)
 
 
@@ -397,43 +425,15 @@ def _page_number(document: DocxDocument, paragraph: Paragraph, style: str) -> No
     paragraph.add_run(" —")
 
 
-WPS_NAMESPACE = "http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
-EMU_PER_MM = 36000
-EMU_PER_PT = 12700
-COLOPHON_SHAPE_ID = 900
-
-
-def _colophon_anchor(rows: int) -> BaseOxmlElement:
-    """A text box anchored to the bottom of the text area, with no lines of its own.
-
-    Anchored in the document's last paragraph, so it sits on the last page
-    and its last line on the bottom edge of the text area (GB/T 9704), in
-    Word and in LibreOffice alike; body text wraps above it, never under it.
-    """
-    width = round(TEXT_WIDTH_MM * EMU_PER_MM)
-    height = round(rows * LINE_PITCH_TWIPS / TWIPS_PER_PT * EMU_PER_PT) + EMU_PER_MM
-    xml = f"""<w:r {nsdecls("w", "wp", "a")} xmlns:wps="{WPS_NAMESPACE}"><w:drawing>
-<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0"
- locked="0" layoutInCell="1" allowOverlap="0">
-<wp:simplePos x="0" y="0"/>
-<wp:positionH relativeFrom="margin"><wp:posOffset>0</wp:posOffset></wp:positionH>
-<wp:positionV relativeFrom="margin"><wp:align>bottom</wp:align></wp:positionV>
-<wp:extent cx="{width}" cy="{height}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapTopAndBottom/>
-<wp:docPr id="{COLOPHON_SHAPE_ID}" name="版记"/><wp:cNvGraphicFramePr/>
-<a:graphic><a:graphicData uri="{WPS_NAMESPACE}"><wps:wsp><wps:cNvSpPr txBox="1"/>
-<wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{width}" cy="{height}"/></a:xfrm>
-<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>
-<wps:txbx><w:txbxContent><w:p><w:pPr><w:spacing w:line="20" w:lineRule="exact"/></w:pPr></w:p></w:txbxContent></wps:txbx>
-<wps:bodyPr rot="0" vert="horz" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="b"><a:noAutofit/></wps:bodyPr>
-</wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>"""
-    return parse_xml(xml.replace("\n", ""))
-
-
 def _colophon(document: DocxDocument, rows: list[str]) -> None:
-    """The colophon (版记): a table of ruled lines in a text box at the foot of the last page.
+    """The colophon (版记): a one-column table whose rules are its borders, in the text flow.
 
-    It is anchored to the document's last paragraph, which must stay last.
+    A spacer paragraph before it is given its height when the document is
+    written (``generator.notice_docx``), so the last rule lands on the
+    bottom edge of the text area of an even page. No text box: its text
+    is body text for any reader, checker or WPS.
     """
+    document.add_paragraph(style=document.styles[COLOPHON_SPACER_STYLE])
     table = document.add_table(rows=len(rows), cols=1)
     tbl = table._tbl
     tbl_pr = tbl.tblPr
@@ -470,7 +470,13 @@ def _colophon(document: DocxDocument, rows: list[str]) -> None:
         el.set(qn("w:type"), "dxa")
         margins.append(el)
     tbl_pr.append(margins)
+    grid = tbl.find(qn("w:tblGrid"))
+    if grid is not None:
+        for col in grid.findall(qn("w:gridCol")):
+            col.set(qn("w:w"), str(round(TEXT_WIDTH_MM * TWIPS_PER_MM)))
     for row, text in zip(table.rows, rows):
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))
         cell = row.cells[0]
         cell.width = Mm(TEXT_WIDTH_MM)
         paragraph = cell.paragraphs[0]
@@ -480,21 +486,16 @@ def _colophon(document: DocxDocument, rows: list[str]) -> None:
         if tail:
             paragraph.add_run().add_tab()
             paragraph.add_run(tail)
-    anchor_run = _colophon_anchor(len(rows))
-    content = anchor_run.find(".//" + qn("w:txbxContent"))
-    content.insert(0, tbl)
-    # The body must end with a paragraph anyway: it carries the text box.
-    last = document.add_paragraph(style=document.styles["公文正文"])
-    last._p.append(anchor_run)
+    # A body cannot end with a table; this 1 pt paragraph is what follows it.
+    document.add_paragraph(style=document.styles[END_PARAGRAPH_STYLE])
 
 
-def _save_reproducibly(document: DocxDocument, path: Path) -> Path:
+def _save_reproducibly(document: DocxDocument, path: Path, title: str) -> Path:
     """Same input, same bytes: fixed document dates and zip entry times, so
     a rebuild that changes nothing leaves the checked-in file unchanged."""
-    props = document.core_properties
-    props.author = props.last_modified_by = TEMPLATE_AUTHOR
-    props.created = props.modified = TEMPLATE_DATE
-    props.revision = 1
+    fix_package(document)
+    set_core_properties(document, title=title, author=TEMPLATE_AUTHOR, created=TEMPLATE_DATE)
+    set_app_properties(document, pages=1, company=TEMPLATE_AUTHOR, title=title)
     buffer = io.BytesIO()
     document.save(buffer)
     buffer.seek(0)
@@ -537,13 +538,12 @@ def build_notification(path: Path = NOTIFICATION_TEMPLATE) -> Path:
     _p(document, "各县（区）党委，市委各部委，市级各部门党组（党委），巴中经济开发区党工委：", "公文主送")
     _p(document, BODY_MARKER, "公文正文")
     _p(document, "附件：1. 督查情况汇总表", "公文附件说明")
-    _p(document, "2. 通报批评单位名单", "公文附件说明续")
-    _p(document, "3. 整改事项清单", "公文附件说明续")
+    _p(document, "2. 存在问题的帮扶单位及问题清单", "公文附件说明续")
     _p(document, "{{ signer }}", "公文署名")
     _p(document, "{{ date }}", "公文成文日期")
     _p(document, ATTACHMENTS_MARKER, "公文正文")
     _colophon(document, ["抄送：{{ cc }}。", "{{ printing_office }}\t{{ printing_date }}印发"])
-    return _save_reproducibly(document, path)
+    return _save_reproducibly(document, path, "专项督查情况通报（模板）")
 
 
 def build_group_report(path: Path = GROUP_REPORT_TEMPLATE) -> Path:
@@ -563,12 +563,26 @@ def build_group_report(path: Path = GROUP_REPORT_TEMPLATE) -> Path:
     _p(document, "{{ signer }}", "公文署名")
     _p(document, "{{ date }}", "公文成文日期")
     _p(document, ATTACHMENTS_MARKER, "公文正文")
-    return _save_reproducibly(document, path)
+    return _save_reproducibly(document, path, "督查组书面报告（模板）")
+
+
+def build_detail(path: Path = DETAIL_TEMPLATE) -> Path:
+    """The per-village detail for the office: not sent out with the notice."""
+    document = _base_document()
+    title = _p(document, "{{ year }}年{{ month }}月专项督查", "公文标题")
+    title.paragraph_format.space_before = Pt(0)
+    title.runs[0].add_break()
+    title.add_run("各村督查情况明细表")
+    _p(document, "（市委组织部内部工作用表，不随通报印发；{{ note }}）", "公文附件说明")
+    _p(document, BODY_MARKER, "公文正文")
+    _p(document, ATTACHMENTS_MARKER, "公文正文")
+    return _save_reproducibly(document, path, "专项督查各村督查情况明细表（模板）")
 
 
 BUILDERS: dict[str, Callable[[], Path]] = {
     "notification": build_notification,
     "group_report": build_group_report,
+    "detail": build_detail,
 }
 
 

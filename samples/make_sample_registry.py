@@ -254,6 +254,37 @@ CITY_UNITS = [
     "巴中中学",
 ]
 
+# The official order of institutions (机构序列) in which notices list city units:
+# the four leading offices and the discipline commission, the Party committee's
+# departments, the court and procuratorate, the government's departments, the
+# mass organisations, public institutions and city enterprises, and last the
+# central and provincial units stationed in 巴中 (中央、省驻巴单位).
+# CITY_UNITS keeps its own order, which the sample's random draw depends on.
+CITY_UNITS_OFFICIAL_ORDER = [
+    "市委办公室", "市人大常委会办公室", "市政府办公室", "市政协办公室", "市纪委",
+    "市委组织部", "市委宣传部", "市委统战部", "市委政法委", "市委政策研究室", "市委编办", "市直机关工委",
+    "市委党校", "市委老干部局", "市档案局", "市地方志办公室",
+    "市中级人民法院", "市人民检察院",
+    "市发展和改革委员会", "市经济和信息化委员会", "市教育局", "市科学技术和知识产权局", "市民族宗教事务局",
+    "市公安局", "市民政局", "市司法局", "市财政局", "市人力资源和社会保障局", "市国土资源局", "市环境保护局",
+    "市住房和城乡建设局", "市交通运输局", "市水务局", "市农业局", "市林业局", "市畜牧食品局", "市商务局",
+    "市文化广播影视新闻出版局", "市卫生和计划生育委员会", "市审计局", "市国有资产监督管理委员会", "市地方税务局",
+    "市工商行政管理局", "市质量技术监督局", "市安全生产监督管理局", "市统计局", "市食品药品监督管理局", "市旅游局",
+    "市扶贫和移民工作局", "市城市管理行政执法局", "市规划管理局", "市体育局", "市粮食局", "市信访局",
+    "市人民防空办公室", "市政府法制办公室", "市政务服务中心", "市投资促进局", "市供销合作社", "市农业机械管理局",
+    "市防震减灾局", "市机关事务管理局", "市公共资源交易中心", "市公路管理局", "市住房公积金管理中心",
+    "市社会保险事业管理局", "市就业服务管理局",
+    "市总工会", "团市委", "市妇联", "市科协", "市文联", "市工商联", "市残联", "市红十字会", "市社科联",
+    "市农业科学研究所", "市广播电视台", "巴中日报社", "巴中职业技术学院", "巴中中学", "市中心医院", "市中医院",
+    "市疾病预防控制中心", "市交通投资集团", "市城市建设投资公司",
+    "市国家税务局", "市气象局", "市烟草专卖局", "市邮政管理局", "人民银行巴中市中心支行", "巴中银监分局",
+    "工商银行巴中分行", "农业银行巴中分行", "中国银行巴中分行", "建设银行巴中分行", "农业发展银行巴中市分行",
+    "邮政储蓄银行巴中市分行", "人保财险巴中市分公司", "中国人寿巴中分公司", "中国移动巴中分公司",
+    "中国电信巴中分公司", "中国联通巴中分公司", "国网四川巴中供电公司",
+]
+# Gaps of ten leave room for a unit added later between two others.
+SORT_ORDER_STEP = 10
+
 COUNTY_DEPARTMENTS = [
     "县委办公室",
     "县委组织部",
@@ -400,7 +431,12 @@ def build_registry(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     names = _Names(rng)
     phones: set[str] = set()
     villages: list[dict[str, Any]] = []
-    units: list[dict[str, Any]] = [{"name": n, "level": "city", "county": None} for n in CITY_UNITS]
+    assert sorted(CITY_UNITS_OFFICIAL_ORDER) == sorted(CITY_UNITS)
+    units: list[dict[str, Any]] = [
+        {"name": n, "level": "city", "county": None,
+         "sort_order": (CITY_UNITS_OFFICIAL_ORDER.index(n) + 1) * SORT_ORDER_STEP}
+        for n in CITY_UNITS
+    ]
     links: list[dict[str, Any]] = []
     teams: list[dict[str, Any]] = []
     secretaries: list[dict[str, Any]] = []
@@ -416,7 +452,10 @@ def build_registry(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
         )
         # 团县委 -> 团巴州区委 reads wrong; use the usual 共青团 form.
         departments = [d.replace(county + "团县委", "共青团" + county + "委") for d in departments]
-        units.extend({"name": d, "level": "county", "county": county} for d in departments)
+        units.extend(
+            {"name": d, "level": "county", "county": county, "sort_order": (k + 1) * SORT_ORDER_STEP}
+            for k, d in enumerate(departments)
+        )
         total = CITY_VILLAGES[county] + COUNTY_VILLAGES[county]
         used_names: set[tuple[str, str]] = set()
         serial_in_town: dict[str, int] = {}

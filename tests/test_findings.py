@@ -40,8 +40,12 @@ def test_tallies_per_unit_and_county():
     assert f.by_unit["乙局"].problem_villages == 1
     assert (f.by_county["巴州区"].valid, f.by_county["南江县"].missing) == (1, 1)
     assert f.units_without_problems() == []
-    # sec_1 is aspect 2; the fund below 10万元 is aspect 7 although team_7 was not ticked 否.
-    assert [a.number for a in f.aspects] == [2, 7]
+    # All eight aspects in the seed's order. sec_1 is aspect 2; the fund below
+    # 10万元 is aspect 3 (help for the village) although team_7 was not ticked 否.
+    assert [a.number for a in f.aspects] == list(range(1, 9))
+    assert [a.number for a in f.aspects if a.items] == [2, 3]
+    assert [a.number for a in f.aspects if not a.measured] == [5, 6, 7, 8]
+    assert f.aspects[1].measured_villages == 2 and f.aspects[1].passed_villages == 1
 
 
 def test_workspace_rules_override_and_every_error_is_reported(tmp_path):

@@ -94,6 +94,7 @@ FACTS = NoticeFacts(
     lottery={"南江县": CountyDraw(8, ["V004"]), "通江县": CountyDraw(10, ["V005"]),
              "巴中经济开发区": CountyDraw(5, ["V007"])},
     rectification_deadline=dt.date(2015, 9, 24), next_round_month=9,
+    next_self_inspection_due=dt.date(2015, 10, 5),
 )
 
 
@@ -131,15 +132,17 @@ def test_figures_in_text_match_tables(content):
     assert f"收回{returned}份，未收回{missing}份" in text
     assert f"有效督查{valid}份" in text and f"无效督查{invalid}份" in text
     assert (villages, returned, valid, invalid, missing) == ("8", "7", "6", "1", "1")
-    # (92 * 5 + 80 + 55) / 7 returned sheets
-    assert total_row[8] == "85%" and "平均满意率为85%" in text
-    criticised = document.attachments[1].content[0]
-    assert [row[1] for row in criticised.rows] == consequences.criticised_units
-    assert f"共{len(criticised.rows)}个部门（单位）予以通报批评" in text
-    items = document.attachments[2].content[0]
-    assert f"共{len(items.rows)}项" in text and len(items.rows) == 6
-    assert "南江县8个村抽查1个（抽查比例12.5%）" in text
+    # (92 * 5 + 80 + 55) / 7 returned sheets; every rate has one decimal.
+    assert total_row[9] == "85.0%" and "平均满意率为85.0%" in text
+    # Clean: villages 1, 6, 7, 8 of the 7 settled sheets.
+    assert total_row[8] == "57.1%" and "4个村各项督查指标全部达标，占57.1%" in text
+    assert f"对{'、'.join(consequences.criticised_units)}共3个部门（单位）予以通报批评" in text
+    units = document.attachments[1].content[0]
+    assert {row[1] for row in units.rows} >= set(consequences.criticised_units)
+    assert "南江县8个村抽查1个（12.5%）" in text
     assert "于2015年9月24日前整改到位" in text
+    # The counties' next self-inspection report: the 5th of the month after next round's month.
+    assert "通报9月督查结果，并于2015年10月5日前送市委组织部备查" in text
 
 
 def test_rules_pick_the_criticised_and_admonished(content):
@@ -195,7 +198,12 @@ def test_docx_header_title_and_fonts(rendered):
     # The code picks styles; no run carries a font of its own.
     assert not document.element.body.findall(".//" + qn("w:r") + "/" + qn("w:rPr") + "/" + qn("w:rFonts"))
     headings = [p for p in document.paragraphs if p.style.name == "公文一级标题"]
-    assert [p.text for p in headings] == ["一、基本情况", "二、主要成效", "三、存在的问题", "四、督查结果运用", "五、整改要求"]
+    assert [p.text for p in headings] == ["一、基本情况", "二、总体情况", "三、督查发现的问题", "四、督查结果运用", "五、有关要求",
+                                          "一、分县（区）情况", "二、分督查组情况"]
+    # A run-in heading "（一）…。" is in the 楷体 character style, the rest of its paragraph in the body style.
+    leads = [r for p in document.paragraphs for r in p.runs if r.style is not None and r.style.name == "公文二级标题字符"]
+    assert leads and leads[0].text.startswith("（一）驻村工作队和第一书记人员选派情况")
+    assert _style_font(document.styles["公文二级标题字符"]) == "楷体_GB2312"
 
 
 def test_red_line_width(rendered):
@@ -228,12 +236,9 @@ def test_page_number_footers(rendered):
 def test_colophon_lines(rendered):
     document = Document(str(rendered[0]))
     body = document.element.body
-    last_paragraph = body.findall(qn("w:p"))[-1]
-    boxes = last_paragraph.findall(".//" + qn("w:txbxContent"))
-    assert len(boxes) == 1, "the colophon is anchored in the last paragraph"
-    anchor = last_paragraph.find(".//{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}positionV")
-    assert anchor.get("relativeFrom") == "margin" and anchor[0].text == "bottom"
-    (tbl,) = boxes[0].findall(qn("w:tbl"))
+    # No text box anywhere: the colophon is a table in the text flow, the body's last table.
+    assert not body.findall(".//" + qn("w:txbxContent")) and not body.findall(".//" + qn("w:drawing"))
+    tbl = body.findall(qn("w:tbl"))[-1]
     rows = ["".join(t.text or "" for t in tr.iter(qn("w:t"))) for tr in tbl.findall(qn("w:tr"))]
     assert rows == ["抄送：市直工委，市委目督办，市扶贫移民局。", "中共巴中市委组织部办公室2015年9月5日印发"]
     borders = tbl.find(qn("w:tblPr")).find(qn("w:tblBorders"))
@@ -254,6 +259,8 @@ def test_colophon_sits_at_the_foot_of_the_last_page(rendered):
     assert abs(rules[-1]["top"] / PT_PER_MM - text_bottom_mm) <= 1.0
     widths_mm = [round(o["linewidth"] / PT_PER_MM, 2) for o in rules]
     assert widths_mm == [0.35, 0.26, 0.35]
+    # The colophon is on the back of a sheet: an even page.
+    assert len(pdf.pages) % 2 == 0
 
 
 def test_pdf_text_fonts_and_page_numbers(rendered, content):
@@ -326,3 +333,39 @@ def test_template_is_reproducible(tmp_path):
     fresh, stored = Document(str(rebuilt)), Document(str(NOTIFICATION_TEMPLATE))
     assert [p.text for p in fresh.paragraphs] == [p.text for p in stored.paragraphs]
     assert fresh.styles.element.xml == stored.styles.element.xml
+
+
+def test_colophon_goes_to_an_even_page_with_a_blank_page_when_needed():
+    from ducha.notice import TEXT_BOTTOM_PT, ColophonSeen, colophon_placement
+    from generator.notice_docx import ColophonPlacement
+
+    first = ColophonPlacement()
+    # Whole on an even page: stays, pushed down to the foot of the text area.
+    stay = colophon_placement(ColophonSeen(page=4, top_pt=500.0, bottom_pt=560.0, whole=True), first)
+    assert stay.pages_ahead == 0 and 170 < stay.spacer_pt < TEXT_BOTTOM_PT - 560.0
+    # Text ends on an odd page: the colophon goes to the next (even) page.
+    assert colophon_placement(ColophonSeen(5, 500.0, 560.0, True), first).pages_ahead == 1
+    # No room left on an even page: a blank odd page, then the colophon on the even one.
+    assert colophon_placement(ColophonSeen(6, 700.0, 720.0, False), first).pages_ahead == 2
+
+
+def test_village_labels_are_the_shortest_unambiguous_name():
+    from ducha.notice import village_labels
+
+    labels = village_labels([("巴州区", "曾口镇", "桂花村"), ("巴州区", "清江镇", "桂花村"),
+                             ("巴中经济开发区", "平梁乡", "光明村"), ("巴州区", "平梁乡", "光明村"),
+                             ("南江县", "赶场镇", "新华村")])
+    assert labels[("巴州区", "曾口镇", "桂花村")] == "曾口镇桂花村"
+    assert labels[("巴中经济开发区", "平梁乡", "光明村")] == "经开区平梁乡光明村"
+    assert labels[("南江县", "赶场镇", "新华村")] == "新华村"
+
+
+def test_table_columns_fit_their_longest_line():
+    from generator.notice_docx import Table, fit_widths
+
+    table = Table(("序号", "帮扶单位", "存在问题"), (("1", "通江县人力资源和社会保障局", "很长的问题" * 10),),
+                  left_columns=frozenset({2}))
+    widths = fit_widths(table)
+    assert abs(sum(widths) - 156) < 0.5
+    # 13 characters of 10.5 pt plus the cell margins
+    assert widths[1] >= 13 * 10.5 / 72 * 25.4 + 3.8

@@ -43,6 +43,8 @@ class SponsorUnit(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     level: Mapped[str] = mapped_column(String(10))  # "city" | "county"
     county: Mapped[str | None] = mapped_column(String(50))
+    # The official order of institutions (机构序列) in which the notice lists units.
+    sort_order: Mapped[int | None] = mapped_column(Integer)
 
 
 class VillageUnit(Base):

@@ -140,7 +140,7 @@ def write_registry_xlsx(session: Session, path: Path) -> Path:
             for v in villages
         ),
     )
-    _sheet(book, UNITS, ({"name": u.name, "level": u.level, "county": u.county} for u in units))
+    _sheet(book, UNITS, ({"name": u.name, "level": u.level, "county": u.county, "sort_order": u.sort_order} for u in units))
     _sheet(
         book,
         LINKS,

@@ -247,6 +247,7 @@ def _apply(session: Session, parsed: _Parsed, progress: ProgressCallback | None)
                 "name": name,
                 "level": v["level"],
                 "county": v["county"],
+                "sort_order": v.get("sort_order"),
             },
         )
         tick(UNITS.title)

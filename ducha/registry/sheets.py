@@ -177,6 +177,11 @@ UNITS = SheetSpec(
         ColumnSpec("name", "单位名称", "unit", True, "全称，例如：市财政局、巴州区教育局"),
         ColumnSpec("level", "级别", "level", True, "“市级”或“县级”"),
         ColumnSpec("county", "所属县（区）", "county", False, "县级单位必填；市级单位不填"),
+        ColumnSpec(
+            "sort_order", "排序号", "int", False,
+            "通报中列名的顺序（机构序列）：市委办、市人大办、市政府办、市政协办……各部门，中央、省驻巴单位在后；"
+            "县级单位在本县（区）内排序。不填的排在有排序号的之后",
+        ),
     ),
 )
 
