@@ -180,3 +180,8 @@ def aspect_of(indicator_key: str) -> int | None:
         if indicator_key in keys:
             return number
     return None
+
+
+# The imported attendance (考勤) is printed under this indicator, for the
+# inspectors to check against the 考勤表 on the spot (seed 三（二）).
+ATTENDANCE_INDICATOR_KEY = "sec_1"

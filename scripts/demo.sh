@@ -22,6 +22,9 @@ step "安排 ${ROUND} 轮督查并摇号"; $DUCHA --workspace "$WS" round plan "
 step "查看 ${ROUND} 轮安排";       COLUMNS=120 $DUCHA --workspace "$WS" round show "$ROUND"
 step "复核摇号";                   $DUCHA --workspace "$WS" lottery verify "$ROUND"
 step "打印摇号记录";               $DUCHA --workspace "$WS" lottery record "$ROUND"
+# Attendance (issue 18): the secretaries' days in the village, printed on the sheets and checked against 2/3.
+step "导入 ${ROUND} 第一书记考勤";  $DUCHA --workspace "$WS" attendance import samples/attendance_${ROUND}.xlsx --round "$ROUND"
+step "核对 2/3 驻村天数";          COLUMNS=120 $DUCHA --workspace "$WS" attendance check "$ROUND"
 # Record sheets (issue 3): one .docx per village, one print-ready PDF per group.
 step "印制 ${ROUND} 轮督查记实表";   $DUCHA --workspace "$WS" sheets "$ROUND"; ls "$WS/sheets/$ROUND"
 # Scanner (issue 4): simulate returned sheets, read them, list what needs review.
