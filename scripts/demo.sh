@@ -25,6 +25,10 @@ step "打印摇号记录";               $DUCHA --workspace "$WS" lottery record
 # Attendance (issue 18): the secretaries' days in the village, printed on the sheets and checked against 2/3.
 step "导入 ${ROUND} 第一书记考勤";  $DUCHA --workspace "$WS" attendance import samples/attendance_${ROUND}.xlsx --round "$ROUND"
 step "核对 2/3 驻村天数";          COLUMNS=120 $DUCHA --workspace "$WS" attendance check "$ROUND"
+# Counties' self-inspection reports (issue 18): due by the 5th of next month; 南江县's arrives late.
+step "登记各县自查报告";            $DUCHA --workspace "$WS" counties receive "$ROUND" 巴州区 samples/county_reports/巴州区_2015-08_自查报告.txt --date 2015-09-04
+                                    $DUCHA --workspace "$WS" counties receive "$ROUND" 南江县 samples/county_reports/南江县_2015-08_自查报告.txt --date 2015-09-07
+step "各县自查报告报送情况";        $DUCHA --workspace "$WS" counties status "$ROUND" --as-of 2015-09-08
 # Record sheets (issue 3): one .docx per village, one print-ready PDF per group.
 step "印制 ${ROUND} 轮督查记实表";   $DUCHA --workspace "$WS" sheets "$ROUND"; ls "$WS/sheets/$ROUND"
 # Scanner (issue 4): simulate returned sheets, read them, list what needs review.
