@@ -72,6 +72,7 @@ class FormSpec:
     # The page counts as validly done only when every one of these slots is signed.
     required_signatures: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())  # lines printed under the grid
+    row_unit: str = "行"  # what a row is, in a field's name: 第3人
 
     def __post_init__(self) -> None:
         if not (self.form_type.isalnum() and self.form_type.islower() and len(self.form_type) <= FORM_TYPE_MAX_CHARS):
@@ -148,3 +149,48 @@ def typed_form_id(round_: str, village_code: str, form_type: str | None) -> str:
     if form_type is None or form_type == RECORD_SHEET_FORM_TYPE:
         return base
     return f"{base}-{form_type.upper()}"
+
+
+def _all_forms() -> tuple[FormSpec, ...]:
+    form_spec("")  # loads the shipped forms
+    return tuple(_FORMS.values())
+
+
+def described_group(field_key: str) -> tuple[FormSpec, ChoiceGroup] | None:
+    """The form and choice group a field key belongs to, among the described forms."""
+    for spec in _all_forms():
+        group = spec.group(field_key)
+        if group is not None:
+            return spec, group
+    return None
+
+
+def described_choices(field_key: str) -> dict[str, str] | None:
+    """What a person may type for a described form's choice group: each label and value -> the stored value."""
+    found = described_group(field_key)
+    if found is None:
+        return None
+    table = {"未填": "blank", "空": "blank", "blank": "blank"}
+    for choice in found[1].column.choices:
+        table[choice.label] = choice.value
+        table[choice.value] = choice.value
+    return table
+
+
+def described_field_label(field_key: str) -> str | None:
+    """The Chinese name of a described form's field, e.g. 第3人·问题1; None when not one of theirs."""
+    found = described_group(field_key)
+    if found is not None:
+        spec, group = found
+        return f"第{group.row}{spec.row_unit}·{group.column.heading}"
+    for spec in _all_forms():
+        number = spec.numeric_field(field_key)
+        if number is not None:
+            return number.label
+    return None
+
+
+def described_value_label(value: str) -> str | None:
+    """A described choice's printed label for its stored value, when one label is meant everywhere."""
+    labels = {c.label for spec in _all_forms() for col in spec.columns for c in col.choices if c.value == value}
+    return labels.pop() if len(labels) == 1 else None

@@ -147,7 +147,9 @@ def field_label(key: str) -> str:
         return f"整改事项{key[5:]}"
     if key == "page":
         return "整页"
-    return key
+    from forms.form_spec import described_field_label  # described forms (the survey) name their own fields
+
+    return described_field_label(key) or key
 
 
 # Rectification follow-up (整改) boxes printed on the sheet's second page.

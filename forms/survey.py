@@ -39,6 +39,7 @@ SURVEY = register_form(
         title=SURVEY_TITLE,
         file_label="知晓率调查表",
         row_heading="序号",
+        row_unit="人",
         rows=SURVEY_ROWS,
         columns=(KIND, KNOWS_SECRETARY, KNOWS_TEAM, VISITED, SATISFACTION),
         legend=tuple(f"{column.heading}：{text}" for column, text in QUESTIONS),

@@ -23,6 +23,8 @@ from generator import simulate as sim
 RESPONDENTS_MIN = 5
 # Inspectors leave an answer out now and then (the reader then sees a blank group).
 ANSWER_SKIPPED_PROBABILITY = 0.03
+# Someone who does not know both still knows one of them this often.
+UNAWARE_YES_PROBABILITY = 0.3
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,10 @@ class AnswerMix:
 
     # column key -> choice value -> weight
     weights: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    # Columns whose first choice ("是") follows the village's awareness level instead of ``weights``.
+    # Columns answered together: an aware respondent gives each its first choice (是), others not all of them.
     awareness_columns: tuple[str, ...] = ()
-    awareness_range: tuple[float, float] = (0.35, 0.98)
+    # A village's share of aware respondents is drawn from this range: most villages pass 60%, some do not.
+    awareness_range: tuple[float, float] = (0.55, 0.99)
 
 
 SURVEY_MIX = AnswerMix(
@@ -47,13 +50,24 @@ SURVEY_MIX = AnswerMix(
 MIXES: dict[str, AnswerMix] = {"aw1": SURVEY_MIX}
 
 
-def _answer(column: ChoiceColumn, mix: AnswerMix, awareness: float, rng: np.random.Generator) -> str:
+def _answer(column: ChoiceColumn, mix: AnswerMix, rng: np.random.Generator) -> str:
     values = [c.value for c in column.choices]
-    if column.key in mix.awareness_columns:
-        return values[0] if rng.random() < awareness else values[1]
     weights = mix.weights.get(column.key, {})
     p = np.array([weights.get(v, 1.0) for v in values], dtype=float)
     return values[int(rng.choice(len(values), p=p / p.sum()))]
+
+
+def _awareness_answers(mix: AnswerMix, spec: FormSpec, awareness: float, rng: np.random.Generator) -> dict[str, str]:
+    """One respondent's answers to the awareness questions: all 是 when aware, else at least one 否."""
+    columns = [c for c in spec.columns if c.key in mix.awareness_columns]
+    if rng.random() < awareness:
+        return {c.key: c.choices[0].value for c in columns}
+    answers = {c.key: c.choices[0].value if rng.random() < UNAWARE_YES_PROBABILITY else c.choices[1].value
+               for c in columns}
+    if columns and all(answers[c.key] == c.choices[0].value for c in columns):
+        missed = columns[int(rng.integers(0, len(columns)))]
+        answers[missed.key] = missed.choices[1].value
+    return answers
 
 
 def plan_form_page(spec: FormSpec, layout: PageLayout, form_id: str, rng: np.random.Generator) -> sim.PagePlan:
@@ -64,13 +78,14 @@ def plan_form_page(spec: FormSpec, layout: PageLayout, form_id: str, rng: np.ran
     respondents = int(rng.integers(min(RESPONDENTS_MIN, spec.rows), spec.rows + 1))
     plan.notes["respondents"] = respondents
     plan.notes["awareness_level"] = round(awareness, 3)
+    rows = {row: _awareness_answers(mix, spec, awareness, rng) for row in range(1, respondents + 1)}
     for group in spec.choice_groups:
         if not all(k in layout.boxes for k in group.box_keys):
             continue
         if group.row > respondents or rng.random() < ANSWER_SKIPPED_PROBABILITY:
             plan.fields[group.key] = "blank"
         else:
-            plan.fields[group.key] = _answer(group.column, mix, awareness, rng)
+            plan.fields[group.key] = rows[group.row].get(group.column.key) or _answer(group.column, mix, rng)
     for number in spec.numeric_fields:
         if all(k in layout.boxes for k in number.digit_boxes):
             plan.fields[number.key] = None if rng.random() < sim.NUMBER_BLANK_PROBABILITY else sim._number_value(number, rng)

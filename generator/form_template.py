@@ -13,7 +13,6 @@ and stored in ``forms/layouts/<type>-p1.json``.
 from __future__ import annotations
 
 import argparse
-import io
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,13 +22,12 @@ import pdfplumber
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Mm, Pt
+from docx.shared import Pt
 from docx.table import Table
-from docxtpl import DocxTemplate, InlineImage
 
 from forms.errors import FormDefinitionError
 from forms.form_spec import FormSpec, form_spec
-from forms.geometry import LAYOUTS_DIR, PageLayout, Rect, save_layout
+from forms.geometry import LAYOUTS_DIR, PageLayout, Rect, load_layout, save_layout
 from forms.qr_payload import SheetId, encode
 from generator import docx_build as b
 from generator import sheet_design as d
@@ -42,10 +40,12 @@ from generator.build_templates import (
     _title,
     _top_block,
 )
+from generator.fast_template import FilledBody, Picture, compiled_template
 from generator.images import qr_png
 from generator.measure import (
     MM_PER_PT,
     PAYLOAD_WORD_RE,
+    PageObjects,
     Placement,
     _near,
     _plumber_segments,
@@ -54,6 +54,7 @@ from generator.measure import (
     boxes_from_segments,
     classify,
 )
+from generator.merge import merge_bodies
 from generator.pdf_convert import convert_to_pdf
 
 ROW_NO_COL_MM = 12.0
@@ -65,6 +66,7 @@ LEGEND_PT = 10.0
 NOTE_PT = 9.0
 HEADER_LINE_PT = 10.0
 NUMBER_LABEL_W_MM = 40.0
+QR_SHAPE_ID = 901
 # What the header says about the village; every form printed for a village gets these values.
 HEADER_LINES = (
     "{{ county }}{{ town }}{{ village }}　　{{ group_label }}　　{{ round_label }}",
@@ -186,22 +188,38 @@ def form_payload(spec: FormSpec, data: FormData, key: bytes) -> str:
     return encode(SheetId(round=data.round, village_code=data.village_code, page=1, layout=spec.form_type), key)
 
 
-def render_form(spec: FormSpec, data: FormData, key: bytes, out_path: Path, template: Path | None = None) -> str:
-    """Write one village's filled form (.docx); returns its QR payload."""
-    tpl = DocxTemplate(str(template or template_path(spec)))
+def fill_form(
+    spec: FormSpec, data: FormData, key: bytes, out_path: Path, template: Path | None = None
+) -> tuple[str, FilledBody]:
+    """Write one village's filled form (.docx); returns its QR payload and the filled body (to join forms)."""
+    path = template or template_path(spec)
+    tpl = compiled_template(path, path.stat().st_mtime_ns)
     payload = form_payload(spec, data, key)
     year, month = data.round.split("-")
+    picture = Picture(
+        rid=f"rIdQr{data.village_code}{spec.form_type}", filename=f"qr-{data.round}-{data.village_code}-{spec.form_type}.png",
+        png=qr_png(payload), width_mm=d.QR_SIZE_MM, height_mm=d.QR_SIZE_MM, shape_id=QR_SHAPE_ID,
+    )
     context = {
         "county": data.county, "town": data.town, "village": data.village, "group_label": data.group_label,
         "round_label": data.round_label, "sponsor_units": "、".join(data.sponsor_units),
         "secretary": data.secretary or "", "team_leader": data.team_leader or "",
-        "year": str(int(year)), "month": str(int(month)), "id_p1": payload,
-        "qr_p1": InlineImage(tpl, io.BytesIO(qr_png(payload)), width=Mm(d.QR_SIZE_MM), height=Mm(d.QR_SIZE_MM)),
+        "year": str(int(year)), "month": str(int(month)), "id_p1": payload, "qr_p1": picture,
     }
-    tpl.render(context)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tpl.save(str(out_path))
-    return payload
+    filled = tpl.render(context, (picture,))
+    tpl.write(filled.xml, filled.pictures, out_path)
+    return payload, filled
+
+
+def render_form(spec: FormSpec, data: FormData, key: bytes, out_path: Path, template: Path | None = None) -> str:
+    """Write one village's filled form (.docx); returns its QR payload."""
+    return fill_form(spec, data, key, out_path, template)[0]
+
+
+def join_forms(spec: FormSpec, bodies: Sequence[FilledBody], out_path: Path, template: Path | None = None) -> Path:
+    """One document of many villages' forms, each on its own page (LibreOffice's input only)."""
+    path = template or template_path(spec)
+    return merge_bodies(compiled_template(path, path.stat().st_mtime_ns), bodies, out_path)
 
 
 def _name_boxes(spec: FormSpec, drawn: Sequence[Placement], origin: tuple[float, float]) -> dict[str, Rect]:
@@ -252,6 +270,21 @@ def measure_form(spec: FormSpec, pdf_path: Path, page_index: int = 0) -> PageLay
         version=spec.form_type, page=1, page_size_mm=(round(size[0], 3), round(size[1], 3)), markers=found.markers,
         marker_size_mm=found.marker_size_mm, qr=found.qr, printed_id=printed, boxes=boxes,
     )
+
+
+def page_differences(spec: FormSpec, page: PageObjects, layouts_dir: Path = LAYOUTS_DIR) -> dict[str, float]:
+    """Where one printed page departs from the form's stored layout (mm; empty = fits)."""
+    found = classify(page.images, [], 2, page.size_mm)
+    marker = next(
+        p for p in page.images
+        if _near(p.w, d.MARKER_IMAGE_MM) and p.cx < page.size_mm[0] / 2 and p.cy < page.size_mm[1] / 2
+    )
+    measured = PageLayout(
+        version=spec.form_type, page=1, page_size_mm=page.size_mm, markers=found.markers,
+        marker_size_mm=found.marker_size_mm, qr=found.qr or Rect(0.0, 0.0, 0.0, 0.0), printed_id=Rect(0.0, 0.0, 0.0, 0.0),
+        boxes=_name_boxes(spec, page.boxes, (marker.cx, marker.cy)),
+    )
+    return load_layout(spec.form_type, 1, layouts_dir).differences_mm(measured)
 
 
 REFERENCE_KEY = b"ducha-layout-reference"
