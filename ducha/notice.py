@@ -28,6 +28,7 @@ from ducha.consequences import (
 )
 from ducha.counties import county_order, short_name
 from ducha.db.models import RectificationItem, SponsorUnit
+from ducha.duty_notice import add_duty_sections, load_duty_facts
 from ducha.errors import RoundError
 from ducha.findings import RoundFindings, Tally, VillageFinding, compute_findings
 from ducha.rectification import record_round
@@ -461,7 +462,10 @@ def prepare(
         groups=len(plan.roster.groups), lottery=dict(plan.lottery.per_county),
         rectification_deadline=deadline, next_round_month=parse_round_id(next_id)[1],
     )
-    return assemble_notice(findings, consequences, facts, units), findings, consequences
+    document = assemble_notice(findings, consequences, facts, units)
+    # Issue 18: 知晓率, the two-thirds rule and the counties' reports (ducha.duty_notice).
+    add_duty_sections(document, load_duty_facts(session, workspace.root, round_id, date))
+    return document, findings, consequences
 
 
 def render(document: OfficialDocument, out_dir: Path, stem: str, template: Path = NOTIFICATION_TEMPLATE) -> tuple[Path, Path, int]:
