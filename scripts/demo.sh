@@ -31,10 +31,13 @@ step "登记各县自查报告";            $DUCHA --workspace "$WS" counties re
 step "各县自查报告报送情况";        $DUCHA --workspace "$WS" counties status "$ROUND" --as-of 2015-09-08
 # Record sheets (issue 3): one .docx per village, one print-ready PDF per group.
 step "印制 ${ROUND} 轮督查记实表";   $DUCHA --workspace "$WS" sheets "$ROUND"; ls "$WS/sheets/$ROUND"
+# Awareness surveys (issue 18): one page per village, carried with the record sheets.
+step "印制 ${ROUND} 轮知晓率调查表"; $DUCHA --workspace "$WS" surveys "$ROUND"
 # Scanner (issue 4): simulate returned sheets, read them, list what needs review.
 [ -n "$(ls "$WS"/sheets/"$ROUND"/*.pdf 2>/dev/null)" ] || $DUCHA --workspace "$WS" sheets "$ROUND" --group 1 > /dev/null
 step "模拟交回的纪实表扫描件";     $DUCHA --workspace "$WS" simulate "$ROUND" --out demo-output/returned --seed 1
 step "读取扫描件";                 COLUMNS=160 $DUCHA --workspace "$WS" scan $(ls demo-output/returned/*.pdf demo-output/returned/*.tif 2>/dev/null) --round "$ROUND"
+step "知晓率（调查表）";            COLUMNS=160 $DUCHA --workspace "$WS" awareness "$ROUND"
 step "待复核项目";                 COLUMNS=200 $DUCHA --workspace "$WS" review --round "$ROUND" --limit 20
 # Notification (issue 5): the red-header notice; a draft while reviews are open.
 step "生成 ${ROUND} 督查情况通报";  $DUCHA --workspace "$WS" notice "$ROUND" --number 126 --date 2015-09-05 --draft --json | .venv/bin/python -c 'import json, sys; print("通报 PDF：" + json.load(sys.stdin)["pdf"])'

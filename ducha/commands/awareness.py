@@ -17,6 +17,7 @@ STATUS_LABELS = {"measured": "已读", "review": "待复核", "missing": "未交
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("awareness", help="知晓率：各村调查结果、低于 60% 的村、与记实表满意度的对照")
     parser.add_argument("round", metavar="轮次", help="例如 2015-08")
+    parser.add_argument("--all", action="store_true", help="列出所有村（默认只列低于标准、待复核或与记实表不一致的村）")
     add_json_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title="各村知晓率（满意度与记实表对照，仅供复核，不作修改）")
     for header in ("村", "状态", "调查人数", "知晓率", "满意/基本满意/不满意", "与记实表对照"):
         table.add_column(header, overflow="fold")
-    for v in found.villages:
+    shown = [v for v in found.villages if args.all or v.below_min or v.status == "review" or v.difference]
+    for v in shown:
         rate = "" if v.rate_pct is None else f"{v.rate_pct:g}%" + ("（低于标准）" if v.below_min else "")
         sat = "/".join(str(v.satisfaction.get(k, 0)) for k in ("satisfied", "fair", "dissatisfied"))
         table.add_row(v.place, STATUS_LABELS[v.status], str(v.respondents or ""), rate,
