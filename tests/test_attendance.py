@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import openpyxl
+from conftest import SAMPLES_DIR, CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ducha.attendance import attendance_findings
 from ducha.db.models import AttendanceRecord, RoundVillage, Village
 from ducha.workspace import Workspace
-from tests.conftest import SAMPLES_DIR, CliRunner
 
 ROUND = "2015-08"
 

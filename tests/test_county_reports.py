@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ducha.county_reports import county_reports_sentence, county_reports_status
 from ducha.db.models import CountyReport
 from ducha.workspace import Workspace
-from tests.conftest import CliRunner
 
 ROUND = "2015-08"
 

@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from conftest import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,6 @@ from ducha.simulate import simulate_round
 from ducha.surveys import issue_forms
 from ducha.workspace import Workspace, copy_workspace
 from forms.survey import AWARENESS_COLUMNS, SURVEY, SURVEY_FORM_TYPE
-from tests.conftest import CliRunner
 
 ROUND = "2015-08"
 SIMULATED_SURVEYS = 8
