@@ -31,6 +31,7 @@ from ducha.consequences import (
 )
 from ducha.counties import short_name
 from ducha.db.models import RectificationItem, SponsorUnit, Village
+from ducha.duty_notice import duty_notice_facts, load_duty_facts
 from ducha.errors import RoundError
 from ducha.findings import AspectFinding, RoundFindings, Tally, VillageFinding, compute_findings
 from ducha.notice_detail import write_detail
@@ -174,6 +175,13 @@ class NoticeFacts:
     # Aspects measured by other means this round (a hook for the 知晓率 survey and
     # attendance figures); an aspect in neither the sheet nor here is "not measured".
     aspect_figures: Mapping[int, AspectFigures] = field(default_factory=dict)
+    # Sentences measured outside the sheet that belong to an aspect the sheet
+    # also measures (attendance under (二)).
+    aspect_notes: Mapping[int, str] = field(default_factory=dict)
+    # The counties' self-inspection reports (seed 六（一）), when any is late or missing.
+    counties_note: str | None = None
+    # Summary tables measured outside the sheet, appended to attachment 1.
+    extra_summary: tuple[Block | Table, ...] = ()
     labels: Mapping[VillageKey, str] = field(default_factory=dict)
 
 
@@ -240,8 +248,7 @@ def _overall(f: RoundFindings, wording: NoticeWording) -> list[Block]:
     return [Block("h1", "二、总体情况"), Block("body", text)]
 
 
-def _aspect_block(aspect: AspectFinding, facts: NoticeFacts, wording: NoticeWording) -> Block:
-    lead = f"（{ordinal(aspect.number)}）{aspect.title}。"
+def _aspect_text(aspect: AspectFinding, facts: NoticeFacts, wording: NoticeWording) -> str:
     if aspect.measured:
         pct = pct_value(aspect.passed_villages, aspect.measured_villages)
         text = (
@@ -251,13 +258,17 @@ def _aspect_block(aspect: AspectFinding, facts: NoticeFacts, wording: NoticeWord
         if aspect.items:
             parts = [f"{item.short}的{len(item.villages)}个村" for item in aspect.items]
             text += f"存在的问题是：{'；'.join(parts)}。"
-        return Block("body", text, lead=lead)
+        return text
     figures = facts.aspect_figures.get(aspect.number)
     if figures is not None:
         pct = pct_value(figures.passed, figures.total)
-        return Block("body", f"{figures.detail}达标率{percent_cn(figures.passed, figures.total)}，"
-                             f"{wording.aspect.sentence(pct)}。", lead=lead)
-    return Block("body", wording.not_measured.of(aspect.number), lead=lead)
+        return f"{figures.detail}达标率{percent_cn(figures.passed, figures.total)}，{wording.aspect.sentence(pct)}。"
+    return wording.not_measured.of(aspect.number)
+
+
+def _aspect_block(aspect: AspectFinding, facts: NoticeFacts, wording: NoticeWording) -> Block:
+    lead = f"（{ordinal(aspect.number)}）{aspect.title}。"
+    return Block("body", _aspect_text(aspect, facts, wording) + facts.aspect_notes.get(aspect.number, ""), lead=lead)
 
 
 def _problems(f: RoundFindings, facts: NoticeFacts, wording: NoticeWording) -> list[Block]:
@@ -388,6 +399,8 @@ def assemble_notice(
     body = [_opening(facts)]
     body += _basic_facts(f, facts, city_units)
     body += _overall(f, wording)
+    if facts.counties_note:
+        body.append(Block("body", facts.counties_note))
     body += _problems(f, facts, wording)
     body += _use_of_results(c)
     body += _demands(facts, rect_items + len(f.with_problems()))
@@ -407,7 +420,7 @@ def assemble_notice(
         "printing_date": date_cn(facts.date),
     }
     attachments = [
-        Attachment(1, ATTACHMENT_SUMMARY, _summary_tables(f, facts)),
+        Attachment(1, ATTACHMENT_SUMMARY, _summary_tables(f, facts) + facts.extra_summary),
         Attachment(2, ATTACHMENT_UNITS, _units_table(f, c, units, name)),
     ]
     mark = None
@@ -518,6 +531,7 @@ def prepare(
         next_self_inspection_due=next_dates.self_inspection_due, draft=draft,
         group_counties={g.no: tuple(g.counties) for g in plan.roster.groups},
         labels=registry_labels(session),
+        **duty_notice_facts(load_duty_facts(session, workspace.root, round_id, date)),
     )
     return assemble_notice(findings, consequences, facts, units, wording), findings, consequences, facts
 

@@ -44,9 +44,20 @@ def load_form_results(session: Session, round_id: str) -> list[FormResult]:
     from sqlalchemy import select
 
     from ducha.db.models import IssuedSheet, ReviewItem, ScanPage
-    from forms.record_sheet import INDICATORS_BY_KEY, NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS, inspection_validity
+    from forms.record_sheet import (
+        INDICATORS_BY_KEY,
+        LAYOUT_VERSION,
+        NUMERIC_FIELDS_BY_KEY,
+        SIGNATURE_SLOTS,
+        inspection_validity,
+    )
 
-    sheets = session.scalars(select(IssuedSheet).where(IssuedSheet.round == round_id).order_by(IssuedSheet.form_id))
+    # Other forms of the round (the awareness survey) have results of their own (ducha.awareness).
+    sheets = session.scalars(
+        select(IssuedSheet)
+        .where(IssuedSheet.round == round_id, IssuedSheet.layout_version == LAYOUT_VERSION)
+        .order_by(IssuedSheet.form_id)
+    )
     out: list[FormResult] = []
     for sheet in sheets:
         result = FormResult(round=round_id, village_id=sheet.village_id, form_id=sheet.form_id, status="missing")

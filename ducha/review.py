@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ducha.db.models import IssuedSheet, ReviewItem, ScanPage
 from ducha.errors import DuchaError
+from forms.form_spec import described_choices
 from forms.record_sheet import INDICATORS_BY_KEY, NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS_BY_KEY
 
 PAGE_KEYS = ("page",)
@@ -52,6 +53,8 @@ def normalise_value(field_key: str, value: str) -> str:
         table = _SIGNATURE_VALUES
     elif field_key in PAGE_KEYS:
         table = _PAGE_VALUES
+    elif (choices := described_choices(field_key)) is not None:
+        table = choices
     elif field_key in NUMERIC_FIELDS_BY_KEY:
         if text in ("空", "未填", "blank"):
             return "blank"

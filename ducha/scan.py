@@ -29,8 +29,8 @@ from ducha.db.models import IssuedSheet, ReviewItem, ScanFile, ScanPage
 from ducha.errors import ScanError
 from ducha.pool import process_pool
 from ducha.workspace import Workspace
+from forms.form_spec import typed_form_id
 from forms.geometry import LAYOUTS_DIR, PageLayout, load_layout
-from forms.qr_payload import form_id as make_form_id
 from forms.record_sheet import inspection_validity
 from ocr.errors import SourceError
 from ocr.pages import PageSource, list_sources
@@ -149,7 +149,7 @@ def _outcome(reading: PageReading, sha: str, root: Path, gray: Any) -> PageOutco
         _write_jpeg(root / rel, gray, REJECTED_JPEG_QUALITY)
         return PageOutcome(reading.page_no, reading.to_json(), reading.rejected, image_path=str(rel))
     assert reading.round is not None and reading.village_code is not None
-    form = make_form_id(reading.round, reading.village_code)
+    form = typed_form_id(reading.round, reading.village_code, reading.layout)
     folder = Path("evidence") / reading.round / form
     (root / folder).mkdir(parents=True, exist_ok=True)
     crop_paths: dict[str, str] = {}

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ducha.attendance import attendance_days, required_days_or_none
 from ducha.counties import short_name
 from ducha.db.models import IssuedSheet, Village
 from ducha.errors import RoundError
@@ -84,7 +85,13 @@ def _safe(text: str) -> str:
     return SAFE_NAME_RE.sub("_", text).strip("_") or "_"
 
 
-def _sheet_data(session: Session, round_id: str, planned: PlannedVillage) -> SheetData:
+def _sheet_data(
+    session: Session,
+    round_id: str,
+    planned: PlannedVillage,
+    attendance: dict[int, int] | None = None,
+    attendance_required: int | None = None,
+) -> SheetData:
     village = session.scalars(
         select(Village)
         .where(Village.id == planned.id)
@@ -106,6 +113,8 @@ def _sheet_data(session: Session, round_id: str, planned: PlannedVillage) -> She
         population=village.population,
         poor_population=village.poor_population,
         income_yuan=village.income_last_year_yuan,
+        attendance_days=(attendance or {}).get(village.id),
+        attendance_required=attendance_required,
         rectification=tuple(
             RectificationLine(
                 item_id=item.id, indicator_key=item.indicator_key, description=item.description,
@@ -184,13 +193,14 @@ def issue_sheets(
 
     covers: dict[int, Path] = {}
     names: dict[str, Path] = {}
+    attendance, attendance_required = attendance_days(session, round_id), required_days_or_none(workspace.root, round_id)
     sheet_data: list[SheetData] = []
     with tempfile.TemporaryDirectory(prefix="ducha-sheets-") as tmp_name:
         tmp = Path(tmp_name)
         for grp, villages in todo:
             folder = base / f"{round_id}-{group_label(grp.no)}"
             for planned in villages:
-                data = _sheet_data(session, round_id, planned)
+                data = _sheet_data(session, round_id, planned, attendance, attendance_required)
                 fid = make_form_id(round_id, planned.code)
                 names[fid] = folder / f"{planned.visit_order:03d}-{_safe(planned.name)}-{fid}.docx"
                 sheet_data.append(data)

@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from ducha.db.models import IssuedSheet
 from ducha.errors import ScanError
 from ducha.pool import process_pool
+from forms.form_spec import form_spec
 from forms.geometry import load_layout
+from generator import form_simulate as form_sim
 from generator import simulate as sim
 from ocr.align import align
 
@@ -69,12 +71,19 @@ def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     page = _render(item.pdf_path, item.pdf_page)
     gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
     homography = align(gray, layout).homography
-    plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows,
-                         item.answer_mix)
-    sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
+    described = form_spec(item.layout)
+    if described is not None:
+        plan = form_sim.plan_form_page(described, layout, item.form_id, np.random.default_rng(item.fill_seed))
+        form_sim.fill_form_page(page, homography, layout, described, plan, np.random.default_rng(item.fill_seed + 1))
+        page_truth = form_sim.form_truth(described, plan)
+    else:
+        plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows,
+                            item.answer_mix)
+        sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
+        page_truth = plan.truth()
     image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed), profile=item.profile)
     bilevel = info["profile"] == "bilevel"
-    truth = dict(plan.truth(), village_id=item.village_id, scan=info)
+    truth = dict(page_truth, village_id=item.village_id, scan=info, form_type=item.layout)
     if bilevel:
         buffer = io.BytesIO()
         Image.fromarray(image).convert("1").save(buffer, format="PNG")

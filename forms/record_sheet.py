@@ -147,7 +147,9 @@ def field_label(key: str) -> str:
         return f"整改事项{key[5:]}"
     if key == "page":
         return "整页"
-    return key
+    from forms.form_spec import described_field_label  # described forms (the survey) name their own fields
+
+    return described_field_label(key) or key
 
 
 # Rectification follow-up (整改) boxes printed on the sheet's second page.
@@ -192,3 +194,8 @@ def aspect_of(indicator_key: str) -> int | None:
         if indicator_key in keys:
             return number
     return None
+
+
+# The imported attendance (考勤) is printed under this indicator, for the
+# inspectors to check against the 考勤表 on the spot (seed 三（二）).
+ATTENDANCE_INDICATOR_KEY = "sec_1"

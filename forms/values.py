@@ -29,4 +29,8 @@ def display_value(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     text = str(value)
-    return VALUE_LABELS.get(text, text)
+    if text in VALUE_LABELS:
+        return VALUE_LABELS[text]
+    from forms.form_spec import described_value_label  # the choices of described forms (党员, 基本满意, ...)
+
+    return described_value_label(text) or text

@@ -22,6 +22,7 @@ from docx.text.paragraph import Paragraph
 
 from forms.geometry import MARKER_IDS
 from forms.record_sheet import (
+    ATTENDANCE_INDICATOR_KEY,
     NUMERIC_FIELDS_BY_KEY,
     RECTIFICATION_MAX_ITEMS_PER_PAGE,
     SECRETARY_INDICATORS,
@@ -59,6 +60,10 @@ DIGIT_GAP_MM = 1.66
 DECIMAL_POINT_CELL_MM = 4.1
 DECIMAL_POINT_PT = 14.0
 CELL_PADDING_MM = 2.0  # fixed_table's 1 mm left and right cell margins
+# The attendance line shares the indicator's fixed-height row: two exact lines fit in it.
+ATTENDANCE_INDICATOR_LINE_PT = 11.0
+ATTENDANCE_LINE_PT = 9.0
+ATTENDANCE_SIZE_PT = 8.0
 
 
 def _style_document(doc: DocumentObject) -> None:
@@ -205,9 +210,15 @@ def _indicator_rows(table: Table, start: int, indicators: tuple[Indicator, ...])
     for i, indicator in enumerate(indicators):
         r = start + i
         text_cell = table.cell(r, 1).merge(table.cell(r, 6))
+        attendance = indicator.key == ATTENDANCE_INDICATOR_KEY
         b.cell_text(
-            text_cell, _indicator_text(indicator), d.BODY_FONT, d.BODY_SIZE_PT, WD_ALIGN_PARAGRAPH.LEFT, exact_line_pt=12
+            text_cell, _indicator_text(indicator), d.BODY_FONT, d.BODY_SIZE_PT, WD_ALIGN_PARAGRAPH.LEFT,
+            exact_line_pt=ATTENDANCE_INDICATOR_LINE_PT if attendance else 12,
         )
+        if attendance:
+            line = text_cell.add_paragraph()
+            b.format_paragraph(line, WD_ALIGN_PARAGRAPH.LEFT, exact_line_pt=ATTENDANCE_LINE_PT)
+            b.add_text(line, "{{ attendance }}", d.BODY_FONT, ATTENDANCE_SIZE_PT)
         _tick_boxes(table, r, 7, indicator.key)
         b.exact_row(table, r, d.INDICATOR_ROW_MM)
 

@@ -58,6 +58,9 @@ class SheetData:
     poor_population: int | None = None
     income_yuan: float | None = None
     rectification: tuple[RectificationLine, ...] = ()
+    # The first secretary's imported days in the village, and the two-thirds minimum; None prints a blank.
+    attendance_days: int | None = None
+    attendance_required: int | None = None
 
 
 @dataclass
@@ -130,6 +133,13 @@ def _rect_text(line: RectificationLine) -> str:
     return text
 
 
+def attendance_line(days: int | None, required: int | None) -> str:
+    """The line printed under 第一书记 indicator 1; a blank for the inspectors where a figure is unknown."""
+    shown_days = f" {days} " if days is not None else "______"
+    shown_required = f" {required} " if required is not None else "____"
+    return f"考勤：本月在村{shown_days}天，应不少于{shown_required}天"
+
+
 def gaps_of(data: SheetData) -> list[str]:
     checks = [
         ("帮扶单位", bool(data.sponsor_units)),
@@ -189,6 +199,7 @@ def rect_value_name(no: int) -> str:
 BASE_VALUE_NAMES = (
     "county", "town", "village", "group_label", "round_label", "year", "month", "sponsor_units",
     "team_size", "team_leader", "secretary", "population", "poor_population", "income",
+    "attendance",
 )
 
 
@@ -224,6 +235,7 @@ def sheet_fields(data: SheetData, key: bytes) -> SheetFields:
         "population": _number(data.population),
         "poor_population": _number(data.poor_population),
         "income": "" if data.income_yuan is None else f"{_number(data.income_yuan)}元",
+        "attendance": attendance_line(data.attendance_days, data.attendance_required),
     }
     for no, line in enumerate(items, start=1):
         values[rect_value_name(no)] = _rect_text(line)

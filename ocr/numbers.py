@@ -7,6 +7,7 @@ rules a number must obey before it is accepted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,12 +37,15 @@ class NumberResult:
                 "text": self.text, "problem": self.problem}
 
 
-def fields_on(layout: PageLayout) -> list[NumericField]:
-    return [f for f in NUMERIC_FIELDS if all(k in layout.boxes for k in f.digit_boxes)]
+def fields_on(layout: PageLayout, fields: Sequence[NumericField] = NUMERIC_FIELDS) -> list[NumericField]:
+    return [f for f in fields if all(k in layout.boxes for k in f.digit_boxes)]
 
 
-def read_numbers(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> tuple[list[NumberResult], dict[str, list[np.ndarray]]]:
-    fields = fields_on(layout)
+def read_numbers(
+    gray: np.ndarray, alignment: Alignment, layout: PageLayout, specs: Sequence[NumericField] = NUMERIC_FIELDS
+) -> tuple[list[NumberResult], dict[str, list[np.ndarray]]]:
+    """``specs``: the form's digit fields (default: the record sheet's)."""
+    fields = fields_on(layout, specs)
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(alignment.px_per_mm, 10.0))
     crops: dict[str, list[np.ndarray]] = {}
     flat: list[np.ndarray] = []
@@ -65,14 +69,16 @@ def read_numbers(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> 
             hint = f"，最像 {guess}" if guess != number.text and "?" not in guess else ""
             problem = f"数字看不清（识别为 {number.text}{hint}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
-    check_numbers({r.key: r for r in results})
+    check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
     return results, crops
 
 
-def check_numbers(results: dict[str, NumberResult]) -> None:
+def check_numbers(
+    results: dict[str, NumberResult], specs: Mapping[str, NumericField] = NUMERIC_FIELDS_BY_KEY
+) -> None:
     """Rules a sheet's numbers must obey; a breach sends the fields to review."""
     for key, result in results.items():
-        field = NUMERIC_FIELDS_BY_KEY[key]
+        field = specs[key]
         if result.value is None or result.problem:
             continue
         if field.kind == "percent" and not 0.0 <= result.value <= PERCENT_MAX:

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from forms.errors import DigitModelError
+from forms.form_spec import form_spec
 from forms.geometry import PageLayout, Rect
 from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS, inspection_validity
 from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers, union_rect
 from ocr.errors import AlignmentError, IdentificationError
+from ocr.form_reader import read_form_contents
 from ocr.identify import Identity, identify_by_ocr, identify_by_qr
 from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, fields_on, read_numbers
@@ -142,6 +144,11 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     reading.alignment_error_mm = alignment.error_mm
     if alignment.error_mm > ALIGN_REVIEW_ERROR_MM:
         reading.review.append(("page", f"对齐误差较大（{alignment.error_mm:.2f} 毫米），请核对所有读数"))
+    described = form_spec(sheet.layout)
+    if described is not None:
+        # Any form other than the record sheet is read from its description alone.
+        read_form_contents(gray, page.colour, alignment, layout, described, reading)
+        return reading
     _read_contents(gray, page.colour, alignment, layout, reading)
     return reading
 

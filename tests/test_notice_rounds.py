@@ -73,7 +73,8 @@ def notices(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory):
 
 def _page_texts(pdf_path: Path) -> list[str]:
     with pdfplumber.open(pdf_path) as pdf:
-        return [re.sub(r"\s+", "", page.extract_text() or "") for page in pdf.pages]
+        # The page number at a page's foot would split a sentence that runs on.
+        return [re.sub(r"—\d+—$", "", re.sub(r"\s+", "", page.extract_text() or "")) for page in pdf.pages]
 
 
 def _body_lines(pdf_path: Path, pages: int) -> list[list[dict]]:

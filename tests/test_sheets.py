@@ -25,13 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ducha.cli import main as cli_main
-from ducha.db.models import IssuedSheet, RectificationItem, RoundVillage, Village
+from ducha.db.models import AttendanceRecord, IssuedSheet, RectificationItem, RoundVillage, Village
 from ducha.workspace import Workspace, copy_workspace
 from forms.errors import PayloadError
 from forms.geometry import LAYOUT_TOLERANCE_MM, load_layout
 from forms.qr_payload import decode
 from forms.record_sheet import LAYOUT_VERSION, SHEET_TITLE
 from generator.measure import MM_PER_PT, measure_layout, sheet_differences
+from generator.sheet_design import INDICATOR_ROW_MM
 
 QR_RENDER_DPI = 200
 AMP_LEADER = "张&<三>"
@@ -66,6 +67,10 @@ def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
         first.team.leader = AMP_LEADER
         first.units[0].unit.name = first.units[0].unit.name + AMP_UNIT_SUFFIX
         third.population = None
+        # The first secretary's imported 考勤: 12 of August's 21 working days.
+        session.add(AttendanceRecord(round="2015-08", village_id=first.id, secretary=None, days_present=12,
+                                     source="summary", file_name="考勤.xlsx", file_sha256="0" * 64,
+                                     imported_at=dt.datetime(2015, 8, 20)))
         session.flush()
         item_ids = {first.id: [i.id for i in items[:3]], second.id: [items[3].id]}
         ids = (first.id, second.id, third.id)
@@ -387,3 +392,30 @@ def test_cover_lists_roster_and_villages_in_visiting_order(
     # Same-named villages in different towns can repeat; the first hits must still run in order.
     rows = [line for line in cover.split("\n") if line.split(" ")[0].isdigit()]
     assert [int(line.split(" ")[0]) for line in rows] == list(range(1, len(order) + 1))
+
+
+def test_attendance_is_printed_under_first_secretary_indicator_1(
+    group_pdf: Path, issued: list[IssuedSheet], printed: dict[str, Any]
+) -> None:
+    """The imported days where they were imported, a blank to fill in elsewhere; both inside the row of 第一书记 1."""
+    layout = load_layout(LAYOUT_VERSION, 1)
+    first_id = printed["ids"][0]
+    with pdfplumber.open(str(group_pdf)) as pdf:
+        for row in issued[:3]:
+            page = pdf.pages[row.pdf_pages[0] - 1]
+            text = page.extract_text() or ""
+            if row.village_id == first_id:
+                expected = "考勤：本月在村 12 天，应不少于 14 天"
+            else:
+                expected = "考勤：本月在村______天，应不少于 14 天"
+            assert expected in text, row.form_id
+            [hit] = page.search("考勤：本月在村")
+            marker = min(page.images, key=lambda im: im["x0"] + im["top"])
+            ox = (marker["x0"] + marker["x1"]) / 2 * MM_PER_PT
+            oy = (marker["top"] + marker["bottom"]) / 2 * MM_PER_PT
+            # sec_1's row is where its 是 box is: the line sits left of the box, within the row's fixed height.
+            box = layout.boxes["sec_1.yes"]
+            row_top = box.y_mm + box.h_mm / 2 - INDICATOR_ROW_MM / 2
+            top_mm, bottom_mm = hit["top"] * MM_PER_PT - oy, hit["bottom"] * MM_PER_PT - oy
+            assert row_top <= top_mm and bottom_mm <= row_top + INDICATOR_ROW_MM, (top_mm, bottom_mm, row_top)
+            assert hit["x1"] * MM_PER_PT - ox < box.x_mm

@@ -215,3 +215,37 @@ class ReviewItem(Base):
     resolved_value: Mapped[str | None] = mapped_column(Text)
     resolved_by: Mapped[str | None] = mapped_column(String(50))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# --- duties beyond the visit: attendance, counties' reports (issue 18) ---
+
+class AttendanceRecord(Base):
+    """A first secretary's days in the village for one round's month (from the 考勤表)."""
+
+    __tablename__ = "attendance_record"
+    __table_args__ = (UniqueConstraint("round", "village_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round: Mapped[str] = mapped_column(String(7), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id", ondelete="CASCADE"))
+    secretary: Mapped[str | None] = mapped_column(String(50))
+    days_present: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(10))  # summary | daily
+    file_name: Mapped[str] = mapped_column(Text)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    village: Mapped[Village] = relationship()
+
+
+class CountyReport(Base):
+    """One file of a county's monthly self-inspection report (自查自纠), as received."""
+
+    __tablename__ = "county_report"
+    __table_args__ = (UniqueConstraint("round", "county", "sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round: Mapped[str] = mapped_column(String(7), index=True)
+    county: Mapped[str] = mapped_column(String(50))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)

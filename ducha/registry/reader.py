@@ -20,6 +20,8 @@ from ducha.registry.sheets import IGNORED_HEADER_PREFIX, INSTRUCTIONS_TITLE, She
 
 # Excel on Chinese Windows saves CSV in GBK; gb18030 is its superset.
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+# Named in the message for a table that matches no spec; other imports built on this reader pass their own.
+REGISTRY_TEMPLATE_COMMAND = "ducha registry template"
 
 
 @dataclass
@@ -55,7 +57,12 @@ def _match_spec(title: str, headers: list[str], specs: tuple[SheetSpec, ...]) ->
 
 
 def _table(
-    label: str, title: str, grid: list[list[Any]], specs: tuple[SheetSpec, ...], problems: list[str]
+    label: str,
+    title: str,
+    grid: list[list[Any]],
+    specs: tuple[SheetSpec, ...],
+    problems: list[str],
+    template_command: str = REGISTRY_TEMPLATE_COMMAND,
 ) -> RawTable | None:
     header_index = next((i for i, row in enumerate(grid) if any(_blank(v) is False for v in row)), None)
     if header_index is None:
@@ -63,7 +70,7 @@ def _table(
     headers = [str(v).strip() if v is not None else "" for v in grid[header_index]]
     spec = _match_spec(title, headers, specs)
     if spec is None:
-        problems.append(f"{label}：无法识别这张表，表头应与 ducha registry template 生成的模板一致")
+        problems.append(f"{label}：无法识别这张表，表头应与 {template_command} 生成的模板一致")
         return None
     by_header = {c.header: c for c in spec.columns}
     positions: dict[str, tuple[str, str]] = {}
@@ -98,7 +105,9 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def _read_xlsx(path: Path, specs: tuple[SheetSpec, ...], problems: list[str]) -> list[RawTable]:
+def _read_xlsx(
+    path: Path, specs: tuple[SheetSpec, ...], problems: list[str], template_command: str = REGISTRY_TEMPLATE_COMMAND
+) -> list[RawTable]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
@@ -109,7 +118,7 @@ def _read_xlsx(path: Path, specs: tuple[SheetSpec, ...], problems: list[str]) ->
             if sheet.title == INSTRUCTIONS_TITLE:
                 continue
             grid = [list(row) for row in sheet.iter_rows(values_only=True)]
-            table = _table(f"{path.name} 工作表“{sheet.title}”", sheet.title, grid, specs, problems)
+            table = _table(f"{path.name} 工作表“{sheet.title}”", sheet.title, grid, specs, problems, template_command)
             if table is not None:
                 tables.append(table)
     finally:
@@ -117,7 +126,9 @@ def _read_xlsx(path: Path, specs: tuple[SheetSpec, ...], problems: list[str]) ->
     return tables
 
 
-def _read_csv(path: Path, specs: tuple[SheetSpec, ...], problems: list[str]) -> list[RawTable]:
+def _read_csv(
+    path: Path, specs: tuple[SheetSpec, ...], problems: list[str], template_command: str = REGISTRY_TEMPLATE_COMMAND
+) -> list[RawTable]:
     data = path.read_bytes()
     for encoding in CSV_ENCODINGS:
         try:
@@ -128,11 +139,13 @@ def _read_csv(path: Path, specs: tuple[SheetSpec, ...], problems: list[str]) -> 
     else:
         raise RegistryImportError([f"{path.name}：无法识别文件编码，请另存为 UTF-8 的 CSV"])
     grid: list[list[Any]] = [list(row) for row in csv.reader(io.StringIO(text))]
-    table = _table(f"{path.name} ", path.stem, grid, specs, problems)
+    table = _table(f"{path.name} ", path.stem, grid, specs, problems, template_command)
     return [table] if table is not None else []
 
 
-def read_tables(paths: list[Path], specs: tuple[SheetSpec, ...]) -> tuple[list[RawTable], list[str]]:
+def read_tables(
+    paths: list[Path], specs: tuple[SheetSpec, ...], template_command: str = REGISTRY_TEMPLATE_COMMAND
+) -> tuple[list[RawTable], list[str]]:
     """All tables in the files, and the structural problems found while reading."""
     problems: list[str] = []
     tables: list[RawTable] = []
@@ -141,9 +154,9 @@ def read_tables(paths: list[Path], specs: tuple[SheetSpec, ...]) -> tuple[list[R
             raise RegistryImportError([f"找不到文件 {path}"])
         suffix = path.suffix.lower()
         if suffix == ".xlsx":
-            tables.extend(_read_xlsx(path, specs, problems))
+            tables.extend(_read_xlsx(path, specs, problems, template_command))
         elif suffix == ".csv":
-            tables.extend(_read_csv(path, specs, problems))
+            tables.extend(_read_csv(path, specs, problems, template_command))
         else:
             problems.append(f"{path.name}：只支持 .xlsx 和 .csv 文件")
     return tables, problems
