@@ -24,12 +24,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ducha.workspace import Workspace, create
+from ducha.workspace import Workspace, copy_workspace, create
 
 DESK_START_SECONDS = 90
 DESK_STOP_SECONDS = 20
 ADMIN_NAME = "办公室管理员"
 ADMIN_PASSWORD = "ceshi-mima-2015"
+# Small, so the oversized-upload test sends little; a 12-page simulated return is far below it.
+DESK_TEST_UPLOAD_LIMIT_MB = 20.0
 DUCHA_BIN = Path(sys.executable).parent / "ducha"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 _META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
@@ -72,6 +74,14 @@ class DeskServer:
         return f"http://127.0.0.1:{self.port}"
 
     def add_user(self, name: str, role: str, password: str, group: int | None = None) -> None:
+        """Through the service ``ducha user add`` calls (in-process: the CLI's start-up is slow on a busy machine)."""
+        from ducha.cli_helpers import transaction
+        from ducha.desk.auth import add_user
+
+        with transaction(self.workspace) as session:
+            add_user(session, name, role, password, group)
+
+    def add_user_by_cli(self, name: str, role: str, password: str, group: int | None = None) -> None:
         args = ["user", "add", name, "--role", role, "--password-stdin"]
         if group is not None:
             args += ["--group", str(group)]
@@ -132,7 +142,7 @@ class DeskServer:
 
 def _serve(ws: Workspace, upload_limit_mb: float | None = None) -> Iterator[DeskServer]:
     server = DeskServer(ws, upload_limit_mb=upload_limit_mb)
-    server.add_user(ADMIN_NAME, "admin", ADMIN_PASSWORD)
+    server.add_user_by_cli(ADMIN_NAME, "admin", ADMIN_PASSWORD)
     server.start()
     try:
         yield server
@@ -140,20 +150,31 @@ def _serve(ws: Workspace, upload_limit_mb: float | None = None) -> Iterator[Desk
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def desk_server(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskServer]:
+    """``ducha serve`` over a private copy of the planned sample workspace (SQLite), with an admin.
+
+    Shared by the tests of one module (a start costs seconds): tests must not rely on each other's
+    leftovers, or use ``fresh_desk_server``.
+    """
+    yield from _serve(copy_workspace(planned_workspace, tmp_path_factory.mktemp("desk") / "ducha-data"),
+                      DESK_TEST_UPLOAD_LIMIT_MB)
+
+
 @pytest.fixture
-def desk_server(copy_planned_workspace: Workspace) -> Iterator[DeskServer]:
-    """``ducha serve`` over a private copy of the planned sample workspace (SQLite), with an admin."""
-    yield from _serve(copy_planned_workspace)
+def fresh_desk_server(copy_planned_workspace: Workspace) -> Iterator[DeskServer]:
+    """Like ``desk_server``, but one server per test."""
+    yield from _serve(copy_planned_workspace, DESK_TEST_UPLOAD_LIMIT_MB)
 
 
 @pytest.fixture
 def desk_server_any_db(db_url: str, tmp_path: Path, copy_planned_workspace: Workspace) -> Iterator[DeskServer]:
     """The same, once on SQLite and once on PostgreSQL (skipped when ``DUCHA_TEST_PG_URL`` is unset)."""
     if db_url.startswith("sqlite"):
-        yield from _serve(copy_planned_workspace)
+        yield from _serve(copy_planned_workspace, DESK_TEST_UPLOAD_LIMIT_MB)
         return
     from conftest import fill_workspace
 
     ws = create(tmp_path / "pg-ws", db_url)
     fill_workspace(ws)
-    yield from _serve(ws)
+    yield from _serve(ws, DESK_TEST_UPLOAD_LIMIT_MB)

@@ -43,14 +43,16 @@ def test_login_form_needs_its_token(desk_server: DeskServer) -> None:
 
 
 def test_lockout_after_repeated_wrong_passwords(desk_server: DeskServer) -> None:
+    desk_server.add_user("锁定测试", "viewer", "zhengque-mima-1")
     client = httpx.Client(base_url=desk_server.url)
     for attempt in range(LOCKOUT_FAILURES):
         token = csrf_of(client.get("/login").text)
-        reply = client.post("/login", data={"name": desk_server.admin, "password": f"wrong-{attempt}", "csrf_token": token})
-        assert reply.status_code in (401, 423)
+        reply = client.post("/login", data={"name": "锁定测试", "password": f"wrong-{attempt}", "csrf_token": token})
+        assert reply.status_code == (423 if attempt == LOCKOUT_FAILURES - 1 else 401)
     assert "锁定" in reply.text
     # Now even the right password is refused until the lock runs out.
     token = csrf_of(client.get("/login").text)
-    locked = client.post("/login", data={"name": desk_server.admin, "password": desk_server.admin_password,
-                                         "csrf_token": token})
+    locked = client.post("/login", data={"name": "锁定测试", "password": "zhengque-mima-1", "csrf_token": token})
     assert locked.status_code == 423 and "锁定" in locked.text
+    # Another account is not affected.
+    desk_server.login().close()
