@@ -434,6 +434,24 @@ class NoticeOutput:
     consequences: Consequences
 
 
+CLI_REVIEW_HINT = "请先完成复核（ducha review），或加 --draft 生成草稿"
+
+
+def require_no_open_reviews(round_id: str, findings: RoundFindings, hint: str = CLI_REVIEW_HINT) -> None:
+    """The final notice waits until no sheet of the round is still in review."""
+    if findings.total.review:
+        pending = [x.form_id or x.village.name for x in findings.of_status("review")]
+        raise RoundError(f"{round_id} 轮还有 {len(pending)} 份记实表待复核（{_join(pending[:5])}），{hint}")
+
+
+def check_final_notice(session: Session, workspace: Workspace, round_id: str, hint: str = CLI_REVIEW_HINT) -> None:
+    """Refuse, before any work is queued, a final notice that ``prepare`` would refuse."""
+    plan = round_plan(session, round_id)
+    rules = load_rules(workspace.root)
+    findings = compute_findings(round_id, plan.villages, load_results(session, round_id), rules.problem_definition())
+    require_no_open_reviews(round_id, findings, hint)
+
+
 def prepare(
     session: Session, workspace: Workspace, round_id: str, results: list[FormResult], *,
     number: int, date: dt.date, joint: bool, draft: bool = False,
@@ -442,12 +460,8 @@ def prepare(
     plan: RoundPlan = round_plan(session, round_id)
     rules = rules or load_rules(workspace.root)
     findings = compute_findings(round_id, plan.villages, results, rules.problem_definition())
-    if findings.total.review and not draft:
-        pending = [x.form_id or x.village.name for x in findings.of_status("review")]
-        raise RoundError(
-            f"{round_id} 轮还有 {len(pending)} 份记实表待复核（{_join(pending[:5])}），请先完成复核（ducha review），"
-            "或加 --draft 生成草稿"
-        )
+    if not draft:
+        require_no_open_reviews(round_id, findings)
     units = unit_infos(session)
     streaks = problem_streaks(session, round_id, [v.id for v in plan.villages])
     consequences = apply_rules(findings, rules, units, streaks)

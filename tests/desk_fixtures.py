@@ -26,7 +26,8 @@ import pytest
 
 from ducha.workspace import Workspace, copy_workspace, create
 
-DESK_START_SECONDS = 90
+# Generous: on a machine shared by many test runs the imports alone have taken over a minute.
+DESK_START_SECONDS = 300
 DESK_STOP_SECONDS = 20
 ADMIN_NAME = "办公室管理员"
 ADMIN_PASSWORD = "ceshi-mima-2015"
@@ -68,6 +69,7 @@ class DeskServer:
     admin_password: str = ADMIN_PASSWORD
     log_path: Path | None = None
     extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -95,7 +97,7 @@ class DeskServer:
         if self.upload_limit_mb is not None:
             args += ["--upload-limit-mb", str(self.upload_limit_mb)]
         self.log_path = self.workspace.root / "serve-test.log"
-        env = dict(os.environ, OMP_THREAD_LIMIT="1")
+        env = dict(os.environ, OMP_THREAD_LIMIT="1", **self.extra_env)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + DESK_START_SECONDS

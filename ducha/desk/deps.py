@@ -14,7 +14,15 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from ducha.desk.auth import CSRF_FIELD, CSRF_HEADER, PRELOGIN_COOKIE, SESSION_COOKIE, CurrentUser, check_prelogin, session_user
+from ducha.desk.auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    CurrentUser,
+    check_prelogin,
+    session_user,
+)
 from ducha.desk.errors import CsrfError, Forbidden, NotSignedIn
 from ducha.desk.paths import TEMPLATES_DIR
 

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ducha.desk.audit import audit
-from ducha.desk.auth import PRELOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS, authenticate, close_session, open_session, prelogin_token
+from ducha.desk.auth import (
+    PRELOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    authenticate,
+    close_session,
+    open_session,
+    prelogin_token,
+)
 from ducha.desk.deps import DbSession, optional_user, render
 from ducha.desk.errors import AccountLocked, NotSignedIn
 
