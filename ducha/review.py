@@ -59,6 +59,17 @@ PAGE_VIEW_BOX_MARGIN_MM = 1.5
 PAGE_VIEW_DIR = Path("evidence") / "pages"
 
 
+# How settling and undoing appear in the audit log, from the desk and from ``ducha review set``.
+AUDIT_SETTLE = "复核确认"
+AUDIT_UNDO = "撤销复核"
+OPEN_LABEL = "待复核"
+
+
+def audit_label(value: str | None) -> str:
+    """An item's value for the audit log: its Chinese name, or 待复核 while it is open."""
+    return OPEN_LABEL if value is None else display_value(value)
+
+
 class ReviewError(DuchaError):
     """A review command names an unknown item or an impossible value."""
 
@@ -138,10 +149,12 @@ class Settlement:
     page_id: int
     page_status: str
     page_recorded: bool  # this action made the page recorded
+    place: str = ""  # 县乡镇村, for the audit log
 
     @property
     def target(self) -> str:
-        return f"{self.form_id} {field_label(self.field_key)}（{self.field_key}，复核项 {self.item_id}）"
+        where = f"{self.place} " if self.place else ""
+        return f"{where}{field_label(self.field_key)}（纪实表 {self.form_id}，复核项 {self.item_id}）"
 
 
 @dataclass
@@ -251,18 +264,19 @@ def resolve_field(session: Session, form_id: str, field_key: str, value: str, by
         session.flush()
         items = [item]
     befores = {item.id: item.resolved_value for item in items}
+    _item, place = _visible_item(session, items[0].id, ReviewScope())
     _mark_resolved(session, [item.id for item in items], stored, by)
-    return [_settled(session, item, befores[item.id], stored) for item in items]
+    return [_settled(session, item, befores[item.id], stored, place) for item in items]
 
 
 def settle(session: Session, item_id: int, value: str, by: str, scope: ReviewScope = ReviewScope()) -> Settlement:
     """One open item settled with the value a person typed (the desk: one item, one keystroke to confirm)."""
-    item = _visible_item(session, item_id, scope)
+    item, place = _visible_item(session, item_id, scope)
     stored = normalise_value(item.field_key, value)
     if item.status != "open" or not _mark_resolved(session, [item.id], stored, by, only_open=True):
         session.refresh(item)
         raise ReviewStaleError(f"此项已由 {item.resolved_by or '他人'} 复核为“{display_value(item.resolved_value)}”，无需再次确认")
-    return _settled(session, item, None, stored)
+    return _settled(session, item, None, stored, place)
 
 
 def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> Settlement:
@@ -281,6 +295,7 @@ def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> 
     item = session.scalars(query).first()
     if item is None:
         raise NothingToUndoError("没有可以撤销的复核操作")
+    _item, place = _visible_item(session, item.id, scope)
     before = item.resolved_value
     item.status = "open"
     item.resolved_value = None
@@ -292,7 +307,7 @@ def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> 
     if page.status == "recorded":
         page.status = "review"
     session.flush()
-    return Settlement(item.id, item.form_id or "", item.field_key, before, None, page.id, page.status, False)
+    return Settlement(item.id, item.form_id or "", item.field_key, before, None, page.id, page.status, False, place)
 
 
 def _mark_resolved(session: Session, ids: list[int], stored: str, by: str, only_open: bool = False) -> int:
@@ -307,13 +322,13 @@ def _mark_resolved(session: Session, ids: list[int], stored: str, by: str, only_
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _settled(session: Session, item: ReviewItem, before: str | None, stored: str) -> Settlement:
+def _settled(session: Session, item: ReviewItem, before: str | None, stored: str, place: str = "") -> Settlement:
     page = session.get(ScanPage, item.scan_page_id)
     assert page is not None
     was = page.status
     _refresh_pages(session, {page.id})
     return Settlement(item.id, item.form_id or "", item.field_key, before, stored, page.id, page.status,
-                      was != "recorded" and page.status == "recorded")
+                      was != "recorded" and page.status == "recorded", place)
 
 
 def _refresh_pages(session: Session, page_ids: set[int]) -> None:
@@ -399,27 +414,29 @@ def queue_counts(session: Session, scope: ReviewScope) -> dict[str, int]:
 
 def queue_item(session: Session, item_id: int, scope: ReviewScope) -> QueueItem:
     """One item, open or settled, if the reviewer may see it."""
-    _visible_item(session, item_id, scope)
+    _visible_item(session, item_id, scope)  # refuses an item outside the scope
     row = session.execute(_queue_query(ReviewScope()).where(ReviewItem.id == item_id)).first()
     if row is None:
         raise ReviewItemNotFoundError(f"没有编号为 {item_id} 的复核项")
     return _queue_item(row)
 
 
-def _visible_item(session: Session, item_id: int, scope: ReviewScope) -> ReviewItem:
+def _visible_item(session: Session, item_id: int, scope: ReviewScope) -> tuple[ReviewItem, str]:
+    """The item and its village's name, if the scope may see it."""
     row = session.execute(
-        select(ReviewItem, IssuedSheet.round, IssuedSheet.group_no)
+        select(ReviewItem, IssuedSheet.round, IssuedSheet.group_no, Village.county, Village.town, Village.name)
         .join(IssuedSheet, IssuedSheet.form_id == ReviewItem.form_id, isouter=True)
+        .join(Village, Village.id == IssuedSheet.village_id, isouter=True)
         .where(ReviewItem.id == item_id)
     ).first()
     if row is None:
         raise ReviewItemNotFoundError(f"没有编号为 {item_id} 的复核项")
-    item, round_id, group_no = row
+    item, round_id, group_no, county, town, village = row
     if scope.round_id is not None and round_id != scope.round_id:
         raise ReviewForbiddenError(f"复核项 {item_id} 不属于 {scope.round_id} 轮")
     if scope.group_no is not None and group_no != scope.group_no:
         raise ReviewForbiddenError(f"复核项 {item_id} 属于其他督查组负责的村，无权查看或复核")
-    return item
+    return item, "".join(part or "" for part in (county, town, village))
 
 
 def best_guess(field_key: str, machine_value: str | None, reason: str) -> str | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ducha import review
 from ducha.cli import main as cli_main
-from ducha.db.models import IssuedSheet, ReviewItem, RoundVillage, ScanFile, ScanPage, Village
+from ducha.db.models import AuditEntry, IssuedSheet, ReviewItem, RoundVillage, ScanFile, ScanPage, Village
 from ducha.results import load_form_results
 from ducha.review import ReviewScope
 from ducha.scan import scan
@@ -321,3 +321,8 @@ def test_the_cli_review_set_goes_through_the_same_rules(ws: Workspace, capsys: p
         rows = session.scalars(select(ReviewItem).where(
             ReviewItem.form_id == item.form_id, ReviewItem.field_key == item.field_key)).all()
         assert rows and all((r.status, r.resolved_value, r.resolved_by) == ("resolved", "7", "王小明") for r in rows)
+        # The command line's settlements are in the same audit log as the desk's.
+        logged = session.scalars(select(AuditEntry).where(AuditEntry.user_name == "王小明")).all()
+        assert [(e.action, e.before, e.after) for e in logged] == [("复核确认", "待复核", "7")] * len(rows)
+        assert all(item.form_id in e.target and item.field_label in e.target and item.village in e.target
+                   for e in logged)
