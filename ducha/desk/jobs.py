@@ -88,7 +88,8 @@ def run_scan(workspace: Workspace, job: Job, progress: Callable[[int, int], None
     from ducha.scan import scan
 
     paths = [workspace.root / p for p in job.params["paths"]]
-    report = scan(workspace, paths, round_id=job.round, workers=job.params.get("workers"), progress=progress)
+    report = scan(workspace, paths, round_id=job.round, workers=job.params.get("workers"), progress=progress,
+                  group_no=job.params.get("group"))
     return {"summary": report.summary, "notes": report.notes}
 
 
