@@ -27,6 +27,7 @@ from ducha.workspace import Workspace, copy_workspace
 
 ROUND = "2015-08"
 SIM_SHEETS = 6
+SIM_PAGES_PER_FILE = 3
 JOB_WAIT_SECONDS = 600
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM = "/usr/bin/chromium"
@@ -45,11 +46,15 @@ def round_desk(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFa
         issue_sheets(ws, session, ROUND, group=group, workers=1)
     returned = tmp_path_factory.mktemp("round-desk-returned")
     with Session(ws.engine()) as session:
-        simulate_round(session, ROUND, returned, seed=5, limit_sheets=SIM_SHEETS, workers=1)
-    scan(ws, sorted(p for p in returned.iterdir() if p.suffix in (".pdf", ".tif")), round_id=ROUND, workers=1)
+        simulate_round(session, ROUND, returned, seed=5, limit_sheets=SIM_SHEETS, workers=1, pages_per_file=SIM_PAGES_PER_FILE)
+    files = sorted(p for p in returned.iterdir() if p.suffix in (".pdf", ".tif"))
+    assert len(files) >= 2
+    # The last file is kept back, to be handed in through the desk.
+    scan(ws, files[:-1], round_id=ROUND, workers=1)
     server = DeskServer(ws, upload_limit_mb=DESK_TEST_UPLOAD_LIMIT_MB)
     server.add_user_by_cli(ADMIN_NAME, "admin", ADMIN_PASSWORD)
     server.group = group  # type: ignore[attr-defined]
+    server.held_back = files[-1]  # type: ignore[attr-defined]
     server.start()
     try:
         yield server
@@ -167,3 +172,24 @@ def test_dashboard_screenshot(round_desk: DeskServer) -> None:
         finally:
             browser.close()
     assert target.stat().st_size > 20_000
+
+
+def test_group_member_upload_rejects_another_groups_sheets(round_desk: DeskServer) -> None:
+    group = round_desk.group  # type: ignore[attr-defined]
+    other = 1 if group != 1 else 2
+    round_desk.add_user("别组联络员", "group", "biezu-mima-2015", group=other)
+    client = round_desk.login("别组联络员", "biezu-mima-2015")
+    held: Path = round_desk.held_back  # type: ignore[attr-defined]
+    token = round_desk.csrf(client, f"/round/{ROUND}/upload")
+    batch = "56" * 16
+    reply = client.post(f"/round/{ROUND}/upload/file", params={"batch": batch, "name": held.name},
+                        content=held.read_bytes(), headers={"X-CSRF-Token": token})
+    assert reply.status_code == 200, reply.text
+    reply = client.post(f"/round/{ROUND}/upload/start", data={"batch": batch, "csrf_token": token})
+    assert reply.status_code == 303
+    job = _wait(round_desk, int(reply.headers["location"].rsplit("/", 1)[1]))
+    assert job.status == "done", job.message
+    summary = job.result["summary"]  # type: ignore[index]
+    assert summary["input_pages"] >= 1 and summary["rejected"] == summary["input_pages"]
+    page = client.get(f"/jobs/{job.id}").text
+    assert f"此页是第{group}组的纪实表" in page

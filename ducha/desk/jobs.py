@@ -137,20 +137,16 @@ def run_sheets(workspace: Workspace, job: Job, progress: Callable[[int, int], No
 
 
 def run_lottery_record(workspace: Workspace, job: Job, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    from ducha.lottery import record_path
     from ducha.lottery_record import write_lottery_record
 
-    path = lottery_record_path(workspace, job.round or "")
+    path = record_path(workspace, job.round or "")
 
     def work(session: Session) -> dict[str, Any]:
         write_lottery_record(session, job.round or "", path)
         return {"docx": _rel(workspace, path)}
 
     return _in_transaction(workspace, work)
-
-
-def lottery_record_path(workspace: Workspace, round_id: str) -> Path:
-    # The name ``ducha lottery record`` uses by default.
-    return workspace.output_dir("lottery") / f"摇号记录_{round_id}.docx"
 
 
 RUNNERS: dict[str, Runner] = {

@@ -18,7 +18,8 @@ from ducha.desk.auth import CurrentUser
 from ducha.desk.deps import DbSession, User, render
 from ducha.desk.errors import Forbidden, NotFound
 from ducha.desk.files import inside, safe_child
-from ducha.desk.jobs import KINDS, STATUS_LABELS, lottery_record_path
+from ducha.desk.jobs import KINDS, STATUS_LABELS
+from ducha.lottery import record_path
 from ducha.readings_export import write_readings_xlsx
 from ducha.rounds import parse_round_id
 from ducha.workspace import Workspace
@@ -88,7 +89,7 @@ def dashboard(request: Request, round_id: str, session: DbSession, user: User) -
     return render(request, "dashboard.html", {
         "round_id": round_id, "status": status, "groups": groups, "totals": totals, "jobs": jobs,
         "kinds": KINDS, "job_status": STATUS_LABELS, "docs": docs, "group_label": group_label,
-        "lottery_record": lottery_record_path(workspace, round_id).is_file(),
+        "lottery_record": record_path(workspace, round_id).is_file(),
         "has_review": _has_review(request),
     })
 
@@ -136,7 +137,7 @@ def sheets_zip(request: Request, round_id: str, session: DbSession, user: User, 
 @router.get("/round/{round_id}/lottery-record.docx")
 def lottery_record(request: Request, round_id: str, session: DbSession, user: User) -> Response:
     _round(session, round_id)
-    path = lottery_record_path(_workspace(request), round_id)
+    path = record_path(_workspace(request), round_id)
     if not path.is_file():
         raise NotFound("摇号记录尚未生成")
     return FileResponse(path, filename=path.name)
