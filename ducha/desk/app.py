@@ -74,7 +74,8 @@ def create_app(workspace: Workspace, settings: DeskSettings | None = None) -> Fa
 
 def _include_review(app: FastAPI) -> None:
     # The review grid is built alongside; the desk works without it until it lands.
-    if (Path(__file__).parent / "routes_review.py").exists():
+    app.state.has_review = (Path(__file__).parent / "routes_review.py").exists()
+    if app.state.has_review:
         from ducha.desk import routes_review
 
         app.include_router(routes_review.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 import zipfile
@@ -90,12 +91,9 @@ def dashboard(request: Request, round_id: str, session: DbSession, user: User) -
         "round_id": round_id, "status": status, "groups": groups, "totals": totals, "jobs": jobs,
         "kinds": KINDS, "job_status": STATUS_LABELS, "docs": docs, "group_label": group_label,
         "lottery_record": record_path(workspace, round_id).is_file(),
-        "has_review": _has_review(request),
+        "has_review": request.app.state.has_review,
+        "today": dt.date.today().isoformat(),
     })
-
-
-def _has_review(request: Request) -> bool:
-    return any(getattr(r, "path", "").startswith("/review") for r in request.app.routes)
 
 
 @router.get("/round/{round_id}/group/{group_no}/sheets.pdf")
