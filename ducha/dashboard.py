@@ -86,14 +86,10 @@ def round_status(session: Session, round_id: str, root: Path) -> RoundStatus:
         )
         for form_id, count in open_counts:
             groups[group_of_form[str(form_id)]].open_items += count
+    # A village whose sheet is not printed yet is not "not returned": its group's row says so instead.
     missing = {r.village_id for r in load_form_results(session, round_id) if r.status == "missing"}
-    if sheets:
-        for village in plan.villages:
-            if village.id in missing:
-                groups[village.group].not_returned.append(village)
-    else:
-        # Nothing printed yet: every village is still to come back.
-        for village in plan.villages:
+    for village in plan.villages:
+        if village.id in missing:
             groups[village.group].not_returned.append(village)
     unidentified = session.scalar(
         select(func.count()).select_from(ScanPage).where(ScanPage.status == "rejected", ScanPage.form_id.is_(None))

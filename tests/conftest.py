@@ -140,4 +140,4 @@ def small_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # The live desk (``ducha serve`` in a subprocess) for the desk's HTTP and browser tests.
-from desk_fixtures import desk_server, desk_server_any_db, fresh_desk_server  # noqa: E402, F401
+from desk_fixtures import desk_server, desk_server_any_db, fresh_desk_server  # noqa: F401

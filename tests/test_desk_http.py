@@ -75,8 +75,10 @@ def test_dashboard_counts_and_lists_unreturned_villages(desk_server: DeskServer)
     assert page.status_code == 200
     text = page.text
     assert "各督查组进度" in text and "尚未交回的村" in text
-    # Nothing printed or scanned in this workspace: every planned village is still to come back.
-    assert _first_village_of(desk_server, 1) in text
+    # Nothing printed in this workspace: no village is "not returned", each group's row says why.
+    assert text.count('<td class="muted">尚未印制</td>') == 5
+    assert "本轮纪实表尚未印制" in text
+    assert _first_village_of(desk_server, 1) not in text
     assert "复核结果" in text and "通过" in text  # the lottery replays
     assert "生成正式通报" in text  # the admin's buttons
 
@@ -112,7 +114,6 @@ def test_group_member_cannot_open_another_groups_material(desk_server: DeskServe
     client = desk_server.login("二组联络员", GROUP_PASSWORD)
     own = client.get(f"/round/{ROUND}")
     assert own.status_code == 200
-    assert _first_village_of(desk_server, 2) in own.text
     assert group_label(2) in own.text
     assert all(group_label(n) not in own.text for n in (1, 3, 4, 5))
     for path in (f"/round/{ROUND}/group/1/sheets.pdf", f"/round/{ROUND}/sheets.zip?group=1",
@@ -253,7 +254,8 @@ def test_interrupted_scan_job_resumes_after_restart_without_duplicates(fresh_des
 def test_desk_runs_on_each_database(desk_server_any_db: DeskServer) -> None:
     server = desk_server_any_db
     client = server.login()
-    assert _first_village_of(server, 1) in client.get(f"/round/{ROUND}").text
+    dashboard = client.get(f"/round/{ROUND}").text
+    assert all(group_label(n) in dashboard for n in range(1, 6)) and "尚未印制" in dashboard
     token = server.csrf(client, "/admin/users")
     reply = client.post("/admin/users", data={"name": "四组组长", "role": "group", "group": "4",
                                               "password": "sizu-mima-2015", "csrf_token": token})
