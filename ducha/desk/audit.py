@@ -15,9 +15,24 @@ AUDIT_PAGE_ROWS = 200
 
 
 def _text(value: Any) -> str | None:
+    """A value as a clerk reads it on the audit page: 键：值；… for a mapping, 、 between list items."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    if isinstance(value, dict):
+        return "；".join(f"{key}：{_part(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return "、".join(_part(item) for item in value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _part(value: Any) -> str:
+    if value is None:
+        return "无"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict | list | tuple):
+        return _text(value) or ""
+    return str(value)
 
 
 def audit(session: Session, user: Any, action: str, target: str, before: Any = None, after: Any = None) -> AuditEntry:

@@ -26,9 +26,11 @@ router = APIRouter()
 DESK_REVIEW_HINT = "请先在“复核”页处理完这些项目，或先生成通报草稿"
 
 
-def _queued(session: DbSession, user: Admin, kind: str, round_id: str, params: dict[str, object]) -> Response:
+def _queued(session: DbSession, user: Admin, kind: str, round_id: str, params: dict[str, object],
+            shown: dict[str, object]) -> Response:
+    """Queue the job; the audit log gets ``shown``, the same choices in the words of the form."""
     job = enqueue(session, kind, round_id, params, user.name)
-    audit(session, user, f"提交任务：{KINDS[kind]}", f"{round_id} 轮，任务 {job.id}", None, params)
+    audit(session, user, f"提交任务：{KINDS[kind]}", f"{round_id} 轮，任务 {job.id}", None, shown)
     session.commit()
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
@@ -64,7 +66,9 @@ def make_notice(
             return render(request, "error.html", {"message": f"不能生成正式通报：{exc}",
                                                   "back": f"/round/{round_id}"}, status_code=409)
     params = {"number": doc_number, "date": day.isoformat(), "joint": bool(joint), "draft": kind == "draft"}
-    return _queued(session, user, "notice", round_id, params)
+    shown = {"类型": "草稿" if kind == "draft" else "正式通报", "发文字号": doc_number, "成文日期": day.isoformat(),
+             "联合发文": bool(joint)}
+    return _queued(session, user, "notice", round_id, params, shown)
 
 
 def _groups(session: DbSession, round_id: str, group: str) -> list[int]:
@@ -78,7 +82,8 @@ def _groups(session: DbSession, round_id: str, group: str) -> list[int]:
 @router.post("/round/{round_id}/reports")
 def make_reports(round_id: str, session: DbSession, user: Admin, group: Annotated[str, Form()] = "") -> Response:
     _round(session, round_id)
-    return _queued(session, user, "report", round_id, {"groups": _groups(session, round_id, group)})
+    groups = _groups(session, round_id, group)
+    return _queued(session, user, "report", round_id, {"groups": groups}, {"督查组": [f"第{g}组" for g in groups]})
 
 
 @router.post("/round/{round_id}/sheets")
@@ -87,10 +92,11 @@ def make_sheets(round_id: str, session: DbSession, user: Admin, group: Annotated
     chosen = _optional_int(group, "督查组编号")
     if chosen is not None:
         _groups(session, round_id, group)
-    return _queued(session, user, "sheets", round_id, {"group": chosen})
+    return _queued(session, user, "sheets", round_id, {"group": chosen},
+                   {"督查组": f"第{chosen}组" if chosen is not None else "全部"})
 
 
 @router.post("/round/{round_id}/lottery-record")
 def make_lottery_record(round_id: str, session: DbSession, user: Admin) -> Response:
     _round(session, round_id)
-    return _queued(session, user, "lottery_record", round_id, {})
+    return _queued(session, user, "lottery_record", round_id, {}, {})
