@@ -66,7 +66,7 @@ def make_notice(
             return render(request, "error.html", {"message": f"不能生成正式通报：{exc}",
                                                   "back": f"/round/{round_id}"}, status_code=409)
     params = {"number": doc_number, "date": day.isoformat(), "joint": bool(joint), "draft": kind == "draft"}
-    shown = {"类型": "草稿" if kind == "draft" else "正式通报", "发文字号": doc_number, "成文日期": day.isoformat(),
+    shown: dict[str, object] = {"类型": "草稿" if kind == "draft" else "正式通报", "发文字号": doc_number, "成文日期": day.isoformat(),
              "联合发文": bool(joint)}
     return _queued(session, user, "notice", round_id, params, shown)
 
