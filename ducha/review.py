@@ -301,13 +301,15 @@ def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> 
     item.resolved_value = None
     item.resolved_by = None
     item.resolved_at = None
-    page = session.get(ScanPage, item.scan_page_id)
-    assert page is not None
-    # A page with an open item is in review, whatever settled it before.
-    if page.status == "recorded":
-        page.status = "review"
     session.flush()
-    return Settlement(item.id, item.form_id or "", item.field_key, before, None, page.id, page.status, False, place)
+    # A page with an open item is in review, whatever settled it before.
+    session.execute(
+        update(ScanPage).where(ScanPage.id == item.scan_page_id, ScanPage.status == "recorded").values(status="review"),
+        execution_options={"synchronize_session": "evaluate"},
+    )
+    status = session.scalar(select(ScanPage.status).where(ScanPage.id == item.scan_page_id))
+    return Settlement(item.id, item.form_id or "", item.field_key, before, None, item.scan_page_id, str(status), False,
+                      place)
 
 
 def _mark_resolved(session: Session, ids: list[int], stored: str, by: str, only_open: bool = False) -> int:
@@ -317,32 +319,41 @@ def _mark_resolved(session: Session, ids: list[int], stored: str, by: str, only_
         statement = statement.where(ReviewItem.status == "open")
     result = session.execute(
         statement.values(status="resolved", resolved_value=stored, resolved_by=by, resolved_at=dt.datetime.now()),
-        execution_options={"synchronize_session": "fetch"},
+        # Evaluated on the objects in hand: "fetch" would cost a query on every confirmation.
+        execution_options={"synchronize_session": "evaluate"},
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _settled(session: Session, item: ReviewItem, before: str | None, stored: str, place: str = "") -> Settlement:
-    page = session.get(ScanPage, item.scan_page_id)
-    assert page is not None
-    was = page.status
-    _refresh_pages(session, {page.id})
-    return Settlement(item.id, item.form_id or "", item.field_key, before, stored, page.id, page.status,
-                      was != "recorded" and page.status == "recorded", place)
+    recorded = _refresh_pages(session, {item.scan_page_id})
+    status = "recorded" if recorded else session.scalar(select(ScanPage.status).where(ScanPage.id == item.scan_page_id))
+    return Settlement(item.id, item.form_id or "", item.field_key, before, stored, item.scan_page_id, str(status),
+                      bool(recorded), place)
 
 
-def _refresh_pages(session: Session, page_ids: set[int]) -> None:
-    """A page whose items are all resolved is recorded."""
-    for page_id in page_ids:
-        page = session.get(ScanPage, page_id)
-        if page is None or page.status != "review":
-            continue
-        still_open = session.scalars(
-            select(ReviewItem.id).where(ReviewItem.scan_page_id == page_id, ReviewItem.status == "open")
-        ).first()
-        if still_open is None:
-            page.status = "recorded"
+def _refresh_pages(session: Session, page_ids: set[int]) -> set[int]:
+    """A page in review whose items are all resolved is recorded; returns the pages this made recorded.
+
+    One UPDATE a page, without loading the page and its reading: this is on the path of every
+    confirmation in the desk.
+    """
     session.flush()
+    still_open = select(ReviewItem.id).where(ReviewItem.scan_page_id == ScanPage.id, ReviewItem.status == "open")
+    recorded: set[int] = set()
+    for page_id in page_ids:
+        result = session.execute(
+            update(ScanPage)
+            .where(ScanPage.id == page_id, ScanPage.status == "review", ~still_open.exists())
+            .values(status="recorded"),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            recorded.add(page_id)
+            page = session.identity_map.get(session.identity_key(ScanPage, page_id))  # type: ignore[arg-type]
+            if page is not None:
+                session.expire(page, ["status"])
+    return recorded
 
 
 # --- the desk's queue ------------------------------------------------------

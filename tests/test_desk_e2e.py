@@ -23,6 +23,7 @@ import numpy as np
 import pdfplumber
 import pytest
 from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer
+from desk_review_clerk import KINDS, Settled, settle_grid, truth_label, wait_idle
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,17 +48,6 @@ VIEWPORT = {"width": 1400, "height": 1000}
 JOB_TIMEOUT_MS = 600_000
 ACTION_TIMEOUT_MS = 60_000
 GROUP_PASSWORD = "zuyuan-mima-2015"
-KINDS = ("amount", "tick", "signature", "page", "conflict")
-TICK_KEYS = {"yes": "1", "no": "2", "blank": "0", "done": "1", "not_done": "2"}
-SIGNATURE_KEYS = {"signed": "s", "empty": "e"}
-# The current card's data in one step, as the page has it between two key presses.
-CURRENT_CARD_JS = """() => {
-  const card = document.querySelector('.rv-card.current');
-  return card ? Object.assign({value: card.querySelector('.rv-value').value, left: card.dataset.left || ''},
-                              card.dataset) : null;
-}"""
-
-
 def _cli(ws: Workspace, *args: str) -> int:
     return cli_main(["--workspace", str(ws.root), "--db", ws.db_url, *args])
 
@@ -130,58 +120,6 @@ def _sign_in(page: Page, url: str, name: str, password: str) -> None:
     page.wait_for_url(url + "/")
 
 
-def _wait_idle(page: Page) -> None:
-    """Every confirmation sent and answered."""
-    page.wait_for_function("document.getElementById('rv').dataset.pending === '0'", timeout=ACTION_TIMEOUT_MS)
-
-
-def _label(kind: str, field: str, value: Any) -> str:
-    """The truth as the grid shows it."""
-    if kind == "amount":
-        return "未填" if value is None else f"{float(value):g}"
-    return {"yes": "是", "no": "否", "blank": "未填", "done": "已整改", "not_done": "未整改",
-            "signed": "已签", "empty": "未签", "ok": "已核对"}[value]
-
-
-def _keys_for(kind: str, field: str, truth: dict[str, Any], prefilled: str) -> list[str]:
-    """What a clerk who reads the crop right presses: the value (unless the guess is right), then Enter."""
-    if kind == "page":
-        return ["Enter"]
-    value = truth["signatures"][field] if kind == "signature" else truth["fields"][field]
-    if prefilled == _label(kind, field, value):
-        return ["Enter"]
-    if kind == "amount":
-        return (["-"] if value is None else list(f"{float(value):g}")) + ["Enter"]
-    if kind == "signature":
-        return [SIGNATURE_KEYS[value], "Enter"]
-    return [TICK_KEYS[value], "Enter"]
-
-
-def _settle_grid(page: Page, url: str, kind: str, truth: dict[tuple[str, int], dict[str, Any]]) -> list[dict[str, str]]:
-    page.goto(f"{url}/review/{ROUND}/{kind}")
-    settled: list[dict[str, str]] = []
-    total = page.locator(".rv-card").count()
-    assert int(page.inner_text("#rv-left")) == total
-    while (card := page.evaluate(CURRENT_CARD_JS)) is not None:
-        form, field, item_kind = card["form"], card["field"], card["kind"]
-        if kind == "conflict":
-            # Both scans side by side: the clerk takes the left one (the other scan) with one arrow key.
-            chosen = card["left"]
-            keys = ["ArrowLeft", "Enter"]
-        else:
-            keys = _keys_for(item_kind, field, truth[(form, int(card["sheetPage"]))], card["value"])
-            chosen = ""
-        for key in keys:
-            page.keyboard.press(key)
-        settled.append({"id": card["id"], "form": form, "field": field, "kind": item_kind, "chosen": chosen})
-        assert len(settled) <= total, "the grid moved back to a card it had settled"
-    _wait_idle(page)
-    assert len(settled) == total
-    assert page.inner_text("#rv-left") == "0"
-    assert page.locator(".rv-card.done").count() == total
-    return settled
-
-
 def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], browser: Browser) -> None:
     server: DeskServer = desk["server"]
     url, ws = server.url, desk["ws"]
@@ -229,7 +167,7 @@ def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], b
     if amounts:
         page.keyboard.type("99999")
         page.keyboard.press("Enter")
-        _wait_idle(page)
+        wait_idle(page)
         current = page.locator(".rv-card.current")
         assert "位整数" in current.locator(".rv-msg").inner_text() or "不在允许范围" in current.locator(".rv-msg").inner_text()
         page.keyboard.press("Control+a")
@@ -239,10 +177,10 @@ def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], b
                                                               ("e" if first_kind == "signature" else "-")))
     if first_kind != "page":
         page.keyboard.press("Enter")
-    _wait_idle(page)
+    wait_idle(page)
     assert int(page.inner_text("#rv-left")) == left - 1
     page.keyboard.press("u")
-    _wait_idle(page)
+    wait_idle(page)
     assert page.locator(".rv-card.current").get_attribute("data-id") == first_id
     assert int(page.inner_text("#rv-left")) == left
     assert "已撤销" in page.locator(".rv-card.current .rv-msg").inner_text()
@@ -251,29 +189,22 @@ def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], b
         assert row is not None and row.status == "open"
 
     # Every item, one kind after another, by keyboard.
-    settled: list[dict[str, str]] = []
+    settled: list[Settled] = []
     for kind in KINDS:
-        settled += _settle_grid(page, url, kind, desk["truth"])
+        settled += settle_grid(page, url, ROUND, kind, desk["truth"])
     assert len(settled) == opened
+    assert any(item.conflict for item in settled) and any(not item.conflict for item in settled)
     with Session(ws.engine()) as session:
         assert session.scalar(select(func.count()).select_from(ReviewItem).where(ReviewItem.status == "open")) == 0
         assert session.scalar(select(func.count()).select_from(ScanPage).where(ScanPage.status == "review")) == 0
         results = {r.form_id: r for r in load_form_results(session, ROUND)}
     # The results hold what the clerk typed: the simulation's truth, or the scan chosen on the conflict screen.
     for item in settled:
-        result = results[item["form"]]
+        if item.kind == "page":
+            continue
+        result = results[item.form]
         merged: dict[str, Any] = {**result.indicators, **result.numbers, **result.signatures}
-        if item["kind"] == "page":
-            continue
-        if item["chosen"]:
-            assert _label(item["kind"], item["field"], merged[item["field"]]) == item["chosen"], item
-            continue
-        truth = desk["truth"][(item["form"], 1)]
-        expected = truth["signatures"][item["field"]] if item["kind"] == "signature" else truth["fields"][item["field"]]
-        if item["kind"] == "amount":
-            assert merged[item["field"]] == (None if expected is None else pytest.approx(float(expected))), item
-        else:
-            assert merged[item["field"]] == expected, item
+        assert truth_label(item.kind, merged[item.field]) == item.chosen, item
 
     # The final notice, made and downloaded from the desk.
     page.goto(f"{url}/round/{ROUND}")
@@ -298,7 +229,7 @@ def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], b
     page.goto(f"{url}/audit")
     rows = page.locator("tr")
     for item in settled:
-        row = rows.filter(has_text=item["form"]).filter(has_text=field_label(item["field"])).filter(has_text="复核确认")
+        row = rows.filter(has_text=item.form).filter(has_text=field_label(item.field)).filter(has_text="复核确认")
         assert row.count() >= 1, item
         assert ADMIN_NAME in row.first.inner_text()
     with Session(ws.engine()) as session:
@@ -307,7 +238,7 @@ def test_a_round_from_upload_to_final_notice_by_keyboard(desk: dict[str, Any], b
     assert logged == len(settled) + 1  # and the one settled before the undo
     context.close()
 
-    item = next(int(i["id"]) for i in settled if i["kind"] != "page" and not i["chosen"])
+    item = next(i.id for i in settled if i.kind != "page" and not i.conflict)
     _refusals(server, ws, item)
 
 

@@ -35,6 +35,20 @@ ROUND_PATTERN = r"^\d{4}-\d{2}$"
 CONFLICT_KIND = "conflict"
 EMPTY_BOX = "□"
 RoundId = Annotated[str, Path(pattern=ROUND_PATTERN)]
+# The review grid's value keys (review.js reads them from each card): key -> the value as a person writes it.
+TICK_KEYS = {"1": "是", "2": "否", "0": "未填"}
+RECTIFICATION_KEYS = {"1": "已整改", "2": "未整改", "0": "未填"}
+SIGNATURE_KEYS = {"s": "已签", "e": "未签"}
+AMOUNT_BLANK_KEY = "-"  # an amount left empty on paper; digits and "." are typed as they are
+
+
+def value_keys(item: review.QueueItem) -> dict[str, str] | None:
+    """The keys that set this item's value; None for an amount (typed) or a whole page (Enter only)."""
+    if item.kind == "tick":
+        return RECTIFICATION_KEYS if item.field_key.startswith("rect_") else TICK_KEYS
+    if item.kind == "signature":
+        return SIGNATURE_KEYS
+    return None
 
 
 def scope_of(user: CurrentUser, round_id: str | None = None) -> ReviewScope:
@@ -103,7 +117,8 @@ def review_grid(request: Request, round_id: RoundId, kind: str, session: DbSessi
     items = review.review_queue(session, scope, None if conflicts else kind, conflicts=conflicts)  # type: ignore[arg-type]
     cards = []
     for item in items:
-        card: dict[str, Any] = {"item": item, "question": _question(item, round_id), "reason": _reason(item)}
+        card: dict[str, Any] = {"item": item, "question": _question(item, round_id), "reason": _reason(item),
+                                "value_keys": value_keys(item)}
         if conflicts:
             card["conflict"] = review.conflict_view(session, item.id, scope)
         cards.append(card)
@@ -114,6 +129,7 @@ def review_grid(request: Request, round_id: RoundId, kind: str, session: DbSessi
         "tabs": _tabs(session, scope),
         "cards": cards,
         "scope": scope,
+        "blank_key": AMOUNT_BLANK_KEY,
     })
 
 

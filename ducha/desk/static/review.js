@@ -242,7 +242,7 @@
       return;
     }
     if (isAmount(current) && key.length === 1) {
-      if (key === "-") {
+      if (key === root.getAttribute("data-blank-key")) {
         e.preventDefault();
         box.value = "未填";
         box.select();
