@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: setup demo test lint typecheck bench clean lock
+.PHONY: setup demo desk test lint typecheck bench clean lock
 
 $(VENV)/.ducha-installed: pyproject.toml requirements.lock scripts/setup.sh
 	bash scripts/setup.sh
@@ -12,6 +12,10 @@ setup: $(VENV)/.ducha-installed
 
 demo: setup
 	bash scripts/demo.sh
+
+# The web desk on the demo workspace (made first if missing); prints a demo login.
+desk: setup
+	bash scripts/desk.sh
 
 test: setup
 	bash scripts/run_tests.sh

@@ -21,12 +21,14 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ducha.db.models import Lottery, Village
 from ducha.errors import LotteryError
+from ducha.workspace import Workspace
 
 ALGORITHM = "hmac-sha256-rank"
 ALGORITHM_VERSION = "1"
@@ -133,3 +135,8 @@ def verify(session: Session, round_id: str) -> Verification:
         current_sha256=population_sha256(current),
         changed_counties=changed,
     )
+
+
+def record_path(workspace: Workspace, round_id: str) -> Path:
+    """Where a round's printable lottery record is written unless told otherwise (CLI and desk alike)."""
+    return workspace.output_dir("lottery") / f"摇号记录_{round_id}.docx"

@@ -497,6 +497,24 @@ class NoticeOutput:
     consequences: Consequences
 
 
+CLI_REVIEW_HINT = "请先完成复核（ducha review），或加 --draft 生成草稿"
+
+
+def require_no_open_reviews(round_id: str, findings: RoundFindings, hint: str = CLI_REVIEW_HINT) -> None:
+    """The final notice waits until no sheet of the round is still in review."""
+    if findings.total.review:
+        pending = [x.form_id or x.village.name for x in findings.of_status("review")]
+        raise RoundError(f"{round_id} 轮还有 {len(pending)} 份记实表待复核（{_join(pending[:5])}），{hint}")
+
+
+def check_final_notice(session: Session, workspace: Workspace, round_id: str, hint: str = CLI_REVIEW_HINT) -> None:
+    """Refuse, before any work is queued, a final notice that ``prepare`` would refuse."""
+    plan = round_plan(session, round_id)
+    rules = load_rules(workspace.root)
+    findings = compute_findings(round_id, plan.villages, load_results(session, round_id), rules.problem_definition())
+    require_no_open_reviews(round_id, findings, hint)
+
+
 def prepare(
     session: Session, workspace: Workspace, round_id: str, results: list[FormResult], *,
     number: int | None, date: dt.date, joint: bool, draft: bool = False,
@@ -506,12 +524,8 @@ def prepare(
     rules = rules or load_rules(workspace.root)
     wording = load_wording(workspace.root)
     findings = compute_findings(round_id, plan.villages, results, rules.problem_definition())
-    if findings.total.review and not draft:
-        pending = [x.form_id or x.village.name for x in findings.of_status("review")]
-        raise RoundError(
-            f"{round_id} 轮还有 {len(pending)} 份记实表待复核（{_join(pending[:5])}），请先完成复核（ducha review），"
-            "或加 --draft 生成草稿"
-        )
+    if not draft:
+        require_no_open_reviews(round_id, findings)
     if number is None and not draft:
         raise RoundError("正式通报须给出发文字号的顺序号（--number），草稿可不给")
     units = unit_infos(session)

@@ -240,18 +240,20 @@ def _answers(reading: dict[str, Any]) -> dict[str, Any]:
 class _Issued:
     pages: int
     rectification_rows: int
+    group_no: int
 
     @classmethod
     def of(cls, row: IssuedSheet) -> _Issued:
-        return cls(row.pages, len(row.rectification_item_ids or []))
+        return cls(row.pages, len(row.rectification_item_ids or []), row.group_no)
 
 
 class _Store:
     """Writes outcomes; decides each page's final state against the issued sheets."""
 
-    def __init__(self, session: Session, round_id: str | None, root: Path):
+    def __init__(self, session: Session, round_id: str | None, root: Path, group_no: int | None = None):
         self.session = session
         self.round_id = round_id
+        self.group_no = group_no
         self.root = root
         # Looked up once per batch: a per-page query is most of the parent's time,
         # and the parent shares the cores with the workers.
@@ -319,6 +321,9 @@ class _Store:
             self._reject(page, f"此页属于 {outcome.round} 轮，不是本次扫描的 {self.round_id} 轮")
         elif outcome.sheet_page is None or outcome.sheet_page > max(issued.pages, 1):
             self._reject(page, f"纪实表 {outcome.form_id} 没有第{outcome.sheet_page}页")
+        elif self.group_no is not None and issued.group_no != self.group_no:
+            # A group may hand in only its own villages' sheets; the office scans the others.
+            self._reject(page, f"此页是第{issued.group_no}组的纪实表，上传人属于第{self.group_no}组，请交办公室处理")
         if page.status == STATUS_REJECTED:
             return page
         assert issued is not None and outcome.reading is not None
@@ -478,7 +483,9 @@ def scan(
     workers: int | None = None,
     progress: ProgressFn | None = None,
     stop_after_pages: int | None = None,
+    group_no: int | None = None,
 ) -> ScanReport:
+    """Read every page of ``paths``; with ``group_no``, pages of other groups' sheets are rejected."""
     layouts = load_layouts()
     key = workspace.key()
     workspace.output_dir("evidence")
@@ -501,7 +508,7 @@ def scan(
             session.commit()
             tasks = list(_chunks(session, files))
             total = sum(len(t.page_nos) for t in tasks)
-            store = _Store(session, round_id, workspace.root)
+            store = _Store(session, round_id, workspace.root, group_no)
             stored = 0
             if progress:
                 progress(0, total)

@@ -137,3 +137,7 @@ def small_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("small") / "small_registry.xlsx"
     book.save(path)
     return path
+
+
+# The live desk (``ducha serve`` in a subprocess) for the desk's HTTP and browser tests.
+from desk_fixtures import desk_server, desk_server_any_db, fresh_desk_server  # noqa: F401

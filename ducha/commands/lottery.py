@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ducha.cli_helpers import add_json_flag, console, output_file, print_json, transaction, workspace_of
-from ducha.lottery import verify
+from ducha.lottery import record_path, verify
 from ducha.rounds import parse_round_id
 
 EXIT_MISMATCH = 1
@@ -66,7 +66,7 @@ def run_record(args: argparse.Namespace) -> int:
     if args.output is not None:
         output_file(args.output)
     workspace = workspace_of(args)
-    path = args.output or workspace.output_dir("lottery") / f"摇号记录_{args.round}.docx"
+    path = args.output or record_path(workspace, args.round)
     with transaction(workspace) as session:
         write_lottery_record(session, args.round, path)
     console().print(f"已生成摇号记录：{path}")

@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
-from ducha.review import open_items, resolve
+from ducha.review import AUDIT_SETTLE, audit_label, open_items, resolve_field
 from forms.record_sheet import field_label
 from forms.values import display_value
 
@@ -74,9 +74,14 @@ def run_list(args: argparse.Namespace) -> int:
 def run_set(args: argparse.Namespace) -> int:
     workspace = workspace_of(args)
     by = args.by or getpass.getuser()
+    from ducha.desk.audit import audit
+
     with transaction(workspace) as session:
-        count = resolve(session, args.form, args.field, args.value, by)
+        settled = resolve_field(session, args.form, args.field, args.value, by)
+        for done in settled:
+            audit(session, by, AUDIT_SETTLE, done.target, audit_label(done.before), audit_label(done.after))
     console().print(
-        f"已记录：{args.form} 的 {field_label(args.field)}（{args.field}）为 {display_value(args.value)}（复核人 {by}，{count} 项）"
+        f"已记录：{args.form} 的 {field_label(args.field)}（{args.field}）为 {display_value(args.value)}"
+        f"（复核人 {by}，{len(settled)} 项）"
     )
     return 0
