@@ -364,7 +364,7 @@ def test_help_is_chinese(capsys, command) -> None:
     code, out, _err = run(capsys, *command, "--help")
     assert code == 0
     assert out.startswith("用法：ducha")
-    assert "选项" in out and "显示本帮助并退出" in out
+    assert "\n选项：\n" in out and "显示本帮助并退出" in out
     for english in HELP_ENGLISH:
         assert english not in out
 
