@@ -65,6 +65,14 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         if add_help:
             self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=HELP_HELP)
 
+    def format_help(self) -> str:
+        # argparse ends a heading with an ASCII colon; Chinese text takes the full-width one.
+        text = super().format_help()
+        for group in self._action_groups:
+            if group.title:
+                text = text.replace(f"{group.title}:\n", f"{group.title}：\n")
+        return text
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(self.prog, translate(message))
 

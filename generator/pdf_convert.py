@@ -32,7 +32,7 @@ from typing import IO
 
 import pypdfium2
 
-from forms.errors import ConversionError
+from forms.errors import ConversionError, DuchaError
 from generator.fonts import converter_environment
 from generator.user_cache import cache_dir
 
@@ -60,6 +60,13 @@ EXPORT_FILTERS = {
     "fodt": "fodt:OpenDocument Text Flat XML",
 }
 _ERROR_TAIL_CHARS = 600
+LOG_CACHE_NAME = "logs"
+# Words in LibreOffice's output -> what they mean for the document.
+LIBREOFFICE_REASONS = (
+    ("source file could not be loaded", "LibreOffice 无法打开该文件（已损坏或不是 Word 文档）"),
+    ("no export filter", "LibreOffice 无法导出为所需格式"),
+    ("user installation could not be completed", "LibreOffice 无法建立配置文件夹"),
+)
 
 
 def default_workers() -> int:
@@ -160,6 +167,18 @@ def _log_tail(job: _Job) -> str:
     job.log.seek(0)
     text = job.log.read().decode("utf-8", "replace").strip()
     return text[-_ERROR_TAIL_CHARS:]
+
+
+def _log_reason(job: _Job) -> str:
+    """What LibreOffice said, in Chinese; its own (English) output is kept in a log file, not shown."""
+    tail = _log_tail(job)
+    reason = next((r for needle, r in LIBREOFFICE_REASONS if needle in tail.lower()), "LibreOffice 未说明原因")
+    try:
+        saved = cache_dir(LOG_CACHE_NAME) / f"libreoffice-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{job.outdir.name}.log"
+        saved.write_text(tail + "\n", encoding="utf-8")
+    except (OSError, DuchaError):
+        return reason
+    return f"{reason}，LibreOffice 的原始输出见 {saved}"
 
 
 def _report_finished(
@@ -264,7 +283,7 @@ def convert_documents(
                     running.remove(job)
                     if job.proc.returncode != 0:
                         failed.append(
-                            f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；输出：{_log_tail(job)}"
+                            f"LibreOffice 退出码 {job.proc.returncode}，涉及：{_names(job.docs)}；{_log_reason(job)}"
                         )
                     elif on_converted is not None:
                         _report_finished(job, target, reported, on_converted, exited=True)
@@ -288,7 +307,7 @@ def convert_documents(
             for doc in job.docs:
                 pdf = job.outdir / f"{doc.stem}.{target}"
                 if not pdf.is_file() or pdf.stat().st_size == 0:
-                    bad.append(f"{doc.name}：没有生成 PDF（{_log_tail(job)[-200:]}）")
+                    bad.append(f"{doc.name}：没有生成 PDF（{_log_reason(job)}）")
                     continue
                 if target != "pdf":
                     produced.append((pdf, out_dir / pdf.name))

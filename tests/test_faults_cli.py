@@ -340,6 +340,22 @@ def test_library_errors_are_translated_without_their_english() -> None:
     assert library_reason(ValueError("something nobody foresaw")) == "文件内容无法解析"
 
 
+def test_libreoffice_output_is_kept_in_a_log_not_shown(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    broken = tmp_path / "broken-sheet.docx"
+    broken.write_bytes(b"PK\x03\x04 this is not a real docx")
+    from forms.errors import ConversionError
+
+    with pytest.raises(ConversionError) as info:
+        convert_to_pdf([broken], tmp_path / "out", workers=1)
+    message = str(info.value)
+    assert "broken-sheet.docx" in message and "LibreOffice 无法打开该文件（已损坏或不是 Word 文档）" in message
+    assert "source file could not be loaded" not in message and "Error" not in message
+    logs = list((tmp_path / "cache" / "logs").iterdir())
+    assert len(logs) == 1 and str(logs[0]) in message
+    assert "source file could not be loaded" in logs[0].read_text(encoding="utf-8")
+
+
 HELP_ENGLISH = ("usage:", "positional arguments", "options:", "optional arguments", "show this help message")
 
 
@@ -348,7 +364,7 @@ def test_help_is_chinese(capsys, command) -> None:
     code, out, _err = run(capsys, *command, "--help")
     assert code == 0
     assert out.startswith("用法：ducha")
-    assert "选项" in out and "显示本帮助并退出" in out
+    assert "\n选项：\n" in out and "显示本帮助并退出" in out
     for english in HELP_ENGLISH:
         assert english not in out
 
