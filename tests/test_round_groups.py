@@ -34,7 +34,7 @@ def test_init_makes_a_workspace_with_a_private_key_and_migrated_schema(
     assert (root / "secret.key").read_text() == key_before
     engine = sa.create_engine(f"sqlite:///{root / 'ducha.sqlite3'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == head_revision()
         assert "village" in sa.inspect(conn).get_table_names()
 
 
