@@ -41,6 +41,9 @@ STRIPE_ZONE_TO_MM = 2.0
 STRIPE_LEVEL_PERCENTILE = 75.0
 # Only a band at least this dark (share of paper level) is taken out; elsewhere nothing changes.
 STRIPE_DARKNESS_MIN_RATIO = 0.08
+# A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
+# such a row are not looked at again (it costs a second, larger crop).
+STRIPE_FULL_LINE_MIN_RATIO = 0.9
 
 
 @dataclass
@@ -91,13 +94,19 @@ def _fill_and_cover(ink: np.ndarray) -> tuple[float, float]:
 def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level: float) -> BoxMeasure:
     inset = min(BOX_INSET_MM, min(rect.w_mm, rect.h_mm) * 0.25)
     inner = crop(gray, alignment, rect, SAMPLE_PX_PER_MM, inset_mm=inset)
-    fill, cover = measure_pixels(inner, paper_level)
-    if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO:
-        # Ink enough to be a mark: make sure it is not a band crossing the page.
+    ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
+    fill, cover = _fill_and_cover(ink)
+    if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO and _has_full_line(ink):
+        # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
         banded = _without_bands(gray, alignment, rect, inset, paper_level)
         if banded is not None:
             fill, cover = banded
     return classify_box(fill, cover)
+
+
+def _has_full_line(ink: np.ndarray) -> bool:
+    return bool((ink.mean(axis=1) >= STRIPE_FULL_LINE_MIN_RATIO).any()
+                or (ink.mean(axis=0) >= STRIPE_FULL_LINE_MIN_RATIO).any())
 
 
 def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm: float,
@@ -111,8 +120,9 @@ def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm:
     near, far = round((reach - STRIPE_ZONE_FROM_MM) * px), round(reach * px)
     side = np.hstack([around[:, : max(1, near)], around[:, w - max(1, near):]])
     ends = np.vstack([around[: max(1, near)], around[h - max(1, near):]])
-    row_level = np.percentile(side, STRIPE_LEVEL_PERCENTILE, axis=1).astype(np.float32)
-    col_level = np.percentile(ends, STRIPE_LEVEL_PERCENTILE, axis=0).astype(np.float32)
+    q = STRIPE_LEVEL_PERCENTILE / 100.0
+    row_level = np.sort(side, axis=1)[:, round(q * (side.shape[1] - 1))].astype(np.float32)
+    col_level = np.sort(ends, axis=0)[round(q * (ends.shape[0] - 1))].astype(np.float32)
     band = paper_level * (1.0 - STRIPE_DARKNESS_MIN_RATIO)
     if row_level.min() > band and col_level.min() > band:
         return None
