@@ -24,6 +24,7 @@ from forms.geometry import Rect
 from forms.record_sheet import SignatureState
 from ocr.align import Alignment, crop, union_rect
 from ocr.marks import darkness as darkness_of
+from ocr.marks import percentile_u8
 
 SAMPLE_PX_PER_MM = 5.0
 SIGNATURE_INSET_MM = 1.0
@@ -36,6 +37,12 @@ SIGNED_INK_MIN_MM2 = 8.0
 SIGNED_EXTENT_MIN_MM = 7.0
 EMPTY_INK_MAX_MM2 = 3.0
 EMPTY_EXTENT_MAX_MM = 4.0
+# A phone's light falls off across the page: where the paper around the slots is this much
+# darker than the page's paper, it is measured against its own level (down to the floor), or
+# all of it would count as ink and be removed as one printed block.
+LOCAL_PAPER_DARKER_RATIO = 0.95
+LOCAL_PAPER_FLOOR_RATIO = 0.6
+LOCAL_PAPER_PERCENTILE = 90.0
 # Strokes of one name lie this close to each other: side by side along the line, and above and below.
 WRITER_GAP_X_MM = 4.0
 WRITER_GAP_Y_MM = 1.5
@@ -455,6 +462,14 @@ def _ring_arcs(ink: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     return arcs if found else None
 
 
+def _local_paper(image: np.ndarray, paper_level: float) -> float:
+    """The paper's level in ``image`` when clearly darker than the page's (uneven light), else the page's."""
+    local = percentile_u8(image, LOCAL_PAPER_PERCENTILE)
+    if local >= paper_level * LOCAL_PAPER_DARKER_RATIO:
+        return paper_level
+    return max(local, paper_level * LOCAL_PAPER_FLOOR_RATIO)
+
+
 def _stroke_lengths(ink: np.ndarray, px_per_mm: float) -> tuple[float, float, float, float]:
     """Total length of the ink's strokes (its skeleton); and, of the one writer's group (strokes
     within ``WRITER_GAP_X_MM`` / ``WRITER_GAP_Y_MM`` of each other) with the most of it, that length, width and height; in mm."""
@@ -496,6 +511,7 @@ def read_signatures(
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
+        paper_level = _local_paper(context, paper_level)
         valid = np.ones(context.shape, dtype=bool)
         # Above the slots lie their labels and the form's table: print enough
         # to fake any ring. A seal is judged on what it shows below that line.
@@ -544,7 +560,7 @@ def read_signatures(
         local = [(covered[i][0] - dx, covered[i][1] - dy, covered[i][2]) for i in touching]
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
-        out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near),
+        out[key] = (measure_area(area, _local_paper(area, paper_level), px, local, seal_trace=bool(near),
                                  pen_levels=levels), area)
     return out
 
