@@ -107,8 +107,8 @@ SEAL_OUTSIDE_SHARE_MAX = 0.5
 SEAL_TRACE_MIN_MM2 = 0.5
 # Copier dirt is not a seal: a round speck (toner on the drum) this small, or a piece of a gray
 # roller band (ink on most of its row or column of bare paper, right across the row), is no trace.
-SEAL_TRACE_SPECK_MAX_MM = 1.2
-SEAL_TRACE_SPECK_MAX_MM2 = 1.0
+SEAL_TRACE_SPECK_MAX_MM = 1.6
+SEAL_TRACE_SPECK_MAX_MM2 = 1.2
 ROLLER_BAND_SHARE_MIN = 0.5
 ROLLER_BAND_GROW_MM = 1.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
