@@ -260,7 +260,7 @@ def test_same_form_twice_with_different_answers_is_a_conflict(printed: Workspace
     with Session(ws.engine()) as session:
         sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).first()
         assert sheet is not None
-    from ducha.simulate import EmptySlotCase, _render, empty_slot_reading
+    from ducha.simulate import _render
 
     layout = load_layout("rs1", 1)
     from ocr.align import align
