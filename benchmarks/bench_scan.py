@@ -52,21 +52,24 @@ from ducha.scan import scan
 from ducha.simulate import simulate_round
 from ducha.workspace import Workspace, copy_workspace, create, open_workspace
 from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
-from generator.simulate import OFFICE_300_PROFILE
+from generator.simulate import OFFICE_300_PROFILE, SCANNER_TEXT_PROFILE
 
 ROUND = "2015-08"
 SPEED_SET_SEED = 900
+# The speed sets: a noisy office 300 dpi gray scan (the target's input), and an MFP's text mode
+# (300 dpi gray, paper cleaned to white, JPEG quality ~75, ~0.6 MB a page).
+SPEED_SETS = {OFFICE_300_PROFILE: "speed-300dpi", SCANNER_TEXT_PROFILE: "speed-scanner-text"}
 SEED_TEXT = "2015-08-14 福彩3D 第2015219期 开奖号 5 8 3"
 WORKERS = 2
 RECTIFICATION_VILLAGES = 10
 TARGETS = {
     "ticks_wrong_max": 0.001,
     "ticks_flagged_max": 0.02,
-    "signatures_flagged_max": 0.02,
+    "signatures_flagged_max": 0.04,
     "amounts_right_min": 0.90,
     "amounts_wrong_max": 0.01,
     "pages_per_s_min": 60.0,
-    "decode_ratio_max": 2.0,
+    "decode_ratio_max": 1.6,
     "peak_rss_kb_max": 1024 * 1024,
 }
 
@@ -313,6 +316,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, help="工作目录（默认临时目录；已有印好的工作区则复用）")
     parser.add_argument("--memory-pages", type=int, default=0,
                         help="另外一批读取这么多页（复制模拟文件），只报告峰值内存")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="只测速度集（不模拟、不读取混合扫描方式的回收页）")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -327,7 +332,7 @@ def main() -> int:
         from ducha.db.models import IssuedSheet
 
         per_pass = sum(len(s.pdf_pages) for s in session.scalars(select(IssuedSheet).where(IssuedSheet.round == ROUND)))
-    passes = max(1, math.ceil(args.pages / (per_pass + 1)))
+    passes = 0 if args.speed_only else max(1, math.ceil(args.pages / (per_pass + 1)))
     dirs: list[Path] = []
     t = time.perf_counter()
     for k in range(passes):
@@ -337,12 +342,14 @@ def main() -> int:
                 simulate_round(session, ROUND, out, seed=100 + k, workers=WORKERS)
         dirs.append(out)
     print(f"模拟：{passes} 批，{time.perf_counter() - t:.0f} 秒")
-    speed_dir = workdir / "speed-300dpi"
-    if not (speed_dir / "ground_truth.json").exists():
-        with Session(base.engine()) as session:
-            simulate_round(session, ROUND, speed_dir, seed=SPEED_SET_SEED, workers=WORKERS,
-                           profile=OFFICE_300_PROFILE, tiff_share=0.0)
-    speed_files = sorted(speed_dir.glob("*.pdf"))
+    speed_sets: dict[str, list[Path]] = {}
+    for profile, name in SPEED_SETS.items():
+        speed_dir = workdir / name
+        if not (speed_dir / "ground_truth.json").exists():
+            with Session(base.engine()) as session:
+                simulate_round(session, ROUND, speed_dir, seed=SPEED_SET_SEED, workers=WORKERS,
+                               profile=profile, tiff_share=0.0)
+        speed_sets[profile] = sorted(speed_dir.glob("*.pdf"))
     files_by_dir = {d: sorted(p for p in d.iterdir() if p.suffix in (".pdf", ".tif")) for d in dirs}
     all_files = [f for files in files_by_dir.values() for f in files]
     if args.memory_pages:
@@ -362,14 +369,17 @@ def main() -> int:
             decode_time[kind] += seconds
 
     decode_pass()
-    speed_decode_pages, speed_decode_s = decode_only(speed_files)
-    speed_ws = copy_printed(base, workdir / f"speed-{os.getpid()}")
-    start = time.perf_counter()
-    speed_pages = scan(speed_ws, speed_files, round_id=ROUND, workers=WORKERS).summary["input_pages"]
-    speed_scan_s = time.perf_counter() - start
-    shutil.rmtree(speed_ws.root)
-    pages, seconds = decode_only(speed_files)
-    speed_decode_pages, speed_decode_s = speed_decode_pages + pages, speed_decode_s + seconds
+    speed: dict[str, tuple[int, float, int, float]] = {}
+    for profile, speed_files in speed_sets.items():
+        speed_decode_pages, speed_decode_s = decode_only(speed_files)
+        speed_ws = copy_printed(base, workdir / f"speed-{profile}-{os.getpid()}")
+        start = time.perf_counter()
+        speed_pages = scan(speed_ws, speed_files, round_id=ROUND, workers=WORKERS).summary["input_pages"]
+        speed_scan_s = time.perf_counter() - start
+        shutil.rmtree(speed_ws.root)
+        # Decoded before and after the scan, so a change of load hits both sides.
+        pages, seconds = decode_only(speed_files)
+        speed[profile] = (speed_pages, speed_scan_s, speed_decode_pages + pages, speed_decode_s + seconds)
     tallies = {name: Tally() for name in ("identification", "ticks", "amounts", "signatures")}
     blank_signed: list[str] = []
     with TreeMemory() as memory:
@@ -388,6 +398,11 @@ def main() -> int:
             shutil.rmtree(ws.root)
     # Once more, the plain decode, so load changes during the run hit both sides.
     decode_pass()
+    if args.speed_only:
+        for profile, (speed_pages, speed_scan_s, decode_pages_n, decode_s) in speed.items():
+            print(f"速度（{profile}，{speed_pages} 页）：{speed_pages / speed_scan_s:.1f} 页/秒；"
+                  f"仅解码 {decode_pages_n / decode_s:.1f} 页/秒；比值 {(decode_pages_n / decode_s) / (speed_pages / speed_scan_s):.2f}×")
+        return 0
     scanned_pages = sum(scan_pages.values())
     decode_rate = sum(decode_pages.values()) / sum(decode_time.values())
     scan_rate = scanned_pages / sum(scan_time.values())
@@ -407,11 +422,14 @@ def main() -> int:
             k_decode = decode_pages[kind] / decode_time[kind]
             print(f"  {kind}：{scan_pages[kind]} 页，{k_scan:.1f} 页/秒；仅解码 {k_decode:.1f} 页/秒；比值 {k_decode / k_scan:.2f}×")
     print(f"全部扫描方式合计：{scan_rate:.1f} 页/秒；仅解码 {decode_rate:.1f} 页/秒；比值 {decode_rate / scan_rate:.2f}×")
+    for profile, (speed_pages, speed_scan_s, decode_pages_n, decode_s) in speed.items():
+        size_mb = sum(f.stat().st_size for f in speed_sets[profile]) / 1e6 / max(speed_pages, 1)
+        print(f"速度（{profile}：300 dpi 灰度 JPEG 扫描的 PDF，{speed_pages} 页，每页约 {size_mb:.2f} MB，单独一批）："
+              f"{speed_pages / speed_scan_s:.1f} 页/秒；仅解码 {decode_pages_n / decode_s:.1f} 页/秒；"
+              f"比值 {(decode_pages_n / decode_s) / (speed_pages / speed_scan_s):.2f}×")
+    speed_pages, speed_scan_s, decode_pages_n, decode_s = speed[OFFICE_300_PROFILE]
     speed_rate = speed_pages / speed_scan_s
-    speed_decode_rate = speed_decode_pages / speed_decode_s
-    speed_ratio = speed_decode_rate / speed_rate
-    print(f"速度（300 dpi 灰度 JPEG 扫描的 PDF，{speed_pages} 页，单独一批）：{speed_rate:.1f} 页/秒；"
-          f"仅解码 {speed_decode_rate:.1f} 页/秒；比值 {speed_ratio:.2f}×")
+    speed_ratio = (decode_pages_n / decode_s) / speed_rate
     self_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"扫描时整个进程树的峰值内存：{memory.peak_kb / 1024:.0f} MB（RSS 之和；按 PSS 计 {memory.peak_pss_kb / 1024:.0f} MB；"
           f"主进程历史峰值 {self_rss_mb:.0f} MB。本次若含模拟，主进程占用偏高，请用 --memory-pages 单独测）")
@@ -419,12 +437,12 @@ def main() -> int:
         "勾选误读 ≤ 0.1%": tallies["ticks"].share("wrong") <= TARGETS["ticks_wrong_max"],
         "勾选复核 ≤ 2%": tallies["ticks"].share("flagged") <= TARGETS["ticks_flagged_max"],
         "空白签名从未读为已签": not blank_signed,
-        "签名复核 ≤ 2%": tallies["signatures"].share("flagged") <= TARGETS["signatures_flagged_max"],
+        "签名复核 ≤ 4%": tallies["signatures"].share("flagged") <= TARGETS["signatures_flagged_max"],
         "没有页面归错村": tallies["identification"].counts["wrong"] == 0,
         "数字正确且通过 ≥ 90%": tallies["amounts"].share("correct") >= TARGETS["amounts_right_min"],
         "数字误读 ≤ 1%": tallies["amounts"].share("wrong") <= TARGETS["amounts_wrong_max"],
         "速度 ≥ 60 页/秒（300 dpi）": speed_rate >= TARGETS["pages_per_s_min"],
-        "不慢于仅解码的 2 倍（300 dpi）": speed_ratio <= TARGETS["decode_ratio_max"],
+        "不慢于仅解码的 1.6 倍（300 dpi）": speed_ratio <= TARGETS["decode_ratio_max"],
         "扫描峰值内存 < 1 GB": memory.peak_kb < TARGETS["peak_rss_kb_max"],
     }
     for label, ok in checks.items():

@@ -30,10 +30,17 @@ from forms.geometry import load_layout
 from generator import form_simulate as form_sim
 from generator import simulate as sim
 from ocr.align import align
+from ocr.pages import _decode_png, decode_jpeg
+from ocr.reader import read_page
 
 PAGES_PER_FILE = 8
 TIFF_FILE_SHARE = 0.34
 TRUTH_FILE_NAME = "ground_truth.json"
+# JPEG quality of the pages written into simulated PDFs; a profile may ask for its own.
+PDF_JPEG_QUALITY = 90
+# The page's trip from the worker to the file writer.
+TRANSFER_JPEG_QUALITY = 88
+PDF_JPEG_QUALITY_BY_PROFILE = {sim.SCANNER_TEXT_PROFILE: sim.SCANNER_TEXT_JPEG_QUALITY}
 
 
 @dataclass
@@ -65,6 +72,20 @@ def _render(pdf_path: str, pdf_page: int) -> np.ndarray:
     return np.ascontiguousarray(array[:, :, ::-1])
 
 
+def _encode(image: np.ndarray, bilevel: bool, profile: str) -> bytes:
+    """The scanned page as a file's bytes: 1-bit PNG, or JPEG."""
+    if bilevel:
+        buffer = io.BytesIO()
+        Image.fromarray(image).convert("1").save(buffer, format="PNG")
+        return buffer.getvalue()
+    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY,
+                                          PDF_JPEG_QUALITY_BY_PROFILE.get(profile, TRANSFER_JPEG_QUALITY)])
+    if not ok:
+        raise ScanError("模拟页面无法编码")
+    return bytes(data.tobytes())
+
+
 def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     """Render, fill and scan one printed page; returns encoded image, 1-bit flag, dpi, truth."""
     layout = load_layout(item.layout, item.sheet_page)
@@ -82,17 +103,44 @@ def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
         sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
         page_truth = plan.truth()
     image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed), profile=item.profile)
-    bilevel = info["profile"] == "bilevel"
+    bilevel = bool(info.get("bilevel"))
     truth = dict(page_truth, village_id=item.village_id, scan=info, form_type=item.layout)
-    if bilevel:
-        buffer = io.BytesIO()
-        Image.fromarray(image).convert("1").save(buffer, format="PNG")
-        return buffer.getvalue(), True, dpi, truth
-    bgr = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(info.get("quality", 88))])
-    if not ok:
-        raise ScanError("模拟页面无法编码")
-    return data.tobytes(), False, dpi, truth
+    return _encode(image, bilevel, info["profile"]), bilevel, dpi, truth
+
+
+@dataclass
+class EmptySlotCase:
+    """A printed sheet's first page, for the empty-slot stress test."""
+
+    pdf_path: str
+    pdf_page: int
+    layout: str
+    case: str
+    seed: int
+
+
+_RENDERED: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def empty_slot_reading(item: EmptySlotCase, key: bytes) -> dict[str, Any]:
+    """Draw one empty-slot stress page (``generator.simulate.empty_slot_case``), read it, and say what the reader made of the empty slot."""
+    layout = load_layout(item.layout, 1)
+    cached = _RENDERED.get((item.pdf_path, item.pdf_page))
+    if cached is None:
+        page = _render(item.pdf_path, item.pdf_page)
+        homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+        _RENDERED.clear()  # one sheet at a time is plenty; a page is 26 MB
+        cached = _RENDERED[(item.pdf_path, item.pdf_page)] = (page, homography)
+    page, homography = cached[0].copy(), cached[1]
+    image, empty, notes = sim.empty_slot_case(page, homography, layout, item.case, item.seed)
+    bilevel = bool(notes.get("bilevel"))
+    data = _encode(image, bilevel, notes["profile"])
+    decoded = _decode_png(data, 1) if bilevel else decode_jpeg(data, 1)
+    reading = read_page(decoded, {(layout.version, 1): layout}, key)
+    got = reading.signatures.get(empty, {})
+    return {"case": item.case, "seed": item.seed, "empty": empty, "state": got.get("state"),
+            "validity": reading.validity, "rejected": reading.rejected, "reason": dict(reading.review).get(empty),
+            "signatures": reading.signatures, "notes": notes}
 
 
 def _items(session: Session, round_id: str, seed: int, limit: int | None) -> list[SimItem]:
@@ -119,12 +167,12 @@ def _decoded(data: bytes, bilevel: bool) -> Image.Image:
     return image.convert("1") if bilevel else image
 
 
-def _write(name: Path, pages: list[tuple[bytes, bool, float]]) -> None:
+def _write(name: Path, pages: list[tuple[bytes, bool, float]], quality: int = PDF_JPEG_QUALITY) -> None:
     images = [_decoded(data, bilevel) for data, bilevel, _dpi in pages]
     dpi = float(pages[0][2])
     if name.suffix == ".pdf":
         # PIL writes 1-bit pages through its TIFF encoder, which refuses a JPEG quality.
-        extra = {} if any(b for _d, b, _p in pages) else {"quality": 90}
+        extra = {} if any(b for _d, b, _p in pages) else {"quality": quality}
         images[0].save(name, "PDF", save_all=True, append_images=images[1:], resolution=dpi, **extra)
     else:
         # PIL gives every page of a TIFF the same compression, and G4 takes 1-bit pages only:
@@ -172,7 +220,7 @@ def simulate_round(
         file_no += 1
         suffix = ".tif" if rng.random() < tiff_share else ".pdf"
         name = out_dir / f"returned-{round_id}-{file_no:03d}{suffix}"
-        _write(name, batch)
+        _write(name, batch, PDF_JPEG_QUALITY_BY_PROFILE.get(profile or "", PDF_JPEG_QUALITY))
         truth["files"].append(
             {"file": name.name, "pages": [dict(t, page=i + 1) for i, t in enumerate(batch_truth)]}
         )

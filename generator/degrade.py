@@ -36,7 +36,9 @@ CONTRAST_GAIN_MAX = 1.2
 
 
 def _as_uint8(image: np.ndarray) -> Image:
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    """Rounded half to even and clipped to 0..255, as ``np.clip(np.rint(x), 0, 255)``, in OpenCV (~10x faster)."""
+    positive = cv2.threshold(np.asarray(image, dtype=np.float32), 0, 0, cv2.THRESH_TOZERO)[1]
+    return cv2.convertScaleAbs(positive)
 
 
 def _white(image: Image) -> int | tuple[int, int, int]:
@@ -105,13 +107,18 @@ def perspective_photo(image: Image, rng: np.random.Generator,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=background)
     # Uneven light: a linear ramp of 0.8..1.0 in a random direction.
     theta = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
-    ramp = (np.cos(theta) * xx / out_w + np.sin(theta) * yy / out_h)
+    ramp = (np.float32(np.cos(theta)) * np.arange(out_w, dtype=np.float32)[None, :] / out_w
+            + np.float32(np.sin(theta)) * np.arange(out_h, dtype=np.float32)[:, None] / out_h)
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-    light = 1.0 - rng.uniform(0.05, 0.2) * ramp
-    if warped.ndim == 3:
-        light = light[:, :, None]
-    return _as_uint8(warped.astype(np.float32) * light)
+    light = 1.0 - np.float32(rng.uniform(0.05, 0.2)) * ramp
+    return _lit(warped, light)
+
+
+def _lit(image: Image, light: np.ndarray) -> Image:
+    """``image`` times a float32 light field of its height and width."""
+    if image.ndim == 3:
+        light = cv2.merge([light] * image.shape[2])
+    return _as_uint8(cv2.multiply(image.astype(np.float32), light))
 
 
 def blur(image: Image, rng: np.random.Generator, sigma_px: float | None = None,
@@ -127,7 +134,7 @@ def gaussian_noise(image: Image, rng: np.random.Generator, sigma_levels: float |
                    max_sigma_levels: float = NOISE_SIGMA_MAX_LEVELS) -> Image:
     """Sensor noise, in grey levels."""
     sigma = float(rng.uniform(1.0, max_sigma_levels)) if sigma_levels is None else sigma_levels
-    noise = rng.normal(0.0, sigma, size=image.shape[:2]).astype(np.float32)
+    noise = rng.standard_normal(size=image.shape[:2], dtype=np.float32) * np.float32(sigma)
     if image.ndim == 3:
         noise = noise[:, :, None]
     return _as_uint8(image.astype(np.float32) + noise)
@@ -211,3 +218,111 @@ def office_scan(image: Image, rng: np.random.Generator, source_dpi: float,
     out = gaussian_noise(out, rng, max_sigma_levels=8.0)
     out = speckle(out, rng, max_density_per_mpx=50.0)
     return jpeg(out, rng, quality_min=50, quality_max=90), dpi
+
+
+# Copier faults. A worn copier leaves low-ink lines (light stripes at a steady pitch along the
+# paper's travel), gray bands from a dirty roller, and specks that repeat with the drum's turn.
+LOW_INK_PITCH_MIN_MM = 2.5
+LOW_INK_PITCH_MAX_MM = 12.0
+LOW_INK_WIDTH_MIN_MM = 0.2
+LOW_INK_WIDTH_MAX_MM = 1.0
+# Share of the toner left on a low-ink line (0 = the line is paper white).
+LOW_INK_KEEP_MIN = 0.15
+LOW_INK_KEEP_MAX = 0.6
+ROLLER_STRIPES_MAX = 4
+ROLLER_WIDTH_MIN_MM = 0.8
+ROLLER_WIDTH_MAX_MM = 5.0
+ROLLER_DARKNESS_MIN_LEVELS = 20.0
+ROLLER_DARKNESS_MAX_LEVELS = 90.0
+DRUM_CIRCUMFERENCE_MM = 94.0
+DRUM_SPECKS_MAX = 30
+DRUM_SPECK_RADIUS_MAX_MM = 0.35
+SMUDGE_DARKNESS_MAX_LEVELS = 70.0
+
+
+def _stripe_profile(length_px: int, centres_px: np.ndarray, half_widths_px: np.ndarray, soft_px: float) -> np.ndarray:
+    """0..1 along one axis: 1 inside a stripe, falling off over ``soft_px`` at its edges."""
+    axis = np.arange(length_px, dtype=np.float32)[:, None]
+    distance = np.abs(axis - centres_px[None, :].astype(np.float32)) - half_widths_px[None, :].astype(np.float32)
+    inside = np.clip(1.0 - distance / max(soft_px, 1e-3), 0.0, 1.0)
+    return inside.max(axis=1) if inside.shape[1] else np.zeros(length_px, np.float32)
+
+
+def _across(image: Image, profile: np.ndarray, vertical: bool) -> np.ndarray:
+    """The 1-D ``profile`` spread over the page as stripes (columns if ``vertical``), shaped for ``image``."""
+    field = profile[None, :] if vertical else profile[:, None]
+    return field[:, :, None] if image.ndim == 3 else field
+
+
+def low_ink_lines(image: Image, rng: np.random.Generator, px_per_mm: float, vertical: bool | None = None,
+                  pitch_mm: float | None = None) -> Image:
+    """Periodic light lines: where the toner runs thin, ink and print fade towards paper."""
+    vertical = bool(rng.random() < 0.5) if vertical is None else vertical
+    pitch = (float(rng.uniform(LOW_INK_PITCH_MIN_MM, LOW_INK_PITCH_MAX_MM)) if pitch_mm is None else pitch_mm) * px_per_mm
+    length = image.shape[1] if vertical else image.shape[0]
+    centres = np.arange(rng.uniform(0, pitch), length, pitch) + rng.normal(0, 0.05 * pitch, size=1)
+    half = rng.uniform(LOW_INK_WIDTH_MIN_MM, LOW_INK_WIDTH_MAX_MM, size=centres.size) * px_per_mm / 2
+    fade = _stripe_profile(length, centres, half, px_per_mm * 0.15)
+    keep = float(rng.uniform(LOW_INK_KEEP_MIN, LOW_INK_KEEP_MAX))
+    loss = _across(image, fade * (1.0 - keep), vertical)
+    img = image.astype(np.float32)
+    return _as_uint8(img + (PAPER_WHITE_LEVEL - img) * loss)
+
+
+def roller_stripes(image: Image, rng: np.random.Generator, px_per_mm: float, vertical: bool | None = None,
+                   count: int | None = None) -> Image:
+    """Gray bands right across the page from a dirty roller or scanner glass."""
+    vertical = bool(rng.random() < 0.5) if vertical is None else vertical
+    n = int(rng.integers(1, ROLLER_STRIPES_MAX + 1)) if count is None else count
+    length = image.shape[1] if vertical else image.shape[0]
+    centres = rng.uniform(0, length, size=n)
+    half = rng.uniform(ROLLER_WIDTH_MIN_MM, ROLLER_WIDTH_MAX_MM, size=n) * px_per_mm / 2
+    out = image.astype(np.float32)
+    for c, h in zip(centres, half):
+        band = _stripe_profile(length, np.array([c]), np.array([h]), px_per_mm * 0.3)
+        out -= _across(image, band * float(rng.uniform(ROLLER_DARKNESS_MIN_LEVELS, ROLLER_DARKNESS_MAX_LEVELS)), vertical)
+    return _as_uint8(out)
+
+
+def drum_specks(image: Image, rng: np.random.Generator, px_per_mm: float, count: int | None = None) -> Image:
+    """Toner specks stuck on the drum: the same little cluster again at every turn of the drum."""
+    n = int(rng.integers(1, DRUM_SPECKS_MAX + 1)) if count is None else count
+    h, w = image.shape[:2]
+    period = DRUM_CIRCUMFERENCE_MM * px_per_mm
+    out = image.copy()
+    for _ in range(n):
+        x, y0 = float(rng.uniform(0, w)), float(rng.uniform(0, period))
+        radius = max(1, round(rng.uniform(0.08, DRUM_SPECK_RADIUS_MAX_MM) * px_per_mm))
+        level = int(rng.integers(0, 110))
+        colour: int | tuple[int, int, int] = level if image.ndim == 2 else (level,) * 3
+        for y in np.arange(y0, h, period):
+            cv2.circle(out, (round(x), round(y)), radius, colour, thickness=-1, lineType=cv2.LINE_AA)
+    return out
+
+
+def copier(image: Image, rng: np.random.Generator, px_per_mm: float) -> Image:
+    """A copy of the returned sheet from a worn office copier: any of its faults, often several."""
+    out = image
+    if rng.random() < 0.6:
+        out = low_ink_lines(out, rng, px_per_mm)
+    if rng.random() < 0.6:
+        out = roller_stripes(out, rng, px_per_mm)
+    if rng.random() < 0.6:
+        out = drum_specks(out, rng, px_per_mm)
+    return out
+
+
+def clean_background(image: Image, paper_from_level: int = 200) -> Image:
+    """An office scanner's text mode: everything this light or lighter becomes paper white."""
+    out = image.copy()
+    out[out >= paper_from_level] = PAPER_WHITE_LEVEL
+    return out
+
+
+def uneven_light(image: Image, rng: np.random.Generator, strength_max: float = 0.3) -> Image:
+    """A phone's light: a smooth dim patch somewhere on the page (vignetting, a hand's shadow)."""
+    h, w = image.shape[:2]
+    coarse = rng.uniform(1.0 - strength_max, 1.0, size=(3, 3)).astype(np.float32)
+    light = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    light = np.clip(light, 1.0 - strength_max, 1.0)
+    return _lit(image, light)

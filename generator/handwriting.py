@@ -62,6 +62,14 @@ SEAL_RING_WIDTH_MM = 1.1
 SEAL_OPACITY_MIN = 0.45
 SEAL_OPACITY_MAX = 0.8
 STRAY_STROKE_LENGTH_MAX_MM = 2.5
+# A longer slip: a pen put down and drawn a little way, as the held-out returns have (~5 mm).
+STRAY_LONG_STROKE_LENGTH_MIN_MM = 3.5
+STRAY_LONG_STROKE_LENGTH_MAX_MM = 6.5
+# A smudge: a soft gray smear (a dirty thumb, an erased pencil mark).
+SMUDGE_SIZE_MIN_MM = 1.5
+SMUDGE_SIZE_MAX_MM = 4.0
+SMUDGE_DARKNESS_MIN = 0.1
+SMUDGE_DARKNESS_MAX = 0.35
 SPECKLE_RADIUS_MAX_MM = 0.25
 
 # MNIST rows are sorted by label, 500 per digit. Rows with
@@ -404,7 +412,8 @@ def seal_centre_across(rect: RectPx, rng: np.random.Generator) -> tuple[float, f
     return (x + w * rng.uniform(0.5, 0.95), y + h * rng.uniform(0.2, 0.8))
 
 
-StrayKind = Literal["stroke", "speckle"]
+StrayKind = Literal["stroke", "long_stroke", "speckle"]
+STRAY_KINDS: tuple[StrayKind, ...] = ("stroke", "long_stroke", "speckle")
 
 
 def draw_stray_mark(page: Image, rect: RectPx, rng: np.random.Generator, kind: StrayKind,
@@ -416,7 +425,8 @@ def draw_stray_mark(page: Image, rect: RectPx, rng: np.random.Generator, kind: S
     x, y, w, h = rect
     pen = pen or random_pen(rng)
     px, py = x + rng.uniform(0.1, 0.9) * w, y + rng.uniform(0.1, 0.9) * h
-    reach = STRAY_STROKE_LENGTH_MAX_MM * px_per_mm
+    long_mm = STRAY_LONG_STROKE_LENGTH_MAX_MM if kind == "long_stroke" else STRAY_STROKE_LENGTH_MAX_MM
+    reach = long_mm * px_per_mm
     margin = int(np.ceil(reach + 4))
     ox, oy = int(px) - margin, int(py) - margin
     mask = _canvas(2 * margin, 2 * margin)
@@ -427,6 +437,13 @@ def draw_stray_mark(page: Image, rect: RectPx, rng: np.random.Generator, kind: S
         end = local + length * np.array([np.cos(angle), np.sin(angle)])
         _polyline(mask, _bezier(local, (local + end) / 2 + rng.normal(0, length * 0.1, 2), end, 8),
                   _stroke_width_px(rng, px_per_mm))
+    elif kind == "long_stroke":
+        length = rng.uniform(STRAY_LONG_STROKE_LENGTH_MIN_MM, STRAY_LONG_STROKE_LENGTH_MAX_MM) * px_per_mm
+        angle = rng.uniform(0, 2 * np.pi)
+        end = local + length * np.array([np.cos(angle), np.sin(angle)])
+        # Often with a hook where the pen left the paper.
+        bend = rng.normal(0, length * 0.2, 2)
+        _polyline(mask, _bezier(local, (local + end) / 2 + bend, end, 12), _stroke_width_px(rng, px_per_mm))
     elif kind == "speckle":
         for _ in range(int(rng.integers(1, 5))):
             spot = local + rng.normal(0, reach * 0.4, size=2)
@@ -436,6 +453,36 @@ def draw_stray_mark(page: Image, rect: RectPx, rng: np.random.Generator, kind: S
     else:
         raise SimulationError(f"未知的杂痕类型：{kind}。")
     composite_ink(page, mask.astype(np.float32) / 255.0, (ox, oy), pen.rgb, pen.opacity)
+
+
+def seal_centre_partly_over(rect: RectPx, rng: np.random.Generator,
+                            px_per_mm: float = PX_PER_MM_DEFAULT) -> tuple[float, float]:
+    """Where a stamp lands beside a slot so that only part of it (an arc of the ring, a few glyphs) is inside."""
+    x, y, w, h = rect
+    r = SEAL_RADIUS_MM * px_per_mm
+    side = int(rng.integers(0, 4))
+    reach_in = rng.uniform(0.1, 0.6) * r  # how far the disc reaches past the slot's edge
+    if side == 0:  # above
+        return x + rng.uniform(0, w), y - r + reach_in
+    if side == 1:  # below
+        return x + rng.uniform(0, w), y + h + r - reach_in
+    if side == 2:  # left
+        return x - r + reach_in, y + rng.uniform(0, h)
+    return x + w + r - reach_in, y + rng.uniform(0, h)
+
+
+def draw_smudge(page: Image, rect: RectPx, rng: np.random.Generator, px_per_mm: float = PX_PER_MM_DEFAULT) -> None:
+    """A soft gray smear somewhere in ``rect``: not a stroke, and not to be read as one."""
+    x, y, w, h = rect
+    size = rng.uniform(SMUDGE_SIZE_MIN_MM, SMUDGE_SIZE_MAX_MM) * px_per_mm
+    margin = int(np.ceil(size * 1.5))
+    cx, cy = x + rng.uniform(0.2, 0.8) * w, y + rng.uniform(0.2, 0.8) * h
+    mask = np.zeros((2 * margin + 1, 2 * margin + 1), np.float32)
+    axes = (max(1, round(size / 2)), max(1, round(size / 2 * rng.uniform(0.3, 1.0))))
+    cv2.ellipse(mask, (margin, margin), axes, float(rng.uniform(0, 180)), 0, 360, 1.0, thickness=-1)
+    blurred = np.asarray(cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.5, size / 4)), dtype=np.float32)
+    blurred = blurred * float(rng.uniform(SMUDGE_DARKNESS_MIN, SMUDGE_DARKNESS_MAX) / max(float(blurred.max()), 1e-6))
+    composite_ink(page, blurred, (round(cx) - margin, round(cy) - margin), (60, 60, 60), 1.0)
 
 
 def blank_page(width_px: int, height_px: int) -> Image:

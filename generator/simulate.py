@@ -38,22 +38,36 @@ TICK_KIND_WEIGHTS = {"check": 0.6, "cross": 0.25, "dot": 0.15}
 NUMBER_BLANK_PROBABILITY = 0.08
 SIGNATURE_MISSING_PROBABILITY = 0.08
 SEAL_PROBABILITY = 0.15
-STRAY_MARK_PROBABILITY = 0.1
+STRAY_MARK_PROBABILITY = 0.25
+STRAY_KIND_WEIGHTS = {"stroke": 0.3, "long_stroke": 0.45, "speckle": 0.25}
+# A seal stamped beside an empty slot, reaching into it with part of its disc.
+PARTIAL_SEAL_PROBABILITY = 0.2
+# Where a writer starts a short number in a comb: the sheet does not say, and people differ.
+NUMBER_ALIGN_WEIGHTS = {"right": 0.5, "left": 0.35, "centre": 0.15}
+# A smudge in one empty box of a number field (a dirty thumb, an erased pencil mark).
+SMUDGE_PROBABILITY = 0.08
 RECT_DONE_PROBABILITY = 0.6
 
 # Scan profiles and how often each occurs.
 PROFILE_WEIGHTS = {
-    "office_gray": 0.35,
-    "colour": 0.25,
+    "office_gray": 0.26,
+    "colour": 0.18,
     "bilevel": 0.12,
-    "photo": 0.1,
+    "photo": 0.12,
     "low_dpi": 0.08,
-    "high_dpi": 0.1,
+    "high_dpi": 0.08,
+    "copier": 0.16,
 }
 # Not drawn at random: the benchmark's speed set, the input the speed target names
 # (an office scanner's 300 dpi gray JPEG), asked for by name.
 OFFICE_300_PROFILE = "office_300"
 OFFICE_300_DPI = 300.0
+# The second speed set: an office MFP in text mode, 300 dpi gray, its paper background
+# cleaned to white and saved at JPEG quality ~75 (about 0.6 MB a page).
+SCANNER_TEXT_PROFILE = "scanner_text"
+SCANNER_TEXT_JPEG_QUALITY = 75
+SCANNER_TEXT_PAPER_FROM_LEVEL = 190
+SPEED_PROFILES = (OFFICE_300_PROFILE, SCANNER_TEXT_PROFILE)
 QUARTER_TURN_WEIGHTS = {0: 0.7, 2: 0.15, 1: 0.1, 3: 0.05}
 SIM_JPEG_QUALITY_MIN = 55
 SIM_JPEG_QUALITY_MAX = 92
@@ -131,14 +145,19 @@ def _rect_px(homography: np.ndarray, rect: Rect) -> tuple[int, int, int, int]:
     return round(x0), round(y0), round(x1 - x0), round(y1 - y0)
 
 
-def _digits_for(spec: NumericField, value: float) -> list[int | None]:
-    """Box contents, most significant first: integer right-aligned, decimals written out."""
+def _digits_for(spec: NumericField, value: float, align: str = "right") -> list[int | None]:
+    """Box contents, most significant first: the integer part placed as ``align`` says
+    (right, left or centre in its boxes), decimals written out."""
     scaled = round(value * 10**spec.decimal_digits)
     text = str(scaled).rjust(spec.decimal_digits + 1, "0")
     int_part, dec_part = (text[: -spec.decimal_digits], text[-spec.decimal_digits :]) if spec.decimal_digits else (text, "")
     if len(int_part) > spec.integer_digits:
         raise SimulationError(f"{spec.label} 的值 {value} 超出方格数")
-    ints: list[int | None] = [None] * (spec.integer_digits - len(int_part)) + [int(c) for c in int_part]
+    blanks = spec.integer_digits - len(int_part)
+    before = {"right": blanks, "left": 0, "centre": blanks // 2}.get(align)
+    if before is None:
+        raise SimulationError(f"未知的数字对齐方式：{align}")
+    ints: list[int | None] = [None] * before + [int(c) for c in int_part] + [None] * (blanks - before)
     return ints + [int(c) for c in dec_part]
 
 
@@ -173,20 +192,35 @@ def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan
             plan.notes.setdefault("tick_kinds", {})[key] = kind
     for spec in NUMERIC_FIELDS:
         value = plan.fields.get(spec.key, "absent")
-        if value is None or value == "absent":
+        if value == "absent":
             continue
-        pen = handwriting.random_pen(rng)
-        for box, digit in zip(spec.digit_boxes, _digits_for(spec, float(value))):
-            if digit is not None:
-                image = handwriting.simulation_digit(digit, rng)
-                handwriting.draw_digit(page, _rect_px(homography, boxes[box]), image, rng, px_per_mm, pen)
+        digits: list[int | None] = [None] * len(spec.digit_boxes)
+        if value is not None:
+            align = _choice(rng, NUMBER_ALIGN_WEIGHTS)
+            digits = _digits_for(spec, float(value), align)
+            if align != "right":
+                plan.notes.setdefault("number_align", {})[spec.key] = align
+            pen = handwriting.random_pen(rng)
+            for box, digit in zip(spec.digit_boxes, digits):
+                if digit is not None:
+                    image = handwriting.simulation_digit(digit, rng)
+                    handwriting.draw_digit(page, _rect_px(homography, boxes[box]), image, rng, px_per_mm, pen)
+        empty = [box for box, digit in zip(spec.digit_boxes, digits) if digit is None]
+        if empty and rng.random() < SMUDGE_PROBABILITY:
+            box = empty[int(rng.integers(0, len(empty)))]
+            handwriting.draw_smudge(page, _rect_px(homography, boxes[box]), rng, px_per_mm)
+            plan.notes.setdefault("smudge", []).append(box)
     for slot, state in plan.signatures.items():
         rect = _rect_px(homography, boxes[slot])
         if state == "signed":
             handwriting.draw_signature(page, rect, rng, px_per_mm)
-        elif rng.random() < STRAY_MARK_PROBABILITY:
-            handwriting.draw_stray_mark(page, rect, rng, "stroke" if rng.random() < 0.5 else "speckle", px_per_mm)
-            plan.notes.setdefault("stray", []).append(slot)
+        else:
+            if rng.random() < STRAY_MARK_PROBABILITY:
+                handwriting.draw_stray_mark(page, rect, rng, _choice(rng, STRAY_KIND_WEIGHTS), px_per_mm)
+                plan.notes.setdefault("stray", []).append(slot)
+            if rng.random() < PARTIAL_SEAL_PROBABILITY:
+                handwriting.draw_seal(page, handwriting.seal_centre_partly_over(rect, rng, px_per_mm), rng, px_per_mm)
+                plan.notes.setdefault("partial_seal", []).append(slot)
         if slot == "village_head" and rng.random() < seal_probability:
             handwriting.draw_seal(page, handwriting.seal_centre_across(rect, rng), rng, px_per_mm)
             plan.notes["seal"] = slot
@@ -202,17 +236,33 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
     turns = _choice(rng, QUARTER_TURN_WEIGHTS) if quarter_turns is None else quarter_turns
     quality = int(rng.integers(SIM_JPEG_QUALITY_MIN, SIM_JPEG_QUALITY_MAX + 1))
     info: dict[str, Any] = {"profile": profile, "turns": turns}
-    if profile in ("office_gray", OFFICE_300_PROFILE):
+    if profile in ("office_gray", OFFICE_300_PROFILE, SCANNER_TEXT_PROFILE):
         out = degrade.skew(degrade.to_gray(page), rng)
-        if profile == OFFICE_300_PROFILE:
-            out, dpi = degrade.rescale(out, rng, source_dpi, dpi=OFFICE_300_DPI)
-        else:
+        if profile == "office_gray":
             out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
+        else:
+            out, dpi = degrade.rescale(out, rng, source_dpi, dpi=OFFICE_300_DPI)
         out = degrade.blur(out, rng, max_sigma_px=1.0)
         out = degrade.brightness_contrast(out, rng)
         out = degrade.gaussian_noise(out, rng, max_sigma_levels=8.0)
         out = degrade.speckle(out, rng, max_density_per_mpx=50.0)
+        if profile == SCANNER_TEXT_PROFILE:
+            out = degrade.clean_background(out, SCANNER_TEXT_PAPER_FROM_LEVEL)
+            quality = SCANNER_TEXT_JPEG_QUALITY
         out = degrade.jpeg(out, rng, quality=quality)
+    elif profile == "copier":
+        # A copy of the return, then scanned: the copier's faults sit on the paper the scanner sees.
+        copy = degrade.copier(degrade.to_gray(page), rng, source_dpi / MM_PER_INCH)
+        out = degrade.skew(copy, rng, max_angle_deg=2.0)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
+        out = degrade.blur(out, rng, max_sigma_px=1.0)
+        out = degrade.brightness_contrast(out, rng)
+        if rng.random() < 0.25:
+            out = degrade.to_bilevel(out, BILEVEL_THRESHOLD_LEVEL)
+            info["bilevel"] = True
+        else:
+            out = degrade.gaussian_noise(out, rng, max_sigma_levels=6.0)
+            out = degrade.jpeg(out, rng, quality=quality)
     elif profile == "colour":
         out = degrade.skew(page, rng)
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
@@ -220,17 +270,19 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out = degrade.gaussian_noise(out, rng, max_sigma_levels=6.0)
         out = degrade.jpeg(out, rng, quality=quality)
     elif profile == "bilevel":
+        info["bilevel"] = True
         out = degrade.skew(page, rng, max_angle_deg=3.0)
-        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=200, dpi_max=300)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
         out = degrade.to_bilevel(out, BILEVEL_THRESHOLD_LEVEL)
     elif profile == "photo":
-        out, dpi = degrade.rescale(page, rng, source_dpi, dpi_min=180, dpi_max=240)
+        out, dpi = degrade.rescale(page, rng, source_dpi, dpi_min=150, dpi_max=240)
         out = degrade.perspective_photo(out, rng)
-        out = degrade.blur(out, rng, max_sigma_px=0.8)
+        out = degrade.uneven_light(out, rng)
+        out = degrade.blur(out, rng, max_sigma_px=1.2)
         out = degrade.jpeg(out, rng, quality=quality)
     elif profile == "low_dpi":
         out = degrade.skew(degrade.to_gray(page), rng)
-        out, dpi = degrade.rescale(out, rng, source_dpi, dpi=150)
+        out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=200)
         out = degrade.jpeg(out, rng, quality=max(quality, 80))
     elif profile == "high_dpi":
         out = degrade.skew(degrade.to_gray(page), rng, max_angle_deg=1.0)
@@ -238,6 +290,7 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out = degrade.jpeg(out, rng, quality=quality)
     else:
         raise SimulationError(f"未知的扫描方式：{profile}")
+    info["quality"] = quality
     info["dpi"] = round(dpi)
     return degrade.rotate_quarter(out, turns), dpi, info
 
@@ -286,3 +339,52 @@ def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX
         x, y = at(rect.x_mm, rect.y_mm)
         _paste(page, _png_array(box_png(rect.w_mm, rect.h_mm)), x, y, rect.w_mm * px_per_mm, rect.h_mm * px_per_mm)
     return page, homography
+
+
+# The empty-slot stress cases: a slot left empty, with what real returns put there.
+EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal")
+# Each case is scanned the harsh ways real returns come in.
+EMPTY_SLOT_PROFILES = {
+    "stray_stroke": ("photo", "bilevel", "copier", "low_dpi", "office_gray"),
+    "partial_seal": ("photo", "office_gray", "copier", "low_dpi", "colour"),
+    "bilevel_seal": ("bilevel",),
+}
+
+
+def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout, case: str, seed: int,
+                    px_per_mm: float = PRINT_PX_PER_MM) -> tuple[np.ndarray, str, dict[str, Any]]:
+    """One stress page: every slot signed but one, and in that one a stray stroke, part of a seal, or both.
+
+    ``page`` (RGB, printed, no writing) is changed in place. Returns the scanned
+    image, the empty slot's key and what was drawn.
+    """
+    if case not in EMPTY_SLOT_CASES:
+        raise SimulationError(f"未知的空白签名测试类型：{case}")
+    rng = np.random.default_rng(seed)
+    slots = [s.key for s in SIGNATURE_SLOTS if s.key in layout.boxes]
+    empty = slots[int(rng.integers(0, len(slots)))]
+    notes: dict[str, Any] = {"case": case, "empty": empty}
+    for slot in slots:
+        rect = _rect_px(homography, layout.boxes[slot])
+        if slot != empty:
+            handwriting.draw_signature(page, rect, rng, px_per_mm)
+            continue
+        if case == "stray_stroke" or rng.random() < 0.5:
+            kind: handwriting.StrayKind = "long_stroke" if case == "stray_stroke" or rng.random() < 0.7 else "stroke"
+            for _ in range(int(rng.integers(1, 3))):
+                handwriting.draw_stray_mark(page, rect, rng, kind, px_per_mm)
+            notes["stray"] = kind
+        if case == "partial_seal" or (case == "bilevel_seal" and rng.random() < 0.5):
+            centre = handwriting.seal_centre_partly_over(rect, rng, px_per_mm)
+            notes["seal"] = "partial"
+        elif case == "bilevel_seal":
+            centre = handwriting.seal_centre_across(rect, rng)
+            notes["seal"] = "across"
+        else:
+            continue
+        handwriting.draw_seal(page, centre, rng, px_per_mm)
+    profiles = EMPTY_SLOT_PROFILES[case]
+    profile = profiles[int(rng.integers(0, len(profiles)))]
+    image, _dpi, info = scan_page(page, rng, profile=profile, quarter_turns=0)
+    notes.update(info)
+    return image, empty, notes

@@ -34,6 +34,14 @@ PX_PER_MM_MIN = 2.5
 # Measured on 604 simulated pages: 582 read identically, none read wrong.
 FAST_THRESHOLD_WINDOW_PX = 23
 
+# A worn copier's low-ink lines (0.2-1 mm, light) cut markers and the QR code into pieces.
+# Where nothing is found, the page is searched again with light lines this thin filled in
+# (a gray opening: the dark cells grow over them and shrink back).
+LIGHT_LINE_MAX_MM = 1.2
+# Thinner lines first: a wide opening also eats a marker's white cells. (Measured on six copier
+# pages with markers lost: 0.9 mm found 19 of 24 markers, 1.2 mm 21, both together 22.)
+LIGHT_LINE_TRIES_MM = (0.9, LIGHT_LINE_MAX_MM)
+
 _DICTIONARY = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
 _PARAMS = cv2.aruco.DetectorParameters()
 _DETECTOR = cv2.aruco.ArucoDetector(_DICTIONARY, _PARAMS)
@@ -94,6 +102,15 @@ def _find_in_corners(gray: np.ndarray, fast: bool) -> dict[int, np.ndarray]:
     return found
 
 
+def fill_light_lines(gray: np.ndarray, px_per_mm: float | None = None,
+                     line_mm: float = LIGHT_LINE_MAX_MM) -> np.ndarray:
+    """``gray`` with light lines up to ``line_mm`` wide across dark print filled in (low-ink copier stripes)."""
+    if px_per_mm is None:
+        px_per_mm = max(gray.shape[:2]) / A4_LONG_SIDE_MM
+    side = max(3, 2 * round(line_mm * px_per_mm / 2) + 1)
+    return cv2.morphologyEx(gray, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+
+
 def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     """Marker id -> its 4 corners in image px (ArUco order: TL, TR, BR, BL of the marker)."""
     found = _find_in_corners(gray, fast=True)
@@ -102,6 +119,11 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     if len(found) < len(MARKER_IDS):
         whole = _detect(gray)
         for key, value in whole.items():
+            found.setdefault(key, value)
+    for line_mm in LIGHT_LINE_TRIES_MM:
+        if len(found) >= len(MARKER_IDS):
+            break
+        for key, value in _find_in_corners(fill_light_lines(gray, line_mm=line_mm), fast=False).items():
             found.setdefault(key, value)
     return found
 

@@ -20,7 +20,7 @@ import zxingcpp
 from forms import qr_payload
 from forms.errors import PayloadError
 from forms.geometry import PageLayout, Rect
-from ocr.align import Alignment, crop
+from ocr.align import Alignment, crop, fill_light_lines
 from ocr.errors import IdentificationError
 
 QR_MARGIN_MM = 4.0
@@ -89,8 +89,13 @@ def identify_by_qr(
             if layout.qr not in rects:
                 rects.append(layout.qr)
         texts = qr_candidates_aligned(gray, alignment, rects)
+        if not texts:
+            # Low-ink copier lines across the code: read it again with them filled in.
+            texts = qr_candidates_aligned(fill_light_lines(gray, alignment.px_per_mm), alignment, rects)
     if not texts:
         texts = qr_candidates_unaligned(gray)
+    if not texts:
+        texts = qr_candidates_unaligned(fill_light_lines(gray))
     if not texts:
         return None, None
     return _verify(texts, key)

@@ -33,6 +33,17 @@ BOX_COVER_GRID_CELLS = 8
 CELL_INK_MIN_RATIO = 0.6
 BOX_CORRECTION_MIN_RATIO = 0.8
 BOX_CORRECTION_MARGIN_RATIO = 0.1
+# A copier's roller leaves gray bands right across the page, through boxes and far beyond;
+# a tick is ink inside one box. The paper just outside the box, on both sides of each row
+# (and above and below each column), shows a band's own level: ink is measured against it.
+STRIPE_ZONE_FROM_MM = 0.7
+STRIPE_ZONE_TO_MM = 2.0
+STRIPE_LEVEL_PERCENTILE = 75.0
+# Only a band at least this dark (share of paper level) is taken out; elsewhere nothing changes.
+STRIPE_DARKNESS_MIN_RATIO = 0.08
+# A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
+# such a row are not looked at again (it costs a second, larger crop).
+STRIPE_FULL_LINE_MIN_RATIO = 0.9
 
 
 @dataclass
@@ -68,7 +79,10 @@ def classify_box(fill: float, cover: float) -> BoxMeasure:
 
 
 def measure_pixels(inner: np.ndarray, paper_level: float) -> tuple[float, float]:
-    ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
+    return _fill_and_cover(darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO)
+
+
+def _fill_and_cover(ink: np.ndarray) -> tuple[float, float]:
     fill = float(ink.mean())
     n = BOX_COVER_GRID_CELLS
     # INTER_AREA averages each cell in one call.
@@ -80,8 +94,47 @@ def measure_pixels(inner: np.ndarray, paper_level: float) -> tuple[float, float]
 def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level: float) -> BoxMeasure:
     inset = min(BOX_INSET_MM, min(rect.w_mm, rect.h_mm) * 0.25)
     inner = crop(gray, alignment, rect, SAMPLE_PX_PER_MM, inset_mm=inset)
-    fill, cover = measure_pixels(inner, paper_level)
+    ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
+    fill, cover = _fill_and_cover(ink)
+    if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO and _has_full_line(ink):
+        # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
+        banded = _without_bands(gray, alignment, rect, inset, paper_level)
+        if banded is not None:
+            fill, cover = banded
     return classify_box(fill, cover)
+
+
+def _has_full_line(ink: np.ndarray) -> bool:
+    return bool((ink.mean(axis=1) >= STRIPE_FULL_LINE_MIN_RATIO).any()
+                or (ink.mean(axis=0) >= STRIPE_FULL_LINE_MIN_RATIO).any())
+
+
+def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm: float,
+                   paper_level: float) -> tuple[float, float] | None:
+    """Fill and cover of the box measured against the level of any gray band that crosses it;
+    None when no band does (the first measure stands)."""
+    px = SAMPLE_PX_PER_MM
+    reach = STRIPE_ZONE_TO_MM
+    around = crop(gray, alignment, rect, px, margin_mm=reach)
+    h, w = around.shape
+    near, far = round((reach - STRIPE_ZONE_FROM_MM) * px), round(reach * px)
+    side = np.hstack([around[:, : max(1, near)], around[:, w - max(1, near):]])
+    ends = np.vstack([around[: max(1, near)], around[h - max(1, near):]])
+    q = STRIPE_LEVEL_PERCENTILE / 100.0
+    row_level = np.sort(side, axis=1)[:, round(q * (side.shape[1] - 1))].astype(np.float32)
+    col_level = np.sort(ends, axis=0)[round(q * (ends.shape[0] - 1))].astype(np.float32)
+    band = paper_level * (1.0 - STRIPE_DARKNESS_MIN_RATIO)
+    if row_level.min() > band and col_level.min() > band:
+        return None
+    level = np.minimum(np.minimum(row_level[:, None], col_level[None, :]), np.float32(paper_level))
+    level = np.where(level > band, np.float32(paper_level), level)
+    cut = far + round(inset_mm * px)
+    inner = around[cut : h - cut, cut : w - cut].astype(np.float32)
+    local = level[cut : h - cut, cut : w - cut]
+    if inner.size == 0:
+        return None
+    ink = (local - inner) / np.maximum(local, 1.0) > INK_DARKNESS_MIN_RATIO
+    return _fill_and_cover(ink)
 
 
 @dataclass

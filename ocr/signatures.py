@@ -18,11 +18,13 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
+from skimage.morphology import skeletonize
 
 from forms.geometry import Rect
 from forms.record_sheet import SignatureState
 from ocr.align import Alignment, crop, union_rect
 from ocr.marks import darkness as darkness_of
+from ocr.marks import percentile_u8
 
 SAMPLE_PX_PER_MM = 5.0
 SIGNATURE_INSET_MM = 1.0
@@ -35,6 +37,27 @@ SIGNED_INK_MIN_MM2 = 8.0
 SIGNED_EXTENT_MIN_MM = 7.0
 EMPTY_INK_MAX_MM2 = 3.0
 EMPTY_EXTENT_MAX_MM = 4.0
+# A phone's light falls off across the page: where the paper around the slots is this much
+# darker than the page's paper, it is measured against its own level (down to the floor), or
+# all of it would count as ink and be removed as one printed block.
+LOCAL_PAPER_DARKER_RATIO = 0.95
+LOCAL_PAPER_FLOOR_RATIO = 0.6
+LOCAL_PAPER_PERCENTILE = 90.0
+# Strokes of one name lie this close to each other: side by side along the line, and above and below.
+WRITER_GAP_X_MM = 4.0
+WRITER_GAP_Y_MM = 1.5
+# A name is written: its group of strokes is long, wide and tall. A slip of the pen (even two of
+# ~6 mm), or a few pieces of a seal, is not. Measured on the stress pages: stray strokes gave at
+# most 11.4 mm of stroke, the shortest names read 15-16 mm.
+SIGNED_WRITER_STROKE_MIN_MM = 14.0
+SIGNED_WRITER_WIDTH_MIN_MM = 6.0
+SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
+# A piece of a seal's ring is an arc of a 38-42 mm circle: a stroke this long that lies on a
+# circle of the ring's radius, this closely, is taken for seal, not pen.
+RING_ARC_MIN_MM = 6.0
+RING_ARC_RADIUS_MIN_MM = 14.0
+RING_ARC_RADIUS_MAX_MM = 26.0
+RING_ARC_RMS_MAX_MM = 0.35
 # Official seals are 38-42 mm across; searched for on gray scans only,
 # in the signature row plus a margin wide enough to hold a whole ring.
 SEAL_RADIUS_MIN_MM = 16.0
@@ -82,6 +105,12 @@ SEAL_OUTSIDE_SHARE_MAX = 0.5
 # pens rarely go. Ink there this large, this close to a slot, means that a
 # "signature" in the slot may be pieces of the same seal.
 SEAL_TRACE_MIN_MM2 = 0.5
+# Copier dirt is not a seal: a round speck (toner on the drum) this small, or a piece of a gray
+# roller band (ink on most of its row or column of bare paper, right across the row), is no trace.
+SEAL_TRACE_SPECK_MAX_MM = 1.6
+SEAL_TRACE_SPECK_MAX_MM2 = 1.2
+ROLLER_BAND_SHARE_MIN = 0.5
+ROLLER_BAND_GROW_MM = 1.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
@@ -118,6 +147,10 @@ class SignatureReading:
     components: int
     seal: bool
     reason: str | None
+    stroke_mm: float = 0.0
+    writer_mm: float = 0.0
+    writer_w_mm: float = 0.0
+    writer_h_mm: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -127,6 +160,10 @@ class SignatureReading:
             "extent_mm": round(self.extent_mm, 2),
             "components": self.components,
             "seal": self.seal,
+            "stroke_mm": round(self.stroke_mm, 1),
+            "writer_mm": round(self.writer_mm, 1),
+            "writer_w_mm": round(self.writer_w_mm, 1),
+            "writer_h_mm": round(self.writer_h_mm, 1),
         }
 
 
@@ -350,6 +387,10 @@ def measure_area(
         counted = cv2.bitwise_not(disc)
         counted[pen] = 255
         ink = np.asarray(cv2.bitwise_and(ink, counted), dtype=np.uint8)
+    arcs = _ring_arcs(ink, px_per_mm)
+    if arcs is not None:
+        ink = cv2.bitwise_and(ink, cv2.bitwise_not(arcs))
+        seal_trace = True
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     mm2_per_px = 1.0 / (px_per_mm * px_per_mm)
     strokes = []
@@ -357,18 +398,25 @@ def measure_area(
         x, y, w, h = cv2.boundingRect(contour)
         if cv2.countNonZero(ink[y : y + h, x : x + w]) * mm2_per_px > SPECK_MAX_MM2:
             strokes.append(contour)
+    stroke_mm = writer_mm = writer_w = writer_h = 0.0
     if strokes:
         mask = np.zeros_like(ink)
         cv2.drawContours(mask, strokes, -1, 255, thickness=-1)
-        ink_px = int(np.count_nonzero(cv2.bitwise_and(mask, ink)))
+        kept = cv2.bitwise_and(mask, ink)
+        ink_px = int(np.count_nonzero(kept))
         xs = np.concatenate([c[:, 0, 0] for c in strokes])
         ys = np.concatenate([c[:, 0, 1] for c in strokes])
         extent = float(max(xs.max() - xs.min(), ys.max() - ys.min())) / px_per_mm
+        stroke_mm, writer_mm, writer_w, writer_h = _stroke_lengths(kept, px_per_mm)
     else:
         ink_px, extent = 0, 0.0
     ink_mm2 = ink_px * mm2_per_px
-    common = {"ink_mm2": ink_mm2, "extent_mm": extent, "components": len(strokes), "seal": seal}
+    common = {"ink_mm2": ink_mm2, "extent_mm": extent, "components": len(strokes), "seal": seal,
+              "stroke_mm": stroke_mm, "writer_mm": writer_mm, "writer_w_mm": writer_w, "writer_h_mm": writer_h}
     if ink_mm2 >= SIGNED_INK_MIN_MM2 and extent >= SIGNED_EXTENT_MIN_MM:
+        if not (writer_mm >= SIGNED_WRITER_STROKE_MIN_MM and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM
+                and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM):
+            return SignatureReading("uncertain", 0.0, reason="签名处的笔迹不像完整的签名，无法确认", **common)  # type: ignore[arg-type]
         if seal_trace:
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
@@ -381,6 +429,64 @@ def measure_area(
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
         return SignatureReading("empty", conf, reason=None, **common)  # type: ignore[arg-type]
     return SignatureReading("uncertain", 0.0, reason="签名处有少量笔迹，无法判断是否签名", **common)  # type: ignore[arg-type]
+
+
+def _ring_arcs(ink: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+    """The connected pieces of ``ink`` that are arcs of a seal's ring (None when there are none)."""
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    min_px = RING_ARC_MIN_MM * px_per_mm
+    arcs = np.zeros_like(ink)
+    found = False
+    for label in range(1, count):
+        x, y, w, h, _area = stats[label]
+        if max(w, h) < min_px:
+            continue
+        piece = labels[y : y + h, x : x + w] == label
+        ys, xs = np.nonzero(skeletonize(piece))
+        if xs.size < min_px:
+            continue
+        # Algebraic circle fit: x^2 + y^2 + D x + E y + F = 0.
+        a = np.column_stack([xs, ys, np.ones_like(xs)]).astype(np.float64)
+        b = -(xs.astype(np.float64) ** 2 + ys.astype(np.float64) ** 2)
+        (d, e, f), *_ = np.linalg.lstsq(a, b, rcond=None)
+        cx, cy = -d / 2, -e / 2
+        r2 = cx * cx + cy * cy - f
+        if r2 <= 0:
+            continue
+        r = float(np.sqrt(r2))
+        rms = float(np.sqrt(np.mean((np.hypot(xs - cx, ys - cy) - r) ** 2)))
+        if (RING_ARC_RADIUS_MIN_MM * px_per_mm <= r <= RING_ARC_RADIUS_MAX_MM * px_per_mm
+                and rms <= RING_ARC_RMS_MAX_MM * px_per_mm):
+            arcs[y : y + h, x : x + w][piece] = 255
+            found = True
+    return arcs if found else None
+
+
+def _local_paper(image: np.ndarray, paper_level: float) -> float:
+    """The paper's level in ``image`` when clearly darker than the page's (uneven light), else the page's."""
+    local = percentile_u8(image, LOCAL_PAPER_PERCENTILE)
+    if local >= paper_level * LOCAL_PAPER_DARKER_RATIO:
+        return paper_level
+    return max(local, paper_level * LOCAL_PAPER_FLOOR_RATIO)
+
+
+def _stroke_lengths(ink: np.ndarray, px_per_mm: float) -> tuple[float, float, float, float]:
+    """Total length of the ink's strokes (its skeleton); and, of the one writer's group (strokes
+    within ``WRITER_GAP_X_MM`` / ``WRITER_GAP_Y_MM`` of each other) with the most of it, that length, width and height; in mm."""
+    skeleton = skeletonize(ink > 0)
+    total = float(np.count_nonzero(skeleton)) / px_per_mm
+    gap_x = 2 * max(1, round(WRITER_GAP_X_MM * px_per_mm / 2)) + 1
+    gap_y = 2 * max(1, round(WRITER_GAP_Y_MM * px_per_mm / 2)) + 1
+    joined = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (gap_x, gap_y)))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    per_group = np.bincount(labels[skeleton], minlength=count)
+    per_group[0] = 0
+    best = int(np.argmax(per_group))
+    ys, xs = np.nonzero((labels == best) & (ink > 0))
+    if xs.size == 0:
+        return total, 0.0, 0.0, 0.0
+    return (total, float(per_group[best]) / px_per_mm, float(xs.max() - xs.min() + 1) / px_per_mm,
+            float(ys.max() - ys.min() + 1) / px_per_mm)
 
 
 def read_signatures(
@@ -405,6 +511,7 @@ def read_signatures(
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
+        paper_level = _local_paper(context, paper_level)
         valid = np.ones(context.shape, dtype=bool)
         # Above the slots lie their labels and the form's table: print enough
         # to fake any ring. A seal is judged on what it shows below that line.
@@ -453,7 +560,7 @@ def read_signatures(
         local = [(covered[i][0] - dx, covered[i][1] - dy, covered[i][2]) for i in touching]
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
-        out[key] = (measure_area(area, paper_level, px, local, seal_trace=bool(near),
+        out[key] = (measure_area(area, _local_paper(area, paper_level), px, local, seal_trace=bool(near),
                                  pen_levels=levels), area)
     return out
 
@@ -524,15 +631,39 @@ def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray) -> li
     """Centres of ink blobs on the bare paper around the slots (print-free and outside every slot)."""
     # Masked before lines are removed, as the trace size was tuned: removing lines from the
     # unmasked ink first would change which line pieces count as traces.
-    ink = _remove_printed_lines((seal_ink & bare).astype(np.uint8) * 255, px_per_mm)
+    on_bare = seal_ink & bare
+    ink = _remove_printed_lines(on_bare.astype(np.uint8) * 255, px_per_mm)
+    bands = _roller_bands(on_bare, bare, px_per_mm)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     min_px = SEAL_TRACE_MIN_MM2 * px_per_mm * px_per_mm
+    speck_px = SEAL_TRACE_SPECK_MAX_MM2 * px_per_mm * px_per_mm
     out = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
-        if cv2.countNonZero(ink[y : y + h, x : x + w]) >= min_px:
-            out.append((x + w / 2.0, y + h / 2.0))
+        inked = cv2.countNonZero(ink[y : y + h, x : x + w])
+        if inked < min_px:
+            continue
+        if max(w, h) < SEAL_TRACE_SPECK_MAX_MM * px_per_mm and inked < speck_px:
+            continue
+        if bands is not None and bands[y : y + h, x : x + w].any():
+            continue
+        out.append((x + w / 2.0, y + h / 2.0))
     return out
+
+
+def _roller_bands(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+    """Rows and columns that a gray band crosses (most of their bare paper inked), grown a little; None if none."""
+    rows = ink.sum(axis=1) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare.sum(axis=1), 1)
+    cols = ink.sum(axis=0) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare.sum(axis=0), 1)
+    rows &= bare.sum(axis=1) >= 10 * px_per_mm
+    cols &= bare.sum(axis=0) >= 10 * px_per_mm
+    if not rows.any() and not cols.any():
+        return None
+    grow = max(1, round(ROLLER_BAND_GROW_MM * px_per_mm))
+    kernel = np.ones(2 * grow + 1)
+    rows = np.convolve(rows.astype(float), kernel, mode="same") > 0
+    cols = np.convolve(cols.astype(float), kernel, mode="same") > 0
+    return rows[:, None] | cols[None, :]
 
 
 def _star_has_ring(

@@ -332,3 +332,41 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as info, PageSource(bomb) as source:
         source.read(1)
     assert "过大" in str(info.value)
+
+
+def _band(page: np.ndarray, centre_px: float, vertical: bool, width_mm: float, darkness_levels: float) -> np.ndarray:
+    """A gray roller stripe through ``centre_px`` right across the page."""
+    length = page.shape[1] if vertical else page.shape[0]
+    profile = degrade._stripe_profile(length, np.array([centre_px]), np.array([width_mm * sim.PRINT_PX_PER_MM / 2]),
+                                      sim.PRINT_PX_PER_MM * 0.3)
+    return degrade._as_uint8(page.astype(np.float32) - degrade._across(page, profile * darkness_levels, vertical))
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_a_gray_roller_stripe_across_empty_boxes_is_not_a_tick(vertical: bool, layouts, blank_sheet) -> None:
+    """Held-out copies had gray roller stripes across empty 是 boxes, read as 是 at confidence 1.0."""
+    layout = layouts[("rs1", 1)]
+    wrong = []
+    for seed in range(4):
+        page, plan = _filled(layouts, blank_sheet, seed=seed)
+        gray = degrade.to_gray(page)
+        rng = np.random.default_rng(seed)
+        # Through the 是 boxes of the questions left blank or answered 否 (a vertical one runs down
+        # the whole column of 是 boxes, ticked ones too).
+        for key, value in plan.fields.items():
+            if value == "yes" and not vertical:
+                continue
+            rect = sim._rect_px(blank_sheet[1], layout.boxes[f"{key}.yes"])
+            centre = rect[0] + rect[2] / 2 if vertical else rect[1] + rect[3] / 2
+            gray = _band(gray, centre + rng.uniform(-0.3, 0.3) * rect[3], vertical, rng.uniform(1.5, 6.0),
+                         rng.uniform(40, 90))
+            if vertical:
+                break
+        reading = read_page(_as_page(gray), layouts, KEY)
+        for key, value in plan.fields.items():
+            got = reading.fields[key]["value"]
+            if got != value and got != "uncertain":
+                wrong.append((seed, key, value, got))
+            if value == "blank" and got != "blank":
+                wrong.append((seed, key, value, got))
+    assert wrong == []
