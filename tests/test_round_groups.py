@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from conftest import SAMPLE_ROSTERS, CliRunner
 
 from ducha.cli import main as cli_main
+from ducha.db.migrate import head_revision
 from ducha.workspace import Workspace
 
 
@@ -23,7 +24,7 @@ def test_init_makes_a_workspace_with_a_private_key_and_migrated_schema(
     assert cli_main(["init", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     root = tmp_path / "home"
-    assert info["workspace"] == str(root) and info["schema_revision"] == "0001"
+    assert info["workspace"] == str(root) and info["schema_revision"] == head_revision()
     assert stat.S_IMODE(os.stat(root / "secret.key").st_mode) == 0o600
     assert len(bytes.fromhex((root / "secret.key").read_text().strip())) == 32
     assert {"sheets", "scans", "lottery"} <= {p.name for p in root.iterdir() if p.is_dir()}
@@ -32,7 +33,7 @@ def test_init_makes_a_workspace_with_a_private_key_and_migrated_schema(
     assert (root / "secret.key").read_text() == key_before
     engine = sa.create_engine(f"sqlite:///{root / 'ducha.sqlite3'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == head_revision()
         assert "village" in sa.inspect(conn).get_table_names()
 
 
