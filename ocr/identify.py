@@ -26,6 +26,7 @@ from ocr.errors import IdentificationError, ToolFailureError
 QR_MARGIN_MM = 4.0
 QR_SAMPLE_PX_PER_MM = 8.0
 PRINTED_ID_MARGIN_MM = 1.5
+PRINTED_ID_SLACK_MM = 4.0
 # Tesseract reads best with characters ~30 px tall.
 PRINTED_ID_PX_PER_MM = 14.0
 TESSERACT_TIMEOUT_S = 20
@@ -305,7 +306,11 @@ def candidate_payloads(text: str, known_layouts: list[str] | None = None) -> lis
 
 
 def printed_id_crop(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> np.ndarray:
-    return crop(gray, alignment, layout.printed_id, PRINTED_ID_PX_PER_MM, margin_mm=PRINTED_ID_MARGIN_MM)
+    """The ID line with room at its ends: a printer's or a library's font may set it a little wider
+    than the measured PDF, and a last letter cut in half reads as another (D as I)."""
+    rect = layout.printed_id
+    wider = Rect(rect.x_mm - PRINTED_ID_SLACK_MM, rect.y_mm, rect.w_mm + 2 * PRINTED_ID_SLACK_MM, rect.h_mm)
+    return crop(gray, alignment, wider, PRINTED_ID_PX_PER_MM, margin_mm=PRINTED_ID_MARGIN_MM)
 
 
 def _binarized(image: np.ndarray) -> np.ndarray:
@@ -330,8 +335,8 @@ def identify_by_ocr(gray: np.ndarray, alignment: Alignment, layouts: list[PageLa
             rects.append(layout)
     for layout in rects:
         image = printed_id_crop(gray, alignment, layout)
-        # A second look, in pure black and white, when the first reading does not verify.
-        for attempt in (image, _binarized(image)):
+        # Other looks (black and white, smoothed, smaller) when the first reading does not verify.
+        for attempt in (image, _binarized(image), *id_line_variants(image)[1:]):
             for payload in candidate_payloads(_ocr_text(attempt), known):
                 try:
                     return Identity(qr_payload.decode(payload, key), payload, "ocr")

@@ -85,7 +85,7 @@ def _workspace_on(db_url: str, root: Path, printed_ws: Workspace) -> Workspace:
     """A workspace on ``db_url`` that issued the same sheets, with the same key, as ``printed_ws``."""
     ws = create(root, db_url)
     fill_workspace(ws)
-    ws.key_path.write_bytes(printed_ws.key_path.read_bytes())
+    ws.key_path().write_bytes(printed_ws.key_path().read_bytes())
     with Session(printed_ws.engine()) as source:
         codes = dict(source.execute(select(Village.id, Village.code)).tuples().all())
         sheets = list(source.scalars(select(IssuedSheet)))
@@ -455,7 +455,7 @@ def test_json_field_status_bilevel_note_and_reasons_summary(printed: Workspace, 
     unfilled = _save_gray(_page_one(sheets[2])[0], tmp_path / "unfilled.jpg")
     capsys.readouterr()
     assert _cli(ws, "scan", "--workers", "1", str(gray), str(buffer), str(unfilled)) == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().out.replace("\n", "")
     assert out.count("黑白") == 1 and "彩色" in out
     assert "待复核页面按原因" in out and UNFILLED_REASON in out
     report = scan(ws, [gray, buffer, unfilled], workers=1).to_json()
