@@ -17,3 +17,7 @@ class AlignmentError(ReaderError):
 
 class IdentificationError(ReaderError):
     """The page's QR code and printed ID cannot be read or verified."""
+
+
+class ToolFailureError(IdentificationError):
+    """An external tool (tesseract) failed to run: the page may read on a later try."""

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
-from itertools import product
+from itertools import combinations, product
 
 import cv2
 import numpy as np
@@ -21,16 +21,17 @@ from forms import qr_payload
 from forms.errors import PayloadError
 from forms.geometry import PageLayout, Rect
 from ocr.align import Alignment, crop, fill_light_lines
-from ocr.errors import IdentificationError
+from ocr.errors import IdentificationError, ToolFailureError
 
 QR_MARGIN_MM = 4.0
 QR_SAMPLE_PX_PER_MM = 8.0
 PRINTED_ID_MARGIN_MM = 1.5
+PRINTED_ID_SLACK_MM = 4.0
 # Tesseract reads best with characters ~30 px tall.
 PRINTED_ID_PX_PER_MM = 14.0
 TESSERACT_TIMEOUT_S = 20
 QUADRANT_OVERLAP_RATIO = 0.1
-OCR_VARIANTS_MAX = 256
+OCR_VARIANTS_MAX = 8192
 
 _QR_FORMAT = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
@@ -101,75 +102,249 @@ def identify_by_qr(
     return _verify(texts, key)
 
 
-_ID_RE = re.compile(r"DC1-?(\d{6})-?([0-9A-Z]+)-?P(\d{1,2})-?([0-9A-Z]+?)-?([A-Z2-7]{16})")
-# Characters OCR confuses; the MAC alphabet (base32) has no 0, 1, 8, 9.
+# Characters OCR confuses. Digit segments (round, village code, page, layout
+# number) take the digit; the MAC alphabet (base32: A-Z, 2-7) has no 0, 1, 8, 9.
+_DIGIT_FIX = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "T": "1", "J": "1", "Z": "2",
+              "S": "5", "B": "8", "G": "6"}
 _MAC_FIX = {"0": "O", "1": "I", "8": "B", "9": "G"}
-_DIGIT_FIX = {"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "B": "8", "G": "6"}
+# Swaps tried on the MAC, fewest first, before giving up (the HMAC decides).
+_MAC_SWAPS = {"O": "QD", "Q": "O", "D": "O", "I": "TL", "T": "I", "L": "I", "B": "", "G": "6", "6": "G",
+              "S": "5", "5": "S", "Z": "2", "2": "Z"}
+MAC_SWAPS_MAX = 3
+ID_OCR_WHITELIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
+ID_LINE_GAP_PX = 24
+ID_SMOOTH_SIGMA_PX = 1.2
+ID_SMALL_SCALE = 0.7
+VILLAGE_CODE_DIGITS = 12
+ROUND_DIGITS = 6
 
 
-def _ocr_text(image: np.ndarray) -> str:
+@dataclass(frozen=True)
+class PrintedId:
+    """The unsigned part of a printed ID line, each segment corrected to its alphabet."""
+
+    round: str  # "2015-08"
+    village_code: str
+    page: int
+    layout: str  # lower case, as in SheetId
+    mac: str | None  # 16 base32 characters when they could be read
+
+    def matches(self, sheet: qr_payload.SheetId) -> bool:
+        return (self.round, self.village_code, self.page, self.layout) == (
+            sheet.round, sheet.village_code.upper(), sheet.page, sheet.layout)
+
+
+def _tesseract(image: np.ndarray, psm: str) -> str:
     ok, png = cv2.imencode(".png", image)
     if not ok:
         raise IdentificationError("打印编号图像无法编码")
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     try:
         proc = subprocess.run(
-            ["tesseract", "stdin", "stdout", "-l", "chi_sim+eng", "--psm", "7"],
+            ["tesseract", "stdin", "stdout", "-l", "eng", "--psm", psm, "-c", f"tessedit_char_whitelist={ID_OCR_WHITELIST}"],
             input=png.tobytes(),
             capture_output=True,
             timeout=TESSERACT_TIMEOUT_S,
             env=env,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise IdentificationError(f"tesseract 无法运行：{exc}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ToolFailureError(f"tesseract 超时（超过 {TESSERACT_TIMEOUT_S} 秒）") from exc
+    except OSError as exc:
+        raise ToolFailureError(f"tesseract 无法运行（{exc.strerror or '未安装'}）") from exc
     if proc.returncode != 0:
-        raise IdentificationError(f"tesseract 出错：{proc.stderr.decode('utf-8', 'replace')[:200]}")
+        raise ToolFailureError(f"tesseract 出错（返回码 {proc.returncode}）")
     return proc.stdout.decode("utf-8", "replace")
 
 
-def candidate_payloads(text: str) -> list[str]:
-    """Plausible payloads from OCR text, correcting confusable characters per segment."""
-    cleaned = re.sub(r"[^0-9A-Za-z-]", "", text.replace("—", "-").replace("_", "-")).upper()
+def _ocr_text(image: np.ndarray) -> str:
+    return _tesseract(image, "7")
+
+
+def read_id_lines(images: list[np.ndarray]) -> list[str]:
+    """The text of several printed ID lines with one tesseract run.
+
+    Starting tesseract costs most of its time, so the lines of a chunk of
+    pages are stacked into one image; when the lines that come back cannot be
+    matched one to one, each line is read on its own.
+    """
+    if not images:
+        return []
+    if len(images) > 1:
+        width = max(image.shape[1] for image in images)
+        rows: list[np.ndarray] = []
+        for image in images:
+            padded = np.full((image.shape[0], width), 255, dtype=np.uint8)
+            padded[:, : image.shape[1]] = image
+            rows += [padded, np.full((ID_LINE_GAP_PX, width), 255, dtype=np.uint8)]
+        lines = [line for line in _tesseract(np.vstack(rows), "6").splitlines() if line.strip()]
+        if len(lines) == len(images):
+            return lines
+    return [_ocr_text(image) for image in images]
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"[—–_~=·•]", "-", text.upper())
+    return re.sub(r"[^0-9A-Z-]", "", text)
+
+
+def _digits(segment: str) -> str | None:
+    fixed = "".join(_DIGIT_FIX.get(c, c) for c in segment)
+    return fixed if fixed.isdigit() else None
+
+
+def _round_of(segment: str) -> str | None:
+    fixed = _digits(segment)
+    if fixed is None or len(fixed) != ROUND_DIGITS or not 1 <= int(fixed[4:]) <= 12:
+        return None
+    return f"{fixed[:4]}-{fixed[4:]}"
+
+
+def _layout_of(segment: str, known: list[str]) -> str | None:
+    """A layout segment ("RS1"), read as RS91 or R51, back to a known layout."""
+    if len(segment) < 2:
+        return None
+    head = "RS"
+    tail = _digits(segment[2:]) if segment[2:] else None
+    candidates = {head + tail} if tail else set()
+    if tail and len(tail) > 1:
+        candidates |= {head + tail[:i] + tail[i + 1 :] for i in range(len(tail))}
+    for layout in known:
+        if layout.upper() in candidates:
+            return layout.lower()
+    return None
+
+
+def _mac_of(segment: str) -> list[str]:
+    """MAC readings of 16 characters: a stray 17th dropped, digits turned to the letters they resemble."""
+    fixed = "".join(_MAC_FIX.get(c, c) for c in segment)
+    if len(fixed) == qr_payload.MAC_LENGTH_CHARS + 1:
+        options = [fixed[:i] + fixed[i + 1 :] for i in range(len(fixed))]
+    elif len(fixed) == qr_payload.MAC_LENGTH_CHARS:
+        options = [fixed]
+    else:
+        return []
+    return [m for m in dict.fromkeys(options) if re.fullmatch(r"[A-Z2-7]+", m)]
+
+
+def _mac_variants(mac: str) -> list[str]:
+    """The MAC and its swaps of confusable letters, fewest swaps first."""
+    out = [mac]
+    spots = [i for i, c in enumerate(mac) if _MAC_SWAPS.get(c)]
+    for count in range(1, MAC_SWAPS_MAX + 1):
+        for chosen in combinations(spots, count):
+            for letters in product(*[_MAC_SWAPS[mac[i]] for i in chosen]):
+                chars = list(mac)
+                for i, letter in zip(chosen, letters, strict=True):
+                    chars[i] = letter
+                out.append("".join(chars))
+                if len(out) >= OCR_VARIANTS_MAX:
+                    return out
+    return out
+
+
+def parse_printed_ids(text: str, known_layouts: list[str]) -> list[PrintedId]:
+    """Every plausible reading of an OCR'd ID line, segment by segment.
+
+    Segments are found by their dashes when OCR kept them, else by their
+    known lengths: prefix DC1, round YYYYMM, a 12-digit village code, P and
+    the page, the layout (RS and a digit), 16 MAC characters.
+    """
+    out: list[PrintedId] = []
+    for line in text.splitlines() or [text]:
+        compact = _clean(line)
+        parts = [p for p in compact.split("-") if p]
+        # Round and village code: the first six-digit part after a prefix, then the next part.
+        for i in range(len(parts) - 1):
+            round_id = _round_of(parts[i])
+            if round_id is None:
+                continue
+            village = _digits(parts[i + 1])
+            if village is None:
+                continue
+            rest = "".join(parts[i + 2 :])
+            out += _tail_readings(round_id, village, rest, known_layouts)
+        flat = compact.replace("-", "")
+        at = flat.find("C", 0, 4)
+        if at >= 0 and len(flat) > at + 2 + ROUND_DIGITS + VILLAGE_CODE_DIGITS:
+            body = flat[at + 2 :]
+            round_id = _round_of(body[:ROUND_DIGITS])
+            village = _digits(body[ROUND_DIGITS : ROUND_DIGITS + VILLAGE_CODE_DIGITS])
+            if round_id and village:
+                out += _tail_readings(round_id, village, body[ROUND_DIGITS + VILLAGE_CODE_DIGITS :], known_layouts)
+    return list(dict.fromkeys(out))
+
+
+def _tail_readings(round_id: str, village: str, rest: str, known_layouts: list[str]) -> list[PrintedId]:
+    """Page, layout and MAC out of what follows the village code ("P1RS1ZQ2I64EXOBFHMSCR")."""
+    out: list[PrintedId] = []
+    if not rest or rest[0] not in "PFR":
+        return out
+    for page_len in (1, 2):
+        page = _digits(rest[1 : 1 + page_len])
+        if page is None or int(page) == 0:
+            continue
+        after = rest[1 + page_len :]
+        if not after.startswith(("RS", "R5", "RB")):
+            continue
+        for layout_len in (3, 4):
+            layout = _layout_of("RS" + after[2:layout_len], known_layouts)
+            if layout is None:
+                continue
+            macs = _mac_of(after[layout_len:])
+            mac_options: list[str | None] = list(macs) if macs else [None]
+            for mac in mac_options:
+                out.append(PrintedId(round_id, village, int(page), layout, mac))
+    return out
+
+
+def candidate_payloads(text: str, known_layouts: list[str] | None = None) -> list[str]:
+    """Plausible payloads from OCR text, each segment corrected against its alphabet and length."""
+    layouts = known_layouts or ["rs1"]
     out: list[str] = []
-    for match in _ID_RE.finditer(cleaned):
-        ym, village, page, layout, mac = match.groups()
-        mac = "".join(_MAC_FIX.get(c, c) for c in mac).upper()
-        # Village codes of this registry are digits; try the digit reading first.
-        villages = [village]
-        fixed = "".join(_DIGIT_FIX.get(c, c) for c in village)
-        if fixed != village:
-            villages.insert(0, fixed)
-        for v in villages:
-            out.append(f"DC1-{ym}-{v}-P{page}-{layout}-{mac}")
-    # Spaces dropped by OCR can merge segments; variants of ambiguous MAC letters.
-    variants: list[str] = []
-    for payload in out:
-        head, mac = payload.rsplit("-", 1)
-        ambiguous = [i for i, c in enumerate(mac) if c in "OIB"]
-        options = [(c, {"O": "Q", "I": "L", "B": "8"}.get(c, c)) for c in mac]
-        if len(ambiguous) <= 8:
-            for combo in product(*[options[i] if i in ambiguous else (mac[i],) for i in range(len(mac))]):
-                variants.append(f"{head}-{''.join(combo)}")
-                if len(variants) >= OCR_VARIANTS_MAX:
-                    break
-    seen: list[str] = []
-    for p in out + variants:
-        if p not in seen and re.fullmatch(r"[0-9A-Z-]+", p):
-            seen.append(p)
-    return seen
+    for printed in parse_printed_ids(text, layouts):
+        if printed.mac is None:
+            continue
+        head = f"{qr_payload.PAYLOAD_PREFIX}-{printed.round.replace('-', '')}-{printed.village_code}-P{printed.page}-{printed.layout.upper()}"
+        out += [f"{head}-{mac}" for mac in _mac_variants(printed.mac)]
+    return list(dict.fromkeys(out))
+
+
+def printed_id_crop(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> np.ndarray:
+    """The ID line with room at its ends: a printer's or a library's font may set it a little wider
+    than the measured PDF, and a last letter cut in half reads as another (D as I)."""
+    rect = layout.printed_id
+    wider = Rect(rect.x_mm - PRINTED_ID_SLACK_MM, rect.y_mm, rect.w_mm + 2 * PRINTED_ID_SLACK_MM, rect.h_mm)
+    return crop(gray, alignment, wider, PRINTED_ID_PX_PER_MM, margin_mm=PRINTED_ID_MARGIN_MM)
+
+
+def _binarized(image: np.ndarray) -> np.ndarray:
+    _threshold, out = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return out
+
+
+def id_line_variants(image: np.ndarray) -> list[np.ndarray]:
+    """Other looks at one ID line, for a second reading before a doubt is raised:
+    the line alone, smoothed (the jagged edges of a 1-bit scan) and in black and
+    white, and smaller (strokes that ran together at a low resolution)."""
+    smooth = _binarized(cv2.GaussianBlur(image, (0, 0), ID_SMOOTH_SIGMA_PX))
+    small = cv2.resize(image, None, fx=ID_SMALL_SCALE, fy=ID_SMALL_SCALE, interpolation=cv2.INTER_AREA)
+    return [image, smooth, small]
 
 
 def identify_by_ocr(gray: np.ndarray, alignment: Alignment, layouts: list[PageLayout], key: bytes) -> Identity | None:
-    rects: list[Rect] = []
+    known = sorted({layout.version for layout in layouts})
+    rects: list[PageLayout] = []
     for layout in layouts:
-        if layout.printed_id not in rects:
-            rects.append(layout.printed_id)
-    for rect in rects:
-        image = crop(gray, alignment, rect, PRINTED_ID_PX_PER_MM, margin_mm=PRINTED_ID_MARGIN_MM)
-        for payload in candidate_payloads(_ocr_text(image)):
-            try:
-                return Identity(qr_payload.decode(payload, key), payload, "ocr")
-            except PayloadError:
-                continue
+        if all(layout.printed_id != other.printed_id for other in rects):
+            rects.append(layout)
+    for layout in rects:
+        image = printed_id_crop(gray, alignment, layout)
+        # Other looks (black and white, smoothed, smaller) when the first reading does not verify.
+        for attempt in (image, _binarized(image), *id_line_variants(image)[1:]):
+            for payload in candidate_payloads(_ocr_text(attempt), known):
+                try:
+                    return Identity(qr_payload.decode(payload, key), payload, "ocr")
+                except PayloadError:
+                    continue
     return None

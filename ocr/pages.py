@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import io
+import os
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import BinaryIO, Self
 
 import cv2
 import numpy as np
@@ -34,6 +36,7 @@ MAX_PAGE_PIXELS = 120_000_000
 MIN_PAGE_SIDE_PX = 100
 # Channels that differ by more than this somewhere make a page "colour".
 COLOUR_CHANNEL_SPREAD_MIN = 40
+BILEVEL_SAMPLE_STEP_PX = 7
 SUPPORTED_SUFFIXES = (".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png")
 
 Kind = str  # "pdf" | "tiff" | "jpeg" | "png"
@@ -45,11 +48,12 @@ class PageImage:
     gray: np.ndarray  # uint8, paper light, ink dark (red channel of a colour page)
     colour: bool
     px_per_mm_hint: float  # from the pixel size, assuming A4; alignment measures the real one
+    bilevel: bool = False  # a black-and-white (1-bit) scan
 
 
 def sniff_kind(path: Path) -> Kind:
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(8)
     except OSError as exc:
         raise SourceError(f"无法打开文件：{library_reason(exc)}") from exc
@@ -66,15 +70,108 @@ def sniff_kind(path: Path) -> Kind:
     raise SourceError("不是 PDF、TIFF、JPEG 或 PNG 文件")
 
 
-def list_sources(paths: list[Path]) -> list[Path]:
-    """Files named, and files found recursively in folders, in stable order."""
-    out: list[Path] = []
+@dataclass
+class Skipped:
+    """An input that is not read, and why (shown by name in the scan notes)."""
+
+    path: Path
+    reason: str
+    note_only: bool = False  # a dot file or a folder seen twice: noted, not counted as an input page
+
+
+_KIND_NAMES = (
+    (stat.S_ISFIFO, "命名管道（FIFO）"),
+    (stat.S_ISSOCK, "套接字"),
+    (stat.S_ISCHR, "字符设备"),
+    (stat.S_ISBLK, "块设备"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    for test, name in _KIND_NAMES:
+        if test(mode):
+            return f"不是普通文件（{name}），不予读取"
+    return None if stat.S_ISREG(mode) else "不是普通文件，不予读取"
+
+
+def _stat_problem(path: Path) -> tuple[os.stat_result | None, str | None]:
+    """The followed stat of an entry, or why it cannot be used (never opens it)."""
+    try:
+        return path.stat(), None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "符号链接形成循环，无法读取"
+        if exc.errno == errno.ENOENT:
+            return None, "符号链接指向的文件不存在" if path.is_symlink() else "文件不存在"
+        if exc.errno == errno.EACCES:
+            return None, "没有读取权限"
+        return None, f"无法访问：{exc.strerror or '未知错误'}"
+
+
+def list_sources(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
+    """Files named, and files found recursively in folders, in stable order.
+
+    Anything that is not a regular file (FIFO, socket, device, dangling
+    link, link loop, unreadable folder) is returned in ``skipped`` with its
+    reason; none of them is ever opened, so a FIFO cannot hang the scan.
+    A folder reached twice through links is walked once.
+    """
+    files: list[Path] = []
+    skipped: list[Skipped] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def walk(folder: Path, info: os.stat_result) -> None:
+        ident = (info.st_dev, info.st_ino)
+        if ident in seen_dirs:
+            skipped.append(Skipped(folder, "文件夹已经读过（符号链接指回上级或重复），不再重复读取", note_only=True))
+            return
+        seen_dirs.add(ident)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            why = "没有读取权限" if exc.errno == errno.EACCES else f"无法读取：{exc.strerror or '未知错误'}"
+            skipped.append(Skipped(folder, f"文件夹{why}，其中的文件未读取"))
+            return
+        for entry in entries:
+            child = Path(entry.path)
+            if entry.name.startswith("."):
+                skipped.append(Skipped(child, "隐藏文件，已跳过", note_only=True))
+                continue
+            child_info, problem = _stat_problem(child)
+            if child_info is None:
+                skipped.append(Skipped(child, problem or "无法访问"))
+            elif stat.S_ISDIR(child_info.st_mode):
+                walk(child, child_info)
+            elif (reason := _not_regular(child_info.st_mode)) is not None:
+                skipped.append(Skipped(child, reason))
+            else:
+                files.append(child)
+
     for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
+        info, problem = _stat_problem(path)
+        if info is None:
+            skipped.append(Skipped(path, problem or "无法访问"))
+        elif stat.S_ISDIR(info.st_mode):
+            walk(path, info)
+        elif (reason := _not_regular(info.st_mode)) is not None:
+            skipped.append(Skipped(path, reason))
         else:
-            out.append(path)
-    return out
+            files.append(path)
+    return files, skipped
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open for reading only if it is a regular file: O_NONBLOCK so a FIFO swapped in never blocks."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        reason = _not_regular(os.fstat(fd).st_mode)
+        if reason is not None:
+            raise SourceError(reason)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _reduction(width: int, height: int) -> int:
@@ -117,7 +214,13 @@ def _is_colour(bgr: np.ndarray) -> bool:
     return bool(np.count_nonzero(spread > COLOUR_CHANNEL_SPREAD_MIN) > spread.size * 0.0005)
 
 
-def _finish(page_no: int, image: np.ndarray, rgb: bool = False) -> PageImage:
+def _is_bilevel(gray: np.ndarray) -> bool:
+    """Only pure black and pure white, before any reduction blends them."""
+    sample = gray[::BILEVEL_SAMPLE_STEP_PX, ::BILEVEL_SAMPLE_STEP_PX]
+    return bool(np.count_nonzero((sample > 0) & (sample < 255)) == 0 and np.count_nonzero(sample == 0) > 0)
+
+
+def _finish(page_no: int, image: np.ndarray, rgb: bool = False, bilevel: bool | None = None) -> PageImage:
     """``image`` is gray, BGR(A) as OpenCV decodes, or RGB as PIL decodes when ``rgb``."""
     colour = False
     if image.ndim == 3:
@@ -130,12 +233,14 @@ def _finish(page_no: int, image: np.ndarray, rgb: bool = False) -> PageImage:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY)
     if image.dtype != np.uint8:
         image = np.clip(image.astype(np.float64) * (255.0 / max(float(image.max()), 1.0)), 0, 255).astype(np.uint8)
+    if bilevel is None:
+        bilevel = not colour and _is_bilevel(image)
     h, w = image.shape[:2]
     factor = _reduction(w, h)
     if factor > 1:
         image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
     hint = max(image.shape) / A4_LONG_SIDE_MM
-    return PageImage(page_no=page_no, gray=image, colour=colour, px_per_mm_hint=hint)
+    return PageImage(page_no=page_no, gray=image, colour=colour, px_per_mm_hint=hint, bilevel=bilevel)
 
 
 def decode_jpeg(data: bytes, page_no: int) -> PageImage:
@@ -187,6 +292,7 @@ def _decode_png(data: bytes, page_no: int) -> PageImage:
 def _frame_to_page(frame: Image.Image, page_no: int) -> PageImage:
     """A PIL frame, reduced in PIL before it becomes an array: copying full-size pixels is the cost."""
     width, height = frame.size
+    bilevel = frame.mode == "1"
     if frame.mode not in ("L", "RGB"):
         frame = frame.convert("L" if frame.mode in ("1", "P", "I;16", "I", "F", "LA") else "RGB")
     factor = _reduction(width, height)
@@ -194,7 +300,7 @@ def _frame_to_page(frame: Image.Image, page_no: int) -> PageImage:
         # Whole blocks: the same box average as INTER_AREA. Other sizes are
         # resampled by OpenCV in _finish, so a page reads the same either way.
         frame = frame.reduce(factor)
-    return _finish(page_no, np.asarray(frame), rgb=frame.mode == "RGB")
+    return _finish(page_no, np.asarray(frame), rgb=frame.mode == "RGB", bilevel=bilevel or None)
 
 
 class PageSource:

@@ -16,11 +16,20 @@ import numpy as np
 from forms.errors import DigitModelError
 from forms.form_spec import form_spec
 from forms.geometry import PageLayout, Rect
+from forms.qr_payload import SheetId
 from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS, inspection_validity
 from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers, union_rect
-from ocr.errors import AlignmentError, IdentificationError
+from ocr.errors import AlignmentError, IdentificationError, ToolFailureError
 from ocr.form_reader import read_form_contents
-from ocr.identify import Identity, identify_by_ocr, identify_by_qr
+from ocr.identify import (
+    Identity,
+    id_line_variants,
+    identify_by_ocr,
+    identify_by_qr,
+    parse_printed_ids,
+    printed_id_crop,
+    read_id_lines,
+)
 from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, fields_on, read_numbers
 from ocr.pages import PageImage
@@ -32,6 +41,12 @@ EVIDENCE_MARGIN_MM = 1.5
 BLANK_INK_MAX_RATIO = 0.002
 BLANK_DARK_LEVEL_RATIO = 0.6
 MARKER_QUIET_MM = 2.0
+# Bump when a change to the reader may read a page it once rejected: the next
+# scan reads every page that an older version rejected.
+READER_VERSION = "2"
+UNFILLED_REASON = "纪实表未填写"
+PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
+EVIDENCE_GAP_PX = 8
 
 LayoutKey = tuple[str, int]
 _RECT_RE = re.compile(r"^(rect_\d+)\.done$")
@@ -51,12 +66,19 @@ class PageReading:
     alignment_error_mm: float | None = None
     markers_found: int = 0
     colour: bool = False
+    bilevel: bool = False  # a 1-bit scan: seals break into pen-like pieces
+    # The rejection came from a tool that failed (tesseract), not from the paper.
+    tool_failure: bool = False
     # key -> {"value", "confidence", ...raw measures}
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     signatures: dict[str, dict[str, Any]] = field(default_factory=dict)
     validity: str | None = None  # on the page with the signature slots
     review: list[tuple[str, str]] = field(default_factory=list)  # (field key or "page", Chinese reason)
     crops: dict[str, np.ndarray] = field(default_factory=dict)
+    # The printed ID line and the QR code as scanned, kept until the line is
+    # read (``check_printed_id``, a chunk of pages at a time) and then dropped.
+    id_line: np.ndarray | None = None
+    qr_image: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +87,7 @@ class PageReading:
             "alignment_error_mm": None if self.alignment_error_mm is None else round(self.alignment_error_mm, 3),
             "markers_found": self.markers_found,
             "colour": self.colour,
+            "bilevel": self.bilevel,
             "blank": self.blank,
             "fields": self.fields,
             "signatures": self.signatures,
@@ -99,6 +122,7 @@ def _identify(
             identity = identify_by_ocr(gray, alignment, candidates, key)
         except IdentificationError as exc:
             qr_problem = str(exc)
+            reading.tool_failure = isinstance(exc, ToolFailureError)
         if identity is None and qr_problem is None:
             qr_problem = "二维码无法读取，打印编号也无法识别"
     if identity is None and qr_problem is None:
@@ -117,7 +141,7 @@ def _identify(
 
 
 def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes) -> PageReading:
-    reading = PageReading(page_no=page.page_no, colour=page.colour)
+    reading = PageReading(page_no=page.page_no, colour=page.colour, bilevel=page.bilevel)
     gray = page.gray
     identity, alignment, problem = _identify(page, layouts, key, reading)
     if identity is None:
@@ -142,6 +166,9 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
         reading.review.append(("page", f"{problem or '无法对齐'}，需人工核对整页"))
         return reading
     reading.alignment_error_mm = alignment.error_mm
+    if identity.method == "qr":
+        reading.id_line = printed_id_crop(gray, alignment, layout)
+        reading.qr_image = crop(gray, alignment, layout.qr, EVIDENCE_PX_PER_MM, margin_mm=EVIDENCE_MARGIN_MM)
     if alignment.error_mm > ALIGN_REVIEW_ERROR_MM:
         reading.review.append(("page", f"对齐误差较大（{alignment.error_mm:.2f} 毫米），请核对所有读数"))
     described = form_spec(sheet.layout)
@@ -150,7 +177,66 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
         read_form_contents(gray, page.colour, alignment, layout, described, reading)
         return reading
     _read_contents(gray, page.colour, alignment, layout, reading)
+    if _unfilled(reading):
+        reading.review.append(("page", UNFILLED_REASON))
     return reading
+
+
+def check_printed_id(reading: PageReading, text: str, known_layouts: list[str]) -> None:
+    """The paper must be the sheet its QR code names: a QR code cut from one
+    sheet and pasted on another is valid, but the printed ID beside it is not
+    the QR's. A mismatch, or a line that cannot be read, goes to review with
+    the QR code and the printed line side by side.
+
+    ``text`` is a first reading of the line (several pages' lines are read in
+    one run); a line that does not match it is read again alone, in other
+    looks, before a doubt is raised.
+    """
+    line, qr_image = reading.id_line, reading.qr_image
+    reading.id_line = reading.qr_image = None
+    if line is None or qr_image is None or reading.round is None or reading.village_code is None:
+        return
+    assert reading.sheet_page is not None and reading.layout is not None
+    sheet = SheetId(reading.round, reading.village_code, reading.sheet_page, reading.layout)
+    printed = parse_printed_ids(text, known_layouts)
+    if any(p.matches(sheet) for p in printed):
+        return
+    problem: str | None = None
+    for variant in id_line_variants(line):
+        try:
+            again = parse_printed_ids(read_id_lines([variant])[0], known_layouts)
+        except IdentificationError as exc:
+            problem = str(exc)
+            break
+        if any(p.matches(sheet) for p in again):
+            return
+        printed = printed or again
+    qr_text = f"{sheet.round} {sheet.village_code} 第{sheet.page}页"
+    if printed:
+        seen = printed[0]
+        detail = f"二维码为 {qr_text}，打印编号为 {seen.round} {seen.village_code} 第{seen.page}页"
+    else:
+        detail = f"二维码为 {qr_text}，打印编号无法识别" + (f"（{problem}）" if problem else "")
+    reading.review.append(("page", f"{PRINTED_ID_MISMATCH}：{detail}，请核对纸面是否为这张纪实表"))
+    reading.crops["page"] = _side_by_side(qr_image, line)
+
+
+def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    height = max(left.shape[0], right.shape[0])
+    out = np.full((height, left.shape[1] + EVIDENCE_GAP_PX + right.shape[1]), 255, dtype=np.uint8)
+    out[: left.shape[0], : left.shape[1]] = left
+    out[: right.shape[0], left.shape[1] + EVIDENCE_GAP_PX :] = right
+    return out
+
+
+def _unfilled(reading: PageReading) -> bool:
+    """Nothing written at all: no tick, no digit, no signature. Such a sheet is never recorded silently."""
+    if not reading.fields:
+        return False
+    for item in reading.fields.values():
+        if item.get("value") not in (None, "blank") or item.get("problem"):
+            return False
+    return all(item.get("state") == "empty" for item in reading.signatures.values())
 
 
 def _evidence(gray: np.ndarray, alignment: Alignment, rects: list, reading: PageReading, key: str) -> None:

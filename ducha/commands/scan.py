@@ -29,6 +29,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="路径", help="扫描文件或文件夹（递归读取）")
     parser.add_argument("--round", help="只接收这一轮（YYYY-MM）的纪实表，其他轮次的页面拒收")
     parser.add_argument("--workers", type=positive_int, help="并行进程数（默认为 CPU 核数）")
+    parser.add_argument(
+        "--retry-rejected", action="store_true",
+        help="把此前拒收的页面全部重新读取（原结果保留在历史记录中）；"
+        "因轮次不符、识别工具出错或读表程序更新而拒收的页面，不加此项也会重新读取",
+    )
     parser.add_argument("--stop-after", type=int, help=argparse.SUPPRESS)
     add_json_flag(parser)
     parser.set_defaults(handler=run)
@@ -56,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             progress=progress,
             stop_after_pages=args.stop_after,
+            retry_rejected=args.retry_rejected,
         )
     if args.json:
         print_json(report.to_json())
@@ -86,5 +92,12 @@ def print_summary(report: ScanReport) -> None:
         str(summary["input_pages"]), str(summary["recorded"]), str(summary["review"]), str(summary["rejected"])
     )
     out.print(table)
+    if report.review_reasons:
+        reasons = Table(title=f"待复核页面按原因（共 {summary['review']} 页，一页可有多个原因）")
+        reasons.add_column("原因")
+        reasons.add_column("页数", justify="right")
+        for reason, count in report.review_reasons.items():
+            reasons.add_row(reason, str(count))
+        out.print(reasons)
     if summary["review"]:
         out.print("请运行 ducha review 查看待复核的项目。")

@@ -200,6 +200,12 @@ class ScanPage(Base):
     # The whole machine reading: fields, raw measures, confidences, signatures.
     reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     read_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Revision 0002: which reader read it, and whether a rejection may change on a later read.
+    reader_version: Mapped[str | None] = mapped_column(String(20))
+    # Why a rejected page may read differently later: "tool" or "round:YYYY-MM" (the round asked for).
+    retry_hint: Mapped[str | None] = mapped_column(String(20))
+    # Earlier outcomes of a page read again: [{status, reason, read_at, reader_version, retry_hint}].
+    history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class ReviewItem(Base):
@@ -312,3 +318,22 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(Text)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+# --- scans: concurrency and retries (revision 0002) -----------------------
+
+class ScanClaim(Base):
+    """A page being read right now by one scan process.
+
+    Inserting the row is the claim: the primary key lets exactly one of any
+    number of concurrent scans have it. The row is removed in the same
+    transaction that stores the page; a claim left by a process that died is
+    taken over by the next scan.
+    """
+
+    __tablename__ = "scan_claim"
+    file_id: Mapped[int] = mapped_column(ForeignKey("scan_file.id", ondelete="CASCADE"), primary_key=True)
+    page_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))  # host:pid:process start:nonce
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+

@@ -1,0 +1,471 @@
+"""Fault injection for ``ducha scan``: every way a batch went wrong in the
+hardening probe (issue 14) and the scanner's second pass (issue 16).
+
+Pages are the real LibreOffice-printed sheets of ``test_scan.printed``,
+rendered, written on and damaged here; the faults are real (two processes
+at once, a tesseract that fails, FIFOs and link loops on disk).
+"""
+
+# ruff: noqa: F811 - pytest fixtures imported from test_scan are parameters here
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from conftest import fill_workspace
+from PIL import Image
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from test_scan import printed, returned  # noqa: F401 - module fixtures shared with the scan tests
+
+from ducha.cli import main as cli_main
+from ducha.db.models import IssuedSheet, ReviewItem, ScanClaim, ScanPage, Village
+from ducha.scan import _answers, _disagree, scan
+from ducha.simulate import _render
+from ducha.workspace import Workspace, copy_workspace, create
+from forms.geometry import load_layout
+from generator import degrade
+from generator import simulate as sim
+from ocr.align import align
+from ocr.identify import candidate_payloads, parse_printed_ids
+from ocr.pages import _decode_png, decode_jpeg
+from ocr.reader import PRINTED_ID_MISMATCH, UNFILLED_REASON, read_page
+
+LAYOUT = load_layout("rs1", 1)
+RNG_SEED = 7
+
+
+def _cli(ws: Workspace, *args: str) -> int:
+    return cli_main(["--workspace", str(ws.root), "--db", ws.db_url, *args])
+
+
+def _sheets(ws: Workspace) -> list[IssuedSheet]:
+    with Session(ws.engine()) as session:
+        return list(session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)))
+
+
+def _page_one(sheet: IssuedSheet) -> tuple[np.ndarray, np.ndarray]:
+    """The printed page 1 of a sheet as RGB, and its homography."""
+    page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
+    return page, align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), LAYOUT).homography
+
+
+def _filled(sheet: IssuedSheet, seed: int, fields: dict[str, str] | None = None) -> np.ndarray:
+    page, homography = _page_one(sheet)
+    plan = sim.plan_page(LAYOUT, sheet.form_id, np.random.default_rng(seed))
+    plan.fields.update(fields or {})
+    sim.fill_page(page, homography, LAYOUT, plan, np.random.default_rng(seed + 1), seal_probability=0.0)
+    return page
+
+
+def _save_gray(page: np.ndarray, path: Path, half: bool = True) -> Path:
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY) if page.ndim == 3 else page
+    cv2.imwrite(str(path), gray[::2, ::2] if half else gray)
+    return path
+
+
+def _rows(ws: Workspace) -> list[ScanPage]:
+    with Session(ws.engine()) as session:
+        return list(session.scalars(select(ScanPage).order_by(ScanPage.id)))
+
+
+# --- 1. two scans at once ------------------------------------------------------
+
+def _workspace_on(db_url: str, root: Path, printed_ws: Workspace) -> Workspace:
+    """A workspace on ``db_url`` that issued the same sheets, with the same key, as ``printed_ws``."""
+    ws = create(root, db_url)
+    fill_workspace(ws)
+    ws.key_path().write_bytes(printed_ws.key_path().read_bytes())
+    with Session(printed_ws.engine()) as source:
+        codes = dict(source.execute(select(Village.id, Village.code)).tuples().all())
+        sheets = list(source.scalars(select(IssuedSheet)))
+        source.expunge_all()
+    with Session(ws.engine()) as target, target.begin():
+        ids = {code: vid for vid, code in target.execute(select(Village.id, Village.code)).tuples().all()}
+        for sheet in sheets:
+            target.add(IssuedSheet(
+                form_id=sheet.form_id, round=sheet.round, village_id=ids[codes[sheet.village_id]],
+                group_no=sheet.group_no, layout_version=sheet.layout_version, pages=sheet.pages,
+                rectification_item_ids=[], docx_path=sheet.docx_path, pdf_path=sheet.pdf_path,
+                pdf_pages=sheet.pdf_pages, issued_at=sheet.issued_at,
+            ))
+    return ws
+
+
+def test_two_scans_at_once_share_the_pages(db_url: str, printed: Workspace,
+                                           returned: dict[str, Any], tmp_path: Path) -> None:
+    ws = _workspace_on(db_url, tmp_path / "ws", printed)
+    files = [str(p) for p in returned["files"]]
+    assert len(files) >= 3
+    batches = [files[: len(files) - 1], files[1:]]
+    base = [sys.executable, "-m", "ducha.cli", "--workspace", str(ws.root), "--db", ws.db_url, "scan",
+            "--workers", "1", "--json"]
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    procs = [subprocess.Popen([*base, *batch], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for batch in batches]
+    outputs = [proc.communicate(timeout=900) for proc in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+    reports = [json.loads(out) for out, _err in outputs]
+    truth_pages = {item["file"]: len(item["pages"]) for item in returned["truth"]["files"]}
+    rows = _rows(ws)
+    keys = [(row.file_id, row.page_no) for row in rows]
+    assert len(keys) == len(set(keys))
+    for batch, report in zip(batches, reports, strict=True):
+        names = {Path(f).name for f in batch}
+        assert {Path(p["source"]).name for p in report["pages"]} == names
+        # Every page of the batch's own files is in the report, each once.
+        listed = [(Path(p["source"]).name, p["page"]) for p in report["pages"]]
+        assert len(listed) == len(set(listed)) == report["summary"]["input_pages"]
+        assert report["summary"]["input_pages"] == sum(truth_pages[n] for n in names)
+    # Each page was read by exactly one of the two scans, and none again.
+    assert sum(r["read_pages"] for r in reports) == len(rows)
+    assert all(not row.history for row in rows)
+    with Session(ws.engine()) as session:
+        assert session.scalar(select(func.count()).select_from(ScanClaim)) == 0
+
+
+# --- 2. rejections that can change are read again ---------------------------
+
+def test_wrong_round_then_right_round_reads_the_pages_again(printed: Workspace, returned: dict[str, Any],
+                                                            tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    first = scan(ws, list(returned["files"]), round_id="2015-09", workers=1)
+    assert first.summary["rejected"] == first.summary["input_pages"] > 0
+    assert all("不是本次扫描的 2015-09 轮" in (p["reason"] or "") for p in first.pages)
+    second = scan(ws, list(returned["files"]), round_id="2015-08", workers=1)
+    assert second.summary["rejected"] == 0
+    assert second.summary["input_pages"] == first.summary["input_pages"]
+    assert any("重新读取" in note for note in second.notes)
+    rows = _rows(ws)
+    assert len(rows) == first.summary["input_pages"]
+    for row in rows:
+        assert row.history and row.history[-1]["status"] == "rejected"
+        assert "2015-09" in row.history[-1]["reason"]
+    # A third run with the right round reads nothing again.
+    third = scan(ws, list(returned["files"]), round_id="2015-08", workers=1)
+    assert third.to_json()["read_pages"] == 0
+    assert all(len(row.history or []) == 1 for row in _rows(ws))
+
+
+def _qr_blotted(sheet: IssuedSheet) -> np.ndarray:
+    page = _filled(sheet, 11)
+    _page, homography = _page_one(sheet)
+    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
+    cv2.rectangle(page, (x + w // 5, y + h // 5), (x + 4 * w // 5, y + 4 * h // 5), (20, 20, 20), thickness=-1)
+    return page
+
+
+def test_a_tesseract_failure_is_read_again(printed: Workspace, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[1]
+    path = _save_gray(_qr_blotted(sheet), tmp_path / "blotted.png", half=False)
+    broken = tmp_path / "broken-bin"
+    broken.mkdir()
+    fake = broken / "tesseract"
+    fake.write_text("#!/bin/sh\necho 'Error: simulated crash' >&2\nexit 3\n", encoding="utf-8")
+    fake.chmod(0o755)
+    with monkeypatch.context() as patch:
+        patch.setenv("PATH", f"{broken}{os.pathsep}{os.environ['PATH']}")
+        first = scan(ws, [path], workers=1)
+    assert first.pages[0]["status"] == "rejected"
+    assert "tesseract 出错" in first.pages[0]["reason"]
+    assert "Error: simulated" not in first.pages[0]["reason"]
+    second = scan(ws, [path], workers=1)
+    page = second.pages[0]
+    assert page["status"] == "review", page["reason"]
+    assert page["form_id"] == sheet.form_id
+    row = _rows(ws)[0]
+    assert row.history and "tesseract" in row.history[0]["reason"]
+    assert row.reading is not None and row.reading["id_method"] == "ocr"
+
+
+def test_retry_rejected_and_a_newer_reader_read_rejected_pages_again(printed: Workspace,
+                                                                    tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    blank = np.full((1754, 1240), 250, np.uint8)
+    blank_path = tmp_path / "blank.jpg"
+    cv2.imwrite(str(blank_path), blank)
+    assert scan(ws, [blank_path], workers=1).summary["rejected"] == 1
+    # The same rejection is final: scanning again reads nothing.
+    assert scan(ws, [blank_path], workers=1).to_json()["read_pages"] == 0
+    assert _cli(ws, "scan", "--retry-rejected", str(blank_path)) == 0
+    assert len(_rows(ws)[0].history or []) == 1
+    with Session(ws.engine()) as session, session.begin():
+        session.execute(update(ScanPage).values(reader_version="1"))
+    report = scan(ws, [blank_path], workers=1)
+    assert report.to_json()["read_pages"] == 1
+    assert len(_rows(ws)[0].history or []) == 2
+
+
+@pytest.mark.parametrize("bad", ["2015-13", "abc", "2015-8"])
+def test_round_must_be_a_month(printed: Workspace, tmp_path: Path, bad: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    capsys.readouterr()
+    assert _cli(ws, "scan", "--round", bad, str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "格式不对" in err and "Traceback" not in err
+    assert _rows(ws) == []
+
+
+# --- 3. conflicts between copies -----------------------------------------------
+
+def test_an_unaligned_copy_is_not_a_conflict(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[0]
+    page = _filled(sheet, 21)
+    good = _save_gray(page, tmp_path / "good.jpg")
+    _page, homography = _page_one(sheet)
+    lost = page.copy()
+    # Two corner markers lost (torn corners): the QR still reads, nothing can be aligned.
+    half = LAYOUT.marker_size_mm * 0.9
+    for name in ("bottom_left", "bottom_right"):
+        cx, cy = LAYOUT.markers[name]
+        corner = homography @ np.array([cx, cy, 1.0])
+        px = homography[0, 0]
+        r = int(half * px)
+        cv2.rectangle(lost, (int(corner[0]) - r, int(corner[1]) - r), (int(corner[0]) + r, int(corner[1]) + r),
+                      (255, 255, 255), thickness=-1)
+    skewed = np.asarray(degrade.skew(lost, np.random.default_rng(0), angle_deg=4.0))
+    bad = _save_gray(skewed, tmp_path / "skewed.jpg")
+    report = scan(ws, [good, bad], workers=1)
+    assert report.pages[1]["form_id"] == sheet.form_id
+    assert report.pages[1]["fields"] == {}
+    with Session(ws.engine()) as session:
+        reasons = list(session.scalars(select(ReviewItem.reason)))
+    assert not [r for r in reasons if "两次" in r], reasons
+
+
+def test_two_copies_that_disagree_both_go_to_review_in_chinese(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[0]
+    files = []
+    for n, answer in enumerate(("yes", "no")):
+        files.append(_save_gray(_filled(sheet, 31, {"team_1": answer}), tmp_path / f"copy{n}.jpg"))
+    report = scan(ws, files, workers=1)
+    assert [p["status"] for p in report.pages] == ["review", "review"]
+    with Session(ws.engine()) as session:
+        items = list(session.scalars(select(ReviewItem).where(ReviewItem.field_key == "team_1")))
+    conflicts = [i for i in items if "两次" in i.reason]
+    assert len({i.scan_page_id for i in conflicts}) == 2
+    for item in conflicts:
+        assert "是" in item.reason and "否" in item.reason
+        for code in ("yes", "no", "None", "blank", "signed", "empty"):
+            assert code not in item.reason
+        assert item.crop_path is not None and (ws.root / item.crop_path).exists()
+    assert {p["fields"]["team_1"]["status"] for p in report.pages} == {"review"}
+
+
+def test_uncertain_signature_against_signed_is_a_conflict_but_unread_values_are_not() -> None:
+    assert _disagree("village_head", "uncertain", "signed")
+    assert _disagree("village_head", "signed", "uncertain")
+    assert not _disagree("team_1", "uncertain", "yes")
+    assert _answers({"fields": {}, "signatures": {}}) == {}
+    read = _answers({"fields": {"team_1": {"value": "yes"}, "fund": {"value": None, "problem": "数字看不清"}},
+                     "signatures": {"village_head": {"state": "signed"}}})
+    assert read == {"team_1": "yes", "fund": "uncertain", "village_head": "signed"}
+
+
+# --- 4. the paper must match its QR code ----------------------------------------
+
+def test_a_transplanted_qr_goes_to_review(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    donor, victim = _sheets(ws)[:2]
+    donor_page, donor_h = _page_one(donor)
+    page = _filled(victim, 41)
+    _victim_page, victim_h = _page_one(victim)
+    x, y, w, h = sim._rect_px(donor_h, LAYOUT.qr)
+    vx, vy, _vw, _vh = sim._rect_px(victim_h, LAYOUT.qr)
+    pad = 6
+    page[vy - pad : vy + h + pad, vx - pad : vx + w + pad] = donor_page[y - pad : y + h + pad, x - pad : x + w + pad]
+    path = _save_gray(page, tmp_path / "transplant.jpg")
+    report = scan(ws, [path], workers=1)
+    entry = report.pages[0]
+    assert entry["status"] == "review"
+    assert PRINTED_ID_MISMATCH in (entry["reason"] or "")
+    assert victim.form_id.split("-", 2)[2] in entry["reason"]
+    with Session(ws.engine()) as session:
+        item = session.scalars(select(ReviewItem).where(ReviewItem.reason.startswith(PRINTED_ID_MISMATCH))).one()
+    assert item.crop_path is not None
+    crop = cv2.imread(str(ws.root / item.crop_path), cv2.IMREAD_GRAYSCALE)
+    # Both crops: the square QR code and the long ID line beside it.
+    assert crop is not None and crop.shape[1] > 4 * crop.shape[0]
+    assert report.review_reasons.get(PRINTED_ID_MISMATCH) == 1
+
+
+def test_genuine_pages_pass_the_printed_id_check(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    files = [_save_gray(_filled(sheet, 51 + n), tmp_path / f"p{n}.jpg") for n, sheet in enumerate(_sheets(ws)[:4])]
+    report = scan(ws, files, workers=1)
+    assert all(PRINTED_ID_MISMATCH not in (p["reason"] or "") for p in report.pages)
+
+
+# --- 5. the printed-ID fallback ----------------------------------------------------
+
+def test_segments_are_corrected_against_their_alphabets() -> None:
+    from forms import qr_payload
+
+    key = bytes(range(32))
+    payload = qr_payload.encode(qr_payload.SheetId("2015-08", "511902101201", 1, "rs1"), key)
+    head, mac = payload.rsplit("-", 1)
+    for garbled in (
+        payload.replace("RS1", "RS91"),
+        payload.replace("511902101201", "5119O21O12O1"),
+        payload.replace("-", " "),
+        payload.replace("-", ""),
+        payload.replace("201508", "2O15O8").replace("RS1", "RSI"),
+        f"{head}-{mac.replace('I', '1').replace('O', '0').replace('B', '8')}",
+    ):
+        assert payload in candidate_payloads(garbled), garbled
+    printed_ids = parse_printed_ids(payload.replace("RS1", "RS91"), ["rs1"])
+    assert printed_ids and printed_ids[0].layout == "rs1"
+
+
+DAMAGES = ("blot", "scribble", "torn", "faded")
+
+
+def _damage(page: np.ndarray, homography: np.ndarray, kind: str, rng: np.random.Generator) -> None:
+    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
+    if kind == "blot":
+        cv2.ellipse(page, (x + w // 2, y + h // 2), (w // 3, h // 4), 20, 0, 360, (30, 30, 60), thickness=-1)
+    elif kind == "scribble":
+        for _ in range(6):
+            p0 = (int(x + rng.uniform(0, w)), int(y + rng.uniform(0, h)))
+            p1 = (int(x + rng.uniform(0, w)), int(y + rng.uniform(0, h)))
+            cv2.line(page, p0, p1, (40, 40, 120), thickness=max(3, w // 25))
+    elif kind == "torn":
+        page[y : y + h // 2, x : x + w] = 255
+    else:
+        region = page[y : y + h, x : x + w].astype(np.int16)
+        page[y : y + h, x : x + w] = np.clip(region + 170, 0, 255).astype(np.uint8)
+
+
+def test_sixteen_damaged_qr_codes_are_all_identified_by_the_printed_id(printed: Workspace) -> None:
+    from ducha.scan import load_layouts
+
+    layouts = load_layouts()
+    key = printed.key()
+    sheets = _sheets(printed)[:4]
+    profiles = ((300.0, "gray"), (200.0, "gray"), (150.0, "gray"), (200.0, "colour"))
+    identified = 0
+    for n, sheet in enumerate(sheets):
+        for m, kind in enumerate(DAMAGES):
+            rng = np.random.default_rng(100 * n + m)
+            page, homography = _page_one(sheet)
+            _damage(page, homography, kind, rng)
+            dpi, mode = profiles[(n + m) % len(profiles)]
+            image = page if mode == "colour" else np.asarray(degrade.to_gray(page))
+            scanned, _dpi = degrade.rescale(image, rng, sim.PRINT_DPI, dpi=dpi)
+            scanned = np.asarray(scanned)
+            bgr = scanned if scanned.ndim == 2 else cv2.cvtColor(scanned, cv2.COLOR_RGB2BGR)
+            ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])
+            assert ok
+            reading = read_page(decode_jpeg(data.tobytes(), 1), layouts, key)
+            if reading.rejected is None:
+                # Never a wrong village.
+                assert reading.village_code == sheet.form_id.split("-", 2)[2], (kind, dpi)
+                identified += 1
+                assert reading.id_method in ("ocr", "qr")
+    assert identified == len(sheets) * len(DAMAGES)
+
+
+# --- 6. an unfilled sheet ------------------------------------------------------------
+
+def test_an_unfilled_sheet_goes_to_review(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[2]
+    page, _h = _page_one(sheet)
+    report = scan(ws, [_save_gray(page, tmp_path / "unfilled.jpg")], workers=1)
+    entry = report.pages[0]
+    assert entry["status"] == "review"
+    assert UNFILLED_REASON in entry["reason"]
+    assert {f["status"] for f in entry["fields"].values()} == {"blank"}
+
+
+# --- 7. inputs that are not regular files ----------------------------------------------
+
+def test_entries_that_are_not_regular_files_are_refused_by_name(printed: Workspace, tmp_path: Path) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = _save_gray(_filled(_sheets(ws)[0], 61), folder / "good.jpg")
+    os.mkfifo(folder / "pipe.pdf")
+    lone_fifo = tmp_path / "named.pdf"
+    os.mkfifo(lone_fifo)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "sock.jpg"))
+    (folder / "dangling.pdf").symlink_to(folder / "nowhere.pdf")
+    (folder / "loop.pdf").symlink_to(folder / "loop.pdf")
+    (folder / "up").symlink_to(folder)
+    (folder / ".hidden.jpg").write_bytes(good.read_bytes())
+    locked = folder / "locked"
+    locked.mkdir()
+    (locked / "inside.jpg").write_bytes(b"x")
+    locked.chmod(0)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ducha.cli", "--workspace", str(ws.root), "scan", "--workers", "1", "--json",
+             str(folder), str(lone_fifo)],
+            capture_output=True, text=True, timeout=300, check=False, env=dict(os.environ, OMP_THREAD_LIMIT="1"),
+        )
+    finally:
+        locked.chmod(stat.S_IRWXU)
+        sock.close()
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    notes = "\n".join(report["notes"])
+    expected = {"pipe.pdf": "命名管道", "named.pdf": "命名管道", "sock.jpg": "套接字", "dangling.pdf": "不存在",
+                "loop.pdf": "循环", ".hidden.jpg": "隐藏文件"}
+    for name, why in expected.items():
+        line = next((n for n in report["notes"] if name in n), None)
+        assert line is not None and why in line, (name, notes)
+    assert "up" in notes
+    if os.geteuid() != 0:
+        assert "locked" in notes and "没有读取权限" in notes
+    by_name = {Path(p["source"]).name: p for p in report["pages"]}
+    assert by_name["good.jpg"]["status"] != "rejected"
+    for name in ("pipe.pdf", "named.pdf", "sock.jpg", "dangling.pdf", "loop.pdf"):
+        assert by_name[name]["status"] == "rejected" and by_name[name]["reason"]
+
+
+# --- 8. what the batch tells the user -------------------------------------------------------
+
+def test_json_field_status_bilevel_note_and_reasons_summary(printed: Workspace, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheets = _sheets(ws)
+    gray = _save_gray(_filled(sheets[0], 71, {"team_1": "yes"}), tmp_path / "gray.jpg")
+    page = cv2.cvtColor(_filled(sheets[1], 72), cv2.COLOR_RGB2GRAY)[::2, ::2]
+    buffer = tmp_path / "bilevel.png"
+    Image.fromarray(np.where(page > 170, 255, 0).astype(np.uint8)).convert("1").save(buffer)
+    assert _decode_png(buffer.read_bytes(), 1).bilevel
+    unfilled = _save_gray(_page_one(sheets[2])[0], tmp_path / "unfilled.jpg")
+    capsys.readouterr()
+    assert _cli(ws, "scan", "--workers", "1", str(gray), str(buffer), str(unfilled)) == 0
+    out = capsys.readouterr().out.replace("\n", "")
+    assert out.count("黑白") == 1 and "彩色" in out
+    assert "待复核页面按原因" in out and UNFILLED_REASON in out
+    report = scan(ws, [gray, buffer, unfilled], workers=1).to_json()
+    first = report["pages"][0]
+    assert first["fields"]["team_1"]["status"] == "ok" and first["fields"]["team_1"]["value"] == "yes"
+    for entry in report["pages"]:
+        for key, item in entry["fields"].items():
+            assert {"value", "confidence", "status", "reason"} <= set(item)
+            if item["status"] == "review":
+                assert item["reason"] and any(r["field"] == key for r in entry["review_items"])
+            if item["status"] == "blank":
+                assert item["value"] in (None, "blank")
+    assert report["review_by_reason"].get(UNFILLED_REASON) == 1
