@@ -50,6 +50,16 @@ def load_duty_facts(session: Session, root: Path, round_id: str, as_of: dt.date)
     )
 
 
+def ordinal_cn(n: int) -> str:
+    """一 … 十, 十一 … 十九, 二十 …: the notice's heading numbers, which run past ten on a bad month."""
+    if 1 <= n <= len(ORDINALS):
+        return ORDINALS[n - 1]
+    tens, units = divmod(n, 10)
+    if n < 100:
+        return ("" if tens == 1 else ORDINALS[tens - 1]) + "十" + (ORDINALS[units - 1] if units else "")
+    return str(n)
+
+
 def _names(items: list[str], measure: str) -> str:
     if len(items) <= INLINE_NAMES_MAX:
         return "、".join(items)
@@ -102,14 +112,14 @@ def duty_blocks(facts: DutyFacts, first_ordinal: int) -> list[Block]:
     """The headed paragraphs for section 三, numbered from ``first_ordinal``."""
     n = first_ordinal
     blocks = [
-        Block("h2", f"（{ORDINALS[n - 1]}）驻村工作队和第一书记到村工作知晓情况。"),
+        Block("h2", f"（{ordinal_cn(n)}）驻村工作队和第一书记到村工作知晓情况。"),
         Block("body", awareness_text(facts.awareness)),
-        Block("h2", f"（{ORDINALS[n]}）第一书记驻村工作日情况。"),
+        Block("h2", f"（{ordinal_cn(n + 1)}）第一书记驻村工作日情况。"),
         Block("body", attendance_text(facts.attendance)),
     ]
     sentence = county_reports_sentence(facts.counties)
     if sentence:
-        blocks += [Block("h2", f"（{ORDINALS[n + 1]}）县（区）自查自纠报送情况。"), Block("body", sentence)]
+        blocks += [Block("h2", f"（{ordinal_cn(n + 2)}）县（区）自查自纠报送情况。"), Block("body", sentence)]
     return blocks
 
 

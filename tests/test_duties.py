@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ducha.awareness import awareness_findings
 from ducha.county_reports import receive_report
 from ducha.db.models import IssuedSheet, RoundVillage, Village
+from ducha.duty_notice import ordinal_cn
 from ducha.notice import body_text, prepare
 from ducha.review import resolve
 from ducha.scan import scan
@@ -137,3 +138,7 @@ def test_the_notice_names_low_awareness_short_attendance_and_late_counties(
     summary = next(a for a in document.attachments if a.number == 1)
     table = summary.content[-1]
     assert getattr(table, "header", ())[:4] == ("县（区）", "调查村数", "调查人数", "知晓率")
+
+
+def test_heading_numbers_run_past_ten() -> None:
+    assert [ordinal_cn(n) for n in (1, 10, 11, 12, 19, 20, 23)] == ["一", "十", "十一", "十二", "十九", "二十", "二十三"]
