@@ -108,18 +108,24 @@ def attendance_text(t: AttendanceFindings | None) -> str:
     return text
 
 
-def duty_blocks(facts: DutyFacts, first_ordinal: int) -> list[Block]:
-    """The headed paragraphs for section 三, numbered from ``first_ordinal``."""
+AWARENESS_TITLE = "驻村工作队和第一书记到村工作知晓情况"
+
+
+def duty_blocks(facts: DutyFacts, first_ordinal: int, with_awareness: bool = True) -> list[Block]:
+    """The headed paragraphs for section 三, numbered from ``first_ordinal``.
+
+    ``with_awareness`` False leaves out the 知晓情况 heading and paragraph (the caller
+    already has that aspect's heading and adds ``awareness_text`` under it).
+    """
     n = first_ordinal
-    blocks = [
-        Block("h2", f"（{ordinal_cn(n)}）驻村工作队和第一书记到村工作知晓情况。"),
-        Block("body", awareness_text(facts.awareness)),
-        Block("h2", f"（{ordinal_cn(n + 1)}）第一书记驻村工作日情况。"),
-        Block("body", attendance_text(facts.attendance)),
-    ]
+    blocks: list[Block] = []
+    if with_awareness:
+        blocks += [Block("h2", f"（{ordinal_cn(n)}）{AWARENESS_TITLE}。"), Block("body", awareness_text(facts.awareness))]
+        n += 1
+    blocks += [Block("h2", f"（{ordinal_cn(n)}）第一书记驻村工作日情况。"), Block("body", attendance_text(facts.attendance))]
     sentence = county_reports_sentence(facts.counties)
     if sentence:
-        blocks += [Block("h2", f"（{ordinal_cn(n + 2)}）县（区）自查自纠报送情况。"), Block("body", sentence)]
+        blocks += [Block("h2", f"（{ordinal_cn(n + 1)}）县（区）自查自纠报送情况。"), Block("body", sentence)]
     return blocks
 
 
@@ -153,7 +159,11 @@ def add_duty_sections(document: OfficialDocument, facts: DutyFacts) -> None:
     end = next((i for i, b in enumerate(body) if b.kind == "h1" and b.text.startswith(USE_OF_RESULTS_PREFIX)), len(body))
     start = problems if problems is not None else end
     numbered = sum(1 for b in body[start:end] if b.kind == "h2")
-    body[end:end] = duty_blocks(facts, numbered + 1)
+    # Aspect 八 may already be there (from the record sheets' 满意率): the survey's figures go under it.
+    aspect = next((i for i in range(start, end) if body[i].kind == "h2" and AWARENESS_TITLE in body[i].text), None)
+    body[end:end] = duty_blocks(facts, numbered + 1, with_awareness=aspect is None)
+    if aspect is not None:
+        body.insert(aspect + 1, Block("body", awareness_text(facts.awareness)))
     for i, attachment in enumerate(document.attachments):
         if attachment.number == SUMMARY_ATTACHMENT:
             document.attachments[i] = Attachment(

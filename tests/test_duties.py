@@ -142,3 +142,26 @@ def test_the_notice_names_low_awareness_short_attendance_and_late_counties(
 
 def test_heading_numbers_run_past_ten() -> None:
     assert [ordinal_cn(n) for n in (1, 10, 11, 12, 19, 20, 23)] == ["一", "十", "十一", "十二", "十九", "二十", "二十三"]
+
+
+def test_the_survey_figures_go_under_an_existing_awareness_heading() -> None:
+    from ducha.attendance import AttendanceFindings
+    from ducha.awareness import AwarenessFindings, VillageAwareness
+    from ducha.county_reports import CountyReportsStatus
+    from ducha.duty_notice import AWARENESS_TITLE, DutyFacts, add_duty_sections
+    from generator.notice_docx import Block, OfficialDocument
+
+    low = VillageAwareness(1, "巴州区", "曾口镇", "白庙村", ("市财政局",), "f", "measured", respondents=10, aware=5)
+    facts = DutyFacts(
+        AwarenessFindings(ROUND, 60.0, [low]), AttendanceFindings(ROUND, 21, 14, checked=0),
+        CountyReportsStatus(ROUND, dt.date(2015, 9, 5), dt.date(2015, 9, 1)),
+    )
+    body = [Block("h1", "三、存在的问题"), Block("h2", f"（一）{AWARENESS_TITLE}。"), Block("body", "群众满意率……"),
+            Block("h1", "四、督查结果运用")]
+    document = OfficialDocument(fields={}, body=body)
+    add_duty_sections(document, facts)
+    texts = [b.text for b in document.body]
+    assert sum(AWARENESS_TITLE in t for t in texts) == 1
+    assert texts[2].startswith("督查组在1个村入户调查党员群众10人") and "白庙村（市财政局）50%" in texts[2]
+    assert texts[4] == "（二）第一书记驻村工作日情况。" and texts[5].startswith("各村未提供第一书记考勤")
+    assert texts[-1] == "四、督查结果运用"
