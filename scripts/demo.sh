@@ -40,4 +40,4 @@ step "读取扫描件";                 COLUMNS=160 $DUCHA --workspace "$WS" sca
 step "知晓率（调查表）";            COLUMNS=160 $DUCHA --workspace "$WS" awareness "$ROUND"
 step "待复核项目";                 COLUMNS=200 $DUCHA --workspace "$WS" review --round "$ROUND" --limit 20
 # Notification (issue 5): the red-header notice; a draft while reviews are open.
-step "生成 ${ROUND} 督查情况通报";  $DUCHA --workspace "$WS" notice "$ROUND" --number 126 --date 2015-09-05 --draft --json | .venv/bin/python -c 'import json, sys; print("通报 PDF：" + json.load(sys.stdin)["pdf"])'
+step "生成 ${ROUND} 督查情况通报";  $DUCHA --workspace "$WS" notice "$ROUND" --number 126 --date 2015-09-08 --draft --json | .venv/bin/python -c 'import json, sys; print("通报 PDF：" + json.load(sys.stdin)["pdf"])'
