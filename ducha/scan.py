@@ -51,7 +51,7 @@ from forms.values import display_value
 from ocr.errors import IdentificationError, SourceError
 from ocr.identify import read_id_lines
 from ocr.pages import PageSource, list_sources, open_regular
-from ocr.reader import PRINTED_ID_MISMATCH, READER_VERSION, PageReading, check_printed_id, read_page
+from ocr.reader import READER_VERSION, PageReading, check_printed_id, read_page
 
 CHUNK_PAGES = 4
 INFLIGHT_CHUNKS_PER_WORKER = 3
@@ -240,19 +240,24 @@ def run_chunk(task: ChunkTask) -> tuple[ChunkTask, list[PageOutcome]]:
 
 
 def _check_printed_ids(readings: list[PageReading], known_layouts: list[str]) -> None:
-    """Every QR-identified page's printed ID line, read with one tesseract run per chunk."""
+    """Every QR-identified page's printed ID line, read with one tesseract run per chunk.
+
+    A page whose QR ID another page of the chunk shares (a transplanted QR
+    beside its donor) is read alone: the donor's printed line must not vouch
+    for it.
+    """
     pending = [r for r in readings if r.id_line is not None]
     if not pending:
         return
+    ids = [(r.round, r.village_code, r.sheet_page) for r in pending]
+    distinct = [r for r, i in zip(pending, ids, strict=True) if ids.count(i) == 1]
+    batched = {id(r) for r in distinct}
     try:
-        texts = read_id_lines([r.id_line for r in pending if r.id_line is not None])
-    except IdentificationError as exc:
-        for reading in pending:
-            reading.id_line = reading.qr_image = None
-            reading.review.append(("page", f"{PRINTED_ID_MISMATCH}：打印编号无法核对（{exc}）"))
-        return
-    for reading, text in zip(pending, texts, strict=True):
-        check_printed_id(reading, text, known_layouts)
+        text = "\n".join(read_id_lines([r.id_line for r in distinct if r.id_line is not None])) if len(distinct) > 1 else ""
+    except IdentificationError:
+        text = ""  # each line is read again alone, and says why if it still fails
+    for reading in pending:
+        check_printed_id(reading, text if id(reading) in batched else "", known_layouts)
 
 
 # --- parent side ------------------------------------------------------------
@@ -265,6 +270,7 @@ class InputFile:
     page_count: int
     note: str | None = None
     duplicate_of: str | None = None
+    scanned_as: str | None = None  # a file read in full by an earlier scan, under this path
 
 
 @dataclass
@@ -650,7 +656,8 @@ def _register(session: Session, path: Path, source: str, seen: dict[str, str], n
     seen[sha] = source
     existing = session.scalars(select(ScanFile).where(ScanFile.sha256 == sha)).first()
     if existing is not None and not (existing.status == "rejected" and reopen):
-        return InputFile(source, sha, existing.id, existing.page_count or 0)
+        return InputFile(source, sha, existing.id, existing.page_count or 0,
+                         scanned_as=existing.path if existing.status != "open" else None)
     try:
         with PageSource(path) as opened:
             count = opened.page_count()
@@ -895,14 +902,18 @@ def scan(
             session.commit()
     finally:
         engine.dispose()
-    _batch_notes(files, pages, notes, work.retried)
+    _batch_notes(files, pages, notes, work.retried, {file_id for file_id, _page in work.retry})
     return ScanReport(files=files, pages=pages, notes=notes, review_reasons=reasons, read_pages=stored)
 
 
-def _batch_notes(files: list[InputFile], pages: list[dict[str, Any]], notes: list[str], retried: int) -> None:
+def _batch_notes(files: list[InputFile], pages: list[dict[str, Any]], notes: list[str], retried: int,
+                 retried_files: set[int]) -> None:
     for item in files:
         if item.note and item.file_id is None and item.duplicate_of is None:
             notes.append(f"{item.source}：{item.note}")
+    for item in files:
+        if item.scanned_as is not None and item.file_id not in retried_files:
+            notes.append(f"{item.source} 与已扫描的 {item.scanned_as} 内容相同（同一文件），未重复读取")
     if retried:
         notes.append(f"此前拒收的 {retried} 页已重新读取（原结果保留在该页的历史记录中）")
     bilevel = sum(1 for page in pages if page.get("bilevel"))

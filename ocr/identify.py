@@ -108,8 +108,8 @@ _DIGIT_FIX = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "T": "
               "S": "5", "B": "8", "G": "6"}
 _MAC_FIX = {"0": "O", "1": "I", "8": "B", "9": "G"}
 # Swaps tried on the MAC, fewest first, before giving up (the HMAC decides).
-_MAC_SWAPS = {"O": "QD", "Q": "O", "D": "O", "I": "TL", "T": "I", "L": "I", "B": "", "G": "6", "6": "G",
-              "S": "5", "5": "S", "Z": "2", "2": "Z"}
+_MAC_SWAPS = {"O": "QD", "Q": "O", "D": "O", "I": "JTL", "J": "I", "T": "I", "L": "I", "B": "", "G": "6C", "6": "G",
+              "C": "G", "S": "5", "5": "S", "Z": "2", "2": "Z", "U": "V", "V": "U"}
 MAC_SWAPS_MAX = 3
 ID_OCR_WHITELIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 ID_LINE_GAP_PX = 24
@@ -117,6 +117,7 @@ ID_SMOOTH_SIGMA_PX = 1.2
 ID_SMALL_SCALE = 0.7
 VILLAGE_CODE_DIGITS = 12
 ROUND_DIGITS = 6
+ROUND_CENTURY = "20"
 
 
 @dataclass(frozen=True)
@@ -162,25 +163,25 @@ def _ocr_text(image: np.ndarray) -> str:
 
 
 def read_id_lines(images: list[np.ndarray]) -> list[str]:
-    """The text of several printed ID lines with one tesseract run.
+    """The lines tesseract reads on several printed ID lines stacked into one image.
 
-    Starting tesseract costs most of its time, so the lines of a chunk of
-    pages are stacked into one image; when the lines that come back cannot be
-    matched one to one, each line is read on its own.
+    Starting tesseract costs most of its time, so a chunk of pages is read in
+    one run. Lines may come back merged, split or dropped, so they are not
+    tied to their pages by position: a page looks for its own ID among them
+    (``ocr.reader.check_printed_id``), and one that does not find it is read
+    again alone.
     """
     if not images:
         return []
-    if len(images) > 1:
-        width = max(image.shape[1] for image in images)
-        rows: list[np.ndarray] = []
-        for image in images:
-            padded = np.full((image.shape[0], width), 255, dtype=np.uint8)
-            padded[:, : image.shape[1]] = image
-            rows += [padded, np.full((ID_LINE_GAP_PX, width), 255, dtype=np.uint8)]
-        lines = [line for line in _tesseract(np.vstack(rows), "6").splitlines() if line.strip()]
-        if len(lines) == len(images):
-            return lines
-    return [_ocr_text(image) for image in images]
+    if len(images) == 1:
+        return [_ocr_text(images[0])]
+    width = max(image.shape[1] for image in images)
+    rows: list[np.ndarray] = []
+    for image in images:
+        padded = np.full((image.shape[0], width), 255, dtype=np.uint8)
+        padded[:, : image.shape[1]] = image
+        rows += [padded, np.full((ID_LINE_GAP_PX, width), 255, dtype=np.uint8)]
+    return [line for line in _tesseract(np.vstack(rows), "6").splitlines() if line.strip()]
 
 
 def _clean(text: str) -> str:
@@ -197,7 +198,8 @@ def _round_of(segment: str) -> str | None:
     fixed = _digits(segment)
     if fixed is None or len(fixed) != ROUND_DIGITS or not 1 <= int(fixed[4:]) <= 12:
         return None
-    return f"{fixed[:4]}-{fixed[4:]}"
+    # Every round is in this century: "2615" is OCR's 0 read as 6, never another sheet.
+    return f"{ROUND_CENTURY}{fixed[2:4]}-{fixed[4:]}"
 
 
 def _layout_of(segment: str, known: list[str]) -> str | None:

@@ -188,9 +188,11 @@ def check_printed_id(reading: PageReading, text: str, known_layouts: list[str]) 
     the QR's. A mismatch, or a line that cannot be read, goes to review with
     the QR code and the printed line side by side.
 
-    ``text`` is a first reading of the line (several pages' lines are read in
-    one run); a line that does not match it is read again alone, in other
-    looks, before a doubt is raised.
+    ``text`` holds a first reading of the line, possibly among other pages'
+    lines read in the same run (the caller gives no page whose QR ID another
+    page of that run shares, so no line can vouch for a page it is not on);
+    a line not found there is read again alone, in other looks, before a
+    doubt is raised.
     """
     line, qr_image = reading.id_line, reading.qr_image
     reading.id_line = reading.qr_image = None
@@ -204,7 +206,7 @@ def check_printed_id(reading: PageReading, text: str, known_layouts: list[str]) 
     problem: str | None = None
     for variant in id_line_variants(line):
         try:
-            again = parse_printed_ids(read_id_lines([variant])[0], known_layouts)
+            again = parse_printed_ids("\n".join(read_id_lines([variant])), known_layouts)
         except IdentificationError as exc:
             problem = str(exc)
             break
