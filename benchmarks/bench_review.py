@@ -48,6 +48,7 @@ CLERK_PASSWORD = "bench-review-2015"
 TARGET_KEYS_TICKS_SIGNATURES = 2.0
 TARGET_P95_MS = 100.0
 ACTION_PATHS = ("/settle", "/undo")
+PAGE_TIMEOUT_MS = 180_000
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -130,6 +131,8 @@ def main() -> int:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=not args.headed)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+                # Sign-in (argon2) and first page loads can take long on a shared, loaded machine.
+                page.set_default_timeout(PAGE_TIMEOUT_MS)
                 page.on("requestfinished", collect)
                 page.goto(server.url + "/login")
                 page.fill("input[name=name]", CLERK)

@@ -25,7 +25,7 @@ from ducha.results import load_form_results
 from ducha.review import ReviewScope
 from ducha.scan import scan
 from ducha.simulate import _render
-from ducha.workspace import Workspace, copy_workspace
+from ducha.workspace import Workspace, copy_workspace, create
 from forms.geometry import load_layout
 from generator import simulate as sim
 from ocr.align import align
@@ -68,7 +68,7 @@ def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
         files.append(path)
     scan(ws, files, round_id=ROUND, workers=2)
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
-    return {"ws": ws, "group": group, "conflict_form": sheet.form_id, "truth": truth}
+    return {"ws": ws, "group": group, "conflict_form": sheet.form_id, "truth": truth, "files": files}
 
 
 @pytest.fixture
@@ -326,3 +326,44 @@ def test_the_cli_review_set_goes_through_the_same_rules(ws: Workspace, capsys: p
         assert [(e.action, e.before, e.after) for e in logged] == [("复核确认", "待复核", "7")] * len(rows)
         assert all(item.form_id in e.target and item.field_label in e.target and item.village in e.target
                    for e in logged)
+
+
+def test_the_same_return_reviews_the_same_on_either_database(scanned: dict[str, Any], db_url: str,
+                                                            tmp_path: Path) -> None:
+    """The queue, settling, recording a page and undo, on SQLite and on PostgreSQL (``DUCHA_TEST_PG_URL``)."""
+    from conftest import fill_workspace
+
+    source: Workspace = scanned["ws"]
+    ws = create(tmp_path / "ws", db_url)
+    # The same signing key and the same issued sheets, so the same scans are this workspace's own.
+    ws.key_path.write_bytes(source.key_path.read_bytes())
+    fill_workspace(ws)
+    with Session(source.engine()) as old, Session(ws.engine()) as new, new.begin():
+        village_ids = {code: vid for code, vid in new.execute(select(Village.code, Village.id))}
+        for sheet in old.scalars(select(IssuedSheet)):
+            village = old.get(Village, sheet.village_id)
+            assert village is not None
+            new.add(IssuedSheet(
+                form_id=sheet.form_id, round=sheet.round, village_id=village_ids[village.code], group_no=sheet.group_no,
+                layout_version=sheet.layout_version, pages=sheet.pages, rectification_item_ids=[],
+                docx_path=sheet.docx_path, pdf_path=sheet.pdf_path, pdf_pages=sheet.pdf_pages, issued_at=sheet.issued_at))
+    scan(ws, scanned["files"], round_id=ROUND, workers=1)
+
+    def shape(items: list[review.QueueItem]) -> list[tuple[str, str, str, bool, str]]:
+        return sorted((i.form_id, i.field_key, i.kind, i.conflict, i.village) for i in items)
+
+    items = _queue(ws)
+    assert shape(items) == shape(_queue(source))
+    single = next(i for i in items if sum(j.page_id == i.page_id for j in items) == 1 and not i.conflict)
+    value = {"amount": "未填", "tick": "未填", "signature": "未签", "page": "已核对"}[single.kind]
+    with Session(ws.engine()) as session, session.begin():
+        done = review.settle(session, single.id, value, "李文静", ReviewScope(ROUND, scanned["group"]))
+    assert done.page_recorded and done.page_status == "recorded" and done.place.endswith(single.village)
+    with Session(ws.engine()) as session, session.begin(), pytest.raises(review.ReviewStaleError):
+        review.settle(session, single.id, value, "王小明")
+    with Session(ws.engine()) as session, session.begin():
+        undone = review.undo_last(session, "李文静", ReviewScope(ROUND))
+    assert (undone.item_id, undone.page_status) == (single.id, "review")
+    assert shape(_queue(ws)) == shape(items)
+    with Session(ws.engine()) as session:
+        assert session.get(ScanPage, single.page_id).status == "review"  # type: ignore[union-attr]
