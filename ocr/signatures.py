@@ -52,6 +52,18 @@ WRITER_GAP_Y_MM = 1.5
 SIGNED_WRITER_STROKE_MIN_MM = 14.0
 SIGNED_WRITER_WIDTH_MIN_MM = 6.0
 SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
+# On a 1-bit scan a red seal breaks into black pieces that look like pen, and a seal that shows
+# nothing outside the slot cannot be found: there a name must be clearly one. On the stress pages
+# seal pieces in an empty slot spanned at most 8.2 mm and held at most 17.4 mm of stroke; 4 of
+# 151 names on 1-bit pages fall short and go to review.
+BILEVEL_WRITER_STROKE_MIN_MM = 18.0
+BILEVEL_WRITER_WIDTH_MIN_MM = 9.0
+BILEVEL_INK_MIN_MM2 = 12.0
+# A 1-bit page, decoded (and maybe reduced by 2, 4 or 8 with box averaging), has its gray
+# levels on a lattice of 255/16ths; a gray scan spreads over all levels.
+BILEVEL_LATTICE_STEPS = 16
+BILEVEL_LATTICE_SHARE_MIN = 0.9
+BILEVEL_MID_SHARE_MAX = 0.002
 # A piece of a seal's ring is an arc of a 38-42 mm circle: a stroke this long that lies on a
 # circle of the ring's radius, this closely, is taken for seal, not pen.
 RING_ARC_MIN_MM = 6.0
@@ -358,6 +370,7 @@ def measure_area(
     seals: list[tuple[float, float, float]] | None = None,
     seal_trace: bool = False,
     pen_levels: list[float | None] | None = None,
+    bilevel: bool = False,
 ) -> SignatureReading:
     """``seals`` are circles in ``area`` px; their discs are not counted as signature ink,
     except, under one seal alone, ink darker than that seal's ``pen_levels`` entry.
@@ -417,6 +430,9 @@ def measure_area(
         if not (writer_mm >= SIGNED_WRITER_STROKE_MIN_MM and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM
                 and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM):
             return SignatureReading("uncertain", 0.0, reason="签名处的笔迹不像完整的签名，无法确认", **common)  # type: ignore[arg-type]
+        if bilevel and not (writer_mm >= BILEVEL_WRITER_STROKE_MIN_MM and writer_w >= BILEVEL_WRITER_WIDTH_MIN_MM
+                            and ink_mm2 >= BILEVEL_INK_MIN_MM2):
+            return SignatureReading("uncertain", 0.0, reason="黑白扫描件上的笔迹可能是印章的残片，无法确认是签名", **common)  # type: ignore[arg-type]
         if seal_trace:
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
@@ -460,6 +476,21 @@ def _ring_arcs(ink: np.ndarray, px_per_mm: float) -> np.ndarray | None:
             arcs[y : y + h, x : x + w][piece] = 255
             found = True
     return arcs if found else None
+
+
+def is_bilevel(gray: np.ndarray) -> bool:
+    """Whether the page came from a 1-bit scan: its levels are black, white and box averages of them."""
+    sample = gray[::3, ::3]
+    counts = np.bincount(sample.ravel(), minlength=256)
+    mid = counts[1:255]
+    mid_total = int(mid.sum())
+    if mid_total <= BILEVEL_MID_SHARE_MAX * sample.size:
+        return True
+    lattice = np.zeros(256, bool)
+    for k in range(BILEVEL_LATTICE_STEPS + 1):
+        centre = round(k * 255 / BILEVEL_LATTICE_STEPS)
+        lattice[max(0, centre - 1) : centre + 2] = True
+    return bool(int(mid[lattice[1:255]].sum()) >= BILEVEL_LATTICE_SHARE_MIN * mid_total)
 
 
 def _local_paper(image: np.ndarray, paper_level: float) -> float:
@@ -548,6 +579,7 @@ def read_signatures(
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
+    bilevel = not colour and is_bilevel(gray)
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
@@ -561,7 +593,7 @@ def read_signatures(
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
         out[key] = (measure_area(area, _local_paper(area, paper_level), px, local, seal_trace=bool(near),
-                                 pen_levels=levels), area)
+                                 pen_levels=levels, bilevel=bilevel), area)
     return out
 
 

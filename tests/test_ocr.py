@@ -24,8 +24,9 @@ from generator import simulate as sim
 from ocr.errors import SourceError
 from ocr.identify import candidate_payloads
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
-from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, decode_jpeg
+from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
 from ocr.reader import PageReading, read_page
+from ocr.signatures import is_bilevel
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 KEY = bytes(range(32))
@@ -370,3 +371,19 @@ def test_a_gray_roller_stripe_across_empty_boxes_is_not_a_tick(vertical: bool, l
             if value == "blank" and got != "blank":
                 wrong.append((seed, key, value, got))
     assert wrong == []
+
+
+def test_a_1bit_page_is_told_from_a_gray_one(blank_sheet) -> None:
+    """The 1-bit signature rule must hold on 1-bit pages, however they were reduced, and never on gray ones."""
+    page = degrade.to_gray(blank_sheet[0])
+    rng = np.random.default_rng(4)
+    bilevel = degrade.to_bilevel(page, 170)
+    gray_pages = [degrade.jpeg(degrade.gaussian_noise(page, rng, sigma_levels=3), rng, quality=q) for q in (60, 90)]
+    gray_pages.append(degrade.clean_background(degrade.jpeg(page, rng, quality=75)))
+    for image in gray_pages:
+        assert not is_bilevel(_as_page(image).gray)
+    buffer = io.BytesIO()
+    Image.fromarray(bilevel).convert("1").save(buffer, format="PNG")
+    for decoded in (_decode_png(buffer.getvalue(), 1).gray,
+                    cv2.resize(bilevel, (bilevel.shape[1] // 2, bilevel.shape[0] // 2), interpolation=cv2.INTER_AREA)):
+        assert is_bilevel(decoded)
