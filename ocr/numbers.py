@@ -12,15 +12,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forms.geometry import PageLayout
-from forms.record_sheet import NUMERIC_FIELDS, NUMERIC_FIELDS_BY_KEY, NumericField
+from forms.geometry import PageLayout, Rect
+from forms.record_sheet import NUMERIC_FIELDS, NUMERIC_FIELDS_BY_KEY, POVERTY_FUND_MIN_10K_YUAN, NumericField
 from ocr import digits
 from ocr.align import Alignment, crop
 
 DIGIT_SAMPLE_PX_PER_MM = 6.0
+# How far above and below its box a digit's ink is followed: Chinese
+# writers' 7 and 9 drop below the baseline and their 6 rises above the
+# others (accounting digit-writing rules), and any digit may cross the line.
+DIGIT_REACH_MM = 2.0
 # A field is accepted only when every digit passed the digit gate
 # (ocr.digits.DIGIT_ACCEPT_MIN_CONFIDENCE); its confidence is the least sure digit's.
 PERCENT_MAX = 100.0
+
+# Checks that can only catch a misreading, never correct one: a breach
+# sends the fields to review, named so the reviewer knows what to look at.
+CHECK_PERCENT_RANGE = "百分比在 0 到 100 之间"
+CHECK_PERCENT_SUM = "走访人数相同时，满意率与不满意率之和不超过 100"
+CHECK_POPULATION = "走访人数不超过本村人口"
+CHECK_POVERTY_FUND = "扶贫基金“是”时，到位金额不低于 10 万元"
+VISITED_COUNT_KEYS = ("visited_satisfied", "visited_dissatisfied")
+POVERTY_FUND_INDICATOR = "team_7"
+
+
+def _breach(check: str, detail: str) -> str:
+    return f"未通过核对规则「{check}」：{detail}"
 
 
 @dataclass
@@ -49,10 +66,12 @@ def read_numbers(
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(alignment.px_per_mm, 10.0))
     crops: dict[str, list[np.ndarray]] = {}
     flat: list[np.ndarray] = []
+    reach_px = round(DIGIT_REACH_MM * px)
     for field in fields:
-        crops[field.key] = [crop(gray, alignment, layout.boxes[k], px) for k in field.digit_boxes]
+        crops[field.key] = [crop(gray, alignment, _reaching(layout.boxes[k], reach_px / px), px)
+                            for k in field.digit_boxes]
         flat += crops[field.key]
-    readings = digits.read_digits(flat) if flat else []
+    readings = digits.read_digits(flat, reach_px=reach_px) if flat else []
     results: list[NumberResult] = []
     pos = 0
     for field in fields:
@@ -73,6 +92,11 @@ def read_numbers(
     return results, crops
 
 
+def _reaching(rect: Rect, reach_mm: float) -> Rect:
+    """The box with ``reach_mm`` more above and below; the crop keeps exactly that many pixels."""
+    return Rect(rect.x_mm, rect.y_mm - reach_mm, rect.w_mm, rect.h_mm + 2 * reach_mm)
+
+
 def check_numbers(
     results: dict[str, NumberResult], specs: Mapping[str, NumericField] = NUMERIC_FIELDS_BY_KEY
 ) -> None:
@@ -82,17 +106,43 @@ def check_numbers(
         if result.value is None or result.problem:
             continue
         if field.kind == "percent" and not 0.0 <= result.value <= PERCENT_MAX:
-            result.problem = f"百分比应在 0 到 100 之间，读到 {result.value:g}"
+            result.problem = _breach(CHECK_PERCENT_RANGE, f"读到 {result.value:g}")
         if field.kind == "amount" and round(result.value * 10) != result.value * 10:
             result.problem = f"金额最多一位小数，读到 {result.value:g}"
-        integer_part = result.text[: field.integer_digits].lstrip("_")
+        integer_part = result.text[: field.integer_digits].strip("_")
         if len(integer_part) > 1 and integer_part.startswith("0"):
             # Nobody writes "03.7": a leading digit was most likely lost (too faint to scan, or
             # read as empty), and the value would be off by a factor of ten or more.
             result.problem = f"整数部分以 0 开头（读到 {result.text.replace('_', '')}），前面的数字可能漏读"
-    sat, dis = results.get("satisfaction_pct"), results.get("dissatisfaction_pct")
-    both = sat and dis and sat.value is not None and dis.value is not None and not sat.problem and not dis.problem
-    if both and sat.value + dis.value > PERCENT_MAX:  # type: ignore[union-attr,operator]
-        reason = f"满意率与不满意率之和超过 100（{sat.value:g} + {dis.value:g}）"  # type: ignore[union-attr]
-        sat.problem = reason  # type: ignore[union-attr]
-        dis.problem = reason  # type: ignore[union-attr]
+    sat, dis = _settled(results, "satisfaction_pct"), _settled(results, "dissatisfaction_pct")
+    counts = [_settled(results, key) for key in VISITED_COUNT_KEYS]
+    # The two rates share a base only when the same number of people were
+    # asked; with different counts their sum says nothing.
+    same_base = all(c is not None for c in counts) and counts[0].value == counts[1].value  # type: ignore[union-attr]
+    if sat and dis and same_base and sat.value + dis.value > PERCENT_MAX:  # type: ignore[operator]
+        reason = _breach(CHECK_PERCENT_SUM, f"读到 {sat.value:g} + {dis.value:g}")
+        sat.problem = dis.problem = reason
+
+
+def _settled(results: Mapping[str, NumberResult], key: str) -> NumberResult | None:
+    """The field's result when it holds a value with nothing to review, else None."""
+    result = results.get(key)
+    return result if result is not None and result.value is not None and not result.problem else None
+
+
+def check_poverty_fund(results: Mapping[str, NumberResult], indicator_value: str | None) -> None:
+    """Indicator 7 ticked 是 says the fund is at least 10 万元: a smaller reading is a misreading or a wrong tick."""
+    fund = _settled(results, "poverty_fund")
+    if fund is not None and indicator_value == "yes" and fund.value < POVERTY_FUND_MIN_10K_YUAN:  # type: ignore[operator]
+        fund.problem = _breach(CHECK_POVERTY_FUND, f"指标 7 勾选“是”，金额读到 {fund.value:g} 万元")
+
+
+def population_breaches(visited: Mapping[str, float | None], population: int | None) -> dict[str, str]:
+    """Visited counts larger than the village's registered population, with the reason for each.
+
+    Pure, so the caller that knows the village (ducha.scan) applies it.
+    """
+    if population is None:
+        return {}
+    return {key: _breach(CHECK_POPULATION, f"读到 {value:g} 人，本村登记人口 {population} 人")
+            for key, value in visited.items() if key in VISITED_COUNT_KEYS and value is not None and value > population}

@@ -31,7 +31,7 @@ from ocr.identify import (
     read_id_lines,
 )
 from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
-from ocr.numbers import NumberResult, fields_on, read_numbers
+from ocr.numbers import POVERTY_FUND_INDICATOR, NumberResult, check_poverty_fund, fields_on, read_numbers
 from ocr.pages import PageImage
 from ocr.signatures import read_signatures
 
@@ -276,6 +276,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         numbers = [
             NumberResult(f.key, None, 0.0, False, "", f"数字识别模型不可用：{exc}") for f in fields_on(layout)
         ]
+    check_poverty_fund({n.key: n for n in numbers}, reading.fields.get(POVERTY_FUND_INDICATOR, {}).get("value"))
     for number in numbers:
         reading.fields[number.key] = number.as_dict()
         if number.problem:

@@ -1,0 +1,179 @@
+"""Field replay: whole number fields written into comb boxes, read by the digit reader.
+
+Each field is one of the record sheet's number fields (3-box counts and
+percentages, 4+1-box amounts), holding a random value written the way
+people write it: right-aligned, left-aligned or centred; Chinese writers'
+7 and 9 dropping below the baseline and 6 rising above. Every box is
+drawn, scanned (150, 200 or 300 dpi; gray, JPEG or 1-bit) and cut as the
+reader cuts it, reaching past the box. Then the field gate is applied:
+
+- ``digit``: every written digit's least sure member at or above the gate;
+- ``field``: the product over the field's boxes (digits and blanks) at or
+  above the gate.
+
+Prints, for each gate, the share of fields right and accepted, sent to
+review, and silently wrong. Digits come from the held-back bank (what the
+figures are reported on), or with ``--validation NPZ`` from the
+validation slice that ``scripts/digit_data.py`` extracts (what gates are
+chosen on; it is not shipped).
+
+    .venv/bin/python benchmarks/bench_digit_fields.py [--fields 1000] [--validation /tmp/digits/allowed.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2
+import numpy as np
+
+from forms.record_sheet import NUMERIC_FIELDS, NumericField
+from generator.digit_data import held_back_digits
+from generator.handwriting import digit_box_specimen
+from ocr import digits as reader
+from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM, NumberResult, check_numbers
+
+SEED = 1602
+SCAN_DPIS = (150.0, 200.0, 300.0)
+PLACEMENTS = ("right", "left", "centre")
+BOX_MM = (5.5, 7.5)
+DROP_MAX_MM = 1.2
+DROP_PROBABILITY = 0.5
+BLANK_FIELD_SHARE = 0.05
+SAMPLE_PX_PER_MM_MAX = 10.0
+SHOWN_GATE = 0.97
+SHOWN_WRONG_MAX = 20
+GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
+
+
+def field_value(field: NumericField, rng: np.random.Generator) -> str:
+    """The digits a writer puts down, as text: '27', '506.7', '0.5'."""
+    length = int(rng.integers(1, field.integer_digits + 1))
+    if field.kind == "percent":
+        value = int(rng.integers(0, 101))
+        return str(value)
+    first = str(rng.integers(1, 10)) if length > 1 else str(rng.integers(0, 10))
+    integer = first + "".join(str(d) for d in rng.integers(0, 10, size=length - 1))
+    if field.decimal_digits and rng.random() < 0.7:
+        return f"{integer}.{rng.integers(0, 10)}"
+    return integer
+
+
+def box_digits(field: NumericField, text: str, placement: str) -> list[int | None]:
+    """What each box holds, most significant first, for the placement."""
+    integer, _, decimal = text.partition(".")
+    free = field.integer_digits - len(integer)
+    start = {"right": free, "left": 0, "centre": free // 2}[placement]
+    boxes: list[int | None] = [None] * (field.integer_digits + field.decimal_digits)
+    for k, ch in enumerate(integer):
+        boxes[start + k] = int(ch)
+    for k, ch in enumerate(decimal):
+        boxes[field.integer_digits + k] = int(ch)
+    return boxes
+
+
+def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generator, dpi: float) -> np.ndarray:
+    shift = 0.0
+    if digit in (7, 9) and rng.random() < DROP_PROBABILITY:
+        shift = float(rng.uniform(0.3, DROP_MAX_MM))
+    elif digit == 6 and rng.random() < DROP_PROBABILITY:
+        shift = -float(rng.uniform(0.3, DROP_MAX_MM))
+    crop = digit_box_specimen(image, rng, box_mm=BOX_MM, reach_mm=DIGIT_REACH_MM, shift_mm=shift, dpi=dpi)
+    # The reader samples a page at its own rate, between 6 and 10 px/mm.
+    scan_px = dpi / 25.4
+    px = max(DIGIT_SAMPLE_PX_PER_MM, min(scan_px, SAMPLE_PX_PER_MM_MAX))
+    if abs(px - scan_px) > 1e-6:
+        size = (max(1, round(crop.shape[1] * px / scan_px)), max(1, round(crop.shape[0] * px / scan_px)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if px < scan_px else cv2.INTER_LINEAR)
+    return crop
+
+
+def outcome(field: NumericField, truth: str | None, readings: list[reader.DigitReading]) -> str:
+    number = reader.combine_digits(readings[:field.integer_digits], readings[field.integer_digits:])
+    result = NumberResult(field.key, number.value, number.confidence, number.blank, number.text,
+                          None if not number.uncertain else "review")
+    check_numbers({field.key: result})
+    if result.problem:
+        return "review"
+    if truth is None:
+        return "right" if result.blank else "wrong"
+    if result.value is None:
+        return "wrong"  # read blank although written
+    return "right" if abs(result.value - float(truth)) < 1e-6 else "wrong"
+
+
+def gated(readings: list[reader.DigitReading], rule: str, gate: float) -> list[reader.DigitReading]:
+    if rule == "field":
+        written = [r for r in readings if not r.blank]
+        product = float(np.prod([r.confidence for r in readings])) if readings else 0.0
+        accept = all(r.best is not None for r in written) and product >= gate
+        return [reader.DigitReading(r.best if (accept and not r.blank) else None, r.confidence, r.blank,
+                                    r.probabilities, r.best, r.ink_ratio) for r in readings]
+    return [reader.DigitReading(r.best if (not r.blank and r.confidence >= gate) else None, r.confidence,
+                                r.blank, r.probabilities, r.best, r.ink_ratio) for r in readings]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="数字栏回放：整栏书写、扫描、识别，统计正确、待核对与静默错误")
+    parser.add_argument("--fields", type=int, default=1000)
+    parser.add_argument("--validation", type=Path, help="scripts/digit_data.py 写出的 .npz：改用其验证集数字")
+    parser.add_argument("--model", type=Path, default=reader.MODEL_PATH)
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    if args.validation:
+        with np.load(args.validation) as data:
+            images, labels = data["validation_x"], data["validation_y"]
+    else:
+        images, labels, _ = held_back_digits()
+    model = reader.load_model(args.model)
+    rng = np.random.default_rng(args.seed)
+    by_digit = [np.flatnonzero(labels == d) for d in range(10)]
+    started = time.perf_counter()
+    cases = []
+    for _ in range(args.fields):
+        field = NUMERIC_FIELDS[int(rng.integers(0, len(NUMERIC_FIELDS)))]
+        dpi = SCAN_DPIS[int(rng.integers(0, len(SCAN_DPIS)))]
+        placement = PLACEMENTS[int(rng.integers(0, len(PLACEMENTS)))]
+        truth = None if rng.random() < BLANK_FIELD_SHARE else field_value(field, rng)
+        boxes = box_digits(field, truth, placement) if truth else [None] * len(field.digit_boxes)
+        crops = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi) for d in boxes]
+        reach_px = round(DIGIT_REACH_MM * max(DIGIT_SAMPLE_PX_PER_MM, min(dpi / 25.4, SAMPLE_PX_PER_MM_MAX)))
+        readings = reader.read_digits(crops, model, accept_min_confidence=0.0, reach_px=reach_px)
+        cases.append((field, truth, placement, boxes, readings))
+    print(f"{len(cases)} fields read in {time.perf_counter() - started:.0f} s "
+          f"({'validation slice' if args.validation else 'held-back bank'})")
+    written = [(r, d) for _f, _t, _p, boxes, rs in cases for r, d in zip(rs, boxes) if d is not None]
+    top1 = np.mean([r.best == d for r, d in written])
+    print(f"per written digit: top-1 {top1:.4f} over {len(written)} boxes; "
+          f"read blank {np.mean([r.blank for r, _d in written]):.4f}")
+    for rule in ("digit", "field"):
+        for gate in GATES:
+            tally = {"right": 0, "review": 0, "wrong": 0}
+            by_place = {p: {"right": 0, "review": 0, "wrong": 0} for p in PLACEMENTS}
+            for field, truth, placement, _boxes, readings in cases:
+                result = outcome(field, truth, gated(readings, rule, gate))
+                tally[result] += 1
+                by_place[placement][result] += 1
+            n = len(cases)
+            places = " ".join(f"{p} {v['right'] / max(1, sum(v.values())):.3f}" for p, v in by_place.items())
+            print(f"{rule:5s} gate {gate:.3f}: right {tally['right'] / n:.4f}  review {tally['review'] / n:.4f}  "
+                  f"wrong {tally['wrong'] / n:.4f}   right by placement: {places}")
+    shown = 0
+    for field, truth, placement, boxes, readings in cases:
+        if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "wrong" and shown < SHOWN_WRONG_MAX:
+            shown += 1
+            marks = "".join("_" if r.blank else str(r.best) for r in readings)
+            confidences = " ".join(f"{r.confidence:.3f}" for r in readings)
+            print(f"  wrong: {field.key} {placement} truth {truth} boxes {boxes} read {marks} ({confidences})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
