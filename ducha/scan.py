@@ -739,9 +739,9 @@ class _Work:
         held = 0
         for item in self.files:
             assert item.file_id is not None and item.sha256 is not None
-            stored = dict(self.session.execute(
+            stored = {no: at for no, at in self.session.execute(
                 select(ScanPage.page_no, ScanPage.read_at).where(ScanPage.file_id == item.file_id)
-            ).tuples().all())
+            ).all()}
             claims = {c.page_no: c for c in self.session.scalars(select(ScanClaim).where(ScanClaim.file_id == item.file_id))}
             todo: dict[int, dt.datetime | None] = {}
             for n in range(1, item.page_count + 1):
@@ -779,9 +779,9 @@ class _Work:
             session, ScanClaim, {"file_id": task.file_id, "page_no": n, "owner": self.owner, "claimed_at": now}
         )]
         # A page stored (or read again) by another scan since this one looked is not read twice.
-        current = dict(session.execute(
+        current = {no: at for no, at in session.execute(
             select(ScanPage.page_no, ScanPage.read_at).where(ScanPage.file_id == task.file_id, ScanPage.page_no.in_(got))
-        ).tuples().all()) if got else {}
+        ).all()} if got else {}
         stale = [n for n in got if current.get(n) != task.expect.get(n)]
         if stale:
             self.release(task.file_id, stale)
