@@ -29,6 +29,10 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/bench_sheets.py
 	$(PY) benchmarks/bench_scan.py
+	$(PY) benchmarks/bench_digit_fields.py
+	$(PY) benchmarks/bench_empty_slots.py
+	[ -d demo-output/ducha-data ] || bash scripts/demo.sh
+	$(PY) benchmarks/bench_review.py
 
 # Re-resolve every dependency to its newest allowed release, with hashes. Run on purpose,
 # then `make test` before committing the new lock.
