@@ -1,4 +1,4 @@
-"""Train the handwritten-digit classifier shipped as ocr/models/digits.npz.
+"""Train the HOG + MLP digit classifier (the earlier model; the shipped one is two convnets from train_digit_convnets.py).
 
 Deterministic from SEED. Uses only the allowed MNIST rows (per digit
 0..399; rows 400..499 are reserved for an independent evaluation and are
