@@ -628,7 +628,9 @@ def _insert_ignore(session: Session, model: type[Any], values: dict[str, Any]) -
         except IntegrityError:
             return False
         return True
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports a row count for a DO NOTHING that inserted nothing.
+    stmt = stmt.returning(*model.__table__.primary_key.columns)
+    return session.execute(stmt).first() is not None
 
 
 def _retry_wanted(page: ScanPage, round_id: str | None, retry_rejected: bool) -> bool:
