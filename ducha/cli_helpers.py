@@ -26,7 +26,17 @@ def workspace_of(args: argparse.Namespace) -> Workspace:
     for warning in permission_warnings(workspace):
         err_console().print(f"[yellow]警告：{escape(warning)}[/yellow]", soft_wrap=True)
     check_database(workspace.db_url)
+    _upgrade_schema(workspace)
     return workspace
+
+
+def _upgrade_schema(workspace: Workspace) -> None:
+    """A database made by an older ducha is brought to this version's schema before any command uses it."""
+    from ducha.db.migrate import current_revision, head_revision, upgrade_to_head
+
+    if current_revision(workspace.db_url) != head_revision():
+        upgrade_to_head(workspace.db_url)
+        err_console().print("提示：数据库已升级到本版本的表结构（原有数据不变）。")
 
 
 def config_of(workspace: Workspace) -> Config:

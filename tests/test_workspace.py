@@ -70,3 +70,21 @@ def test_copy_workspace_writes_only_to_the_copy(tmp_path: Path, small_registry: 
         session.query(Village).delete()
     assert _villages(copy.root) == 0
     assert _villages(source) == imported
+
+
+def test_a_database_of_an_older_version_is_upgraded_before_a_command_uses_it(tmp_path, capsys) -> None:
+    from alembic import command
+
+    from ducha.cli import main as cli_main
+    from ducha.db.migrate import alembic_config, current_revision, head_revision
+    from ducha.workspace import open_workspace
+
+    root = tmp_path / "ws"
+    assert cli_main(["--workspace", str(root), "init"]) == 0
+    url = open_workspace(str(root)).db_url
+    command.downgrade(alembic_config(url), "0001")
+    assert current_revision(url) == "0001"
+    capsys.readouterr()
+    assert cli_main(["--workspace", str(root), "review", "--round", "2015-08"]) == 0
+    assert current_revision(url) == head_revision()
+    assert "数据库已升级" in capsys.readouterr().err
