@@ -373,7 +373,7 @@ ARGPARSE_ERRORS = {
     "no command": ([], "缺少必填参数：命令"),
     "missing argument": (["round", "plan", "2015-08"], "缺少必填参数：--seed"),
     "missing positional": (["scan"], "缺少必填参数：路径"),
-    "bad choice": (["scann"], "参数 命令：没有“scann”这一项，可选：calendar、groups"),
+    "bad choice": (["scann"], "参数 命令：没有“scann”这一项，可选：attendance、awareness、calendar"),
     "bad int": (["review", "--limit", "x"], "参数 --limit：应为整数，实际为“x”"),
     "bad date": (["notice", "2015-08", "--number", "1", "--date", "9月5日"], "参数 --date：日期“9月5日”格式不对"),
     "unknown option": (["review", "--colour"], "无法识别的参数：--colour"),

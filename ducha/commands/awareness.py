@@ -15,7 +15,7 @@ STATUS_LABELS = {"measured": "已读", "review": "待复核", "missing": "未交
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("awareness", help="知晓率：各村调查结果、低于 60% 的村、与记实表满意度的对照")
+    parser = subparsers.add_parser("awareness", help="知晓率：各村调查结果、低于 60%% 的村、与记实表满意度的对照")
     parser.add_argument("round", metavar="轮次", help="例如 2015-08")
     parser.add_argument("--all", action="store_true", help="列出所有村（默认只列低于标准、待复核或与记实表不一致的村）")
     add_json_flag(parser)
