@@ -202,19 +202,39 @@ def _round_of(segment: str) -> str | None:
     return f"{ROUND_CENTURY}{fixed[2:4]}-{fixed[4:]}"
 
 
-def _layout_of(segment: str, known: list[str]) -> str | None:
-    """A layout segment ("RS1"), read as RS91 or R51, back to a known layout."""
-    if len(segment) < 2:
-        return None
-    head = "RS"
-    tail = _digits(segment[2:]) if segment[2:] else None
-    candidates = {head + tail} if tail else set()
-    if tail and len(tail) > 1:
-        candidates |= {head + tail[:i] + tail[i + 1 :] for i in range(len(tail))}
+# What OCR may read a layout's letters as ("RS1" as R51 or RB1).
+_LETTER_LOOKS = {"S": "5B", "O": "0DQ", "I": "1LJT", "B": "8", "G": "6", "Z": "2"}
+
+
+def _split_layout(layout: str) -> tuple[str, str]:
+    """A layout version ("RS1", "AW1") as its letters and its number."""
+    match = re.fullmatch(r"([A-Z]*)([0-9]*)", layout.upper())
+    return (match[1], match[2]) if match else (layout.upper(), "")
+
+
+def _looks_like(text: str, letters: str) -> bool:
+    return len(text) == len(letters) and all(c == h or c in _LETTER_LOOKS.get(h, "") for c, h in zip(text, letters, strict=True))
+
+
+def _layouts_at(after: str, known: list[str]) -> list[tuple[str, str]]:
+    """(layout, what follows it) for every known layout ``after`` may start with.
+
+    The number may carry one stray character (RS1 read as RS91), tried dropped.
+    """
+    out: list[tuple[str, str]] = []
     for layout in known:
-        if layout.upper() in candidates:
-            return layout.lower()
-    return None
+        head, number = _split_layout(layout)
+        if not _looks_like(after[: len(head)], head):
+            continue
+        for extra in (0, 1):
+            end = len(head) + len(number) + extra
+            digits = _digits(after[len(head) : end]) if end > len(head) else ""
+            if digits is None or len(digits) != len(number) + extra:
+                continue
+            readings = {digits} if not extra else {digits[:i] + digits[i + 1 :] for i in range(len(digits))}
+            if number in readings:
+                out.append((layout.lower(), after[end:]))
+    return out
 
 
 def _mac_of(segment: str) -> list[str]:
@@ -250,7 +270,8 @@ def parse_printed_ids(text: str, known_layouts: list[str]) -> list[PrintedId]:
 
     Segments are found by their dashes when OCR kept them, else by their
     known lengths: prefix DC1, round YYYYMM, a 12-digit village code, P and
-    the page, the layout (RS and a digit), 16 MAC characters.
+    the page, the layout (a known form's letters and number: RS1, AW1), 16 MAC
+    characters.
     """
     out: list[PrintedId] = []
     for line in text.splitlines() or [text]:
@@ -286,14 +307,8 @@ def _tail_readings(round_id: str, village: str, rest: str, known_layouts: list[s
         page = _digits(rest[1 : 1 + page_len])
         if page is None or int(page) == 0:
             continue
-        after = rest[1 + page_len :]
-        if not after.startswith(("RS", "R5", "RB")):
-            continue
-        for layout_len in (3, 4):
-            layout = _layout_of("RS" + after[2:layout_len], known_layouts)
-            if layout is None:
-                continue
-            macs = _mac_of(after[layout_len:])
+        for layout, mac_text in _layouts_at(rest[1 + page_len :], known_layouts):
+            macs = _mac_of(mac_text)
             mac_options: list[str | None] = list(macs) if macs else [None]
             for mac in mac_options:
                 out.append(PrintedId(round_id, village, int(page), layout, mac))

@@ -331,6 +331,25 @@ def test_segments_are_corrected_against_their_alphabets() -> None:
     assert printed_ids and printed_ids[0].layout == "rs1"
 
 
+def test_a_printed_id_of_any_form_type_is_read() -> None:
+    """The survey's ID line ("...-P1-AW1-<MAC>") is read like the record sheet's: before, only
+    layouts spelled RS<n> were parsed, and every survey page went to review as a printed-ID mismatch."""
+    from forms import qr_payload
+    from forms.survey import SURVEY_FORM_TYPE
+
+    key = bytes(range(32))
+    known = sorted({"rs1", SURVEY_FORM_TYPE})
+    sheet = qr_payload.SheetId("2015-08", "511902101201", 1, SURVEY_FORM_TYPE)
+    payload = qr_payload.encode(sheet, key)
+    tag = SURVEY_FORM_TYPE.upper()
+    for garbled in (payload, payload.replace("-", " "), payload.replace("-", ""), payload.replace(tag, tag[:-1] + "I")):
+        assert payload in candidate_payloads(garbled, known), garbled
+        assert any(p.matches(sheet) for p in parse_printed_ids(garbled, known)), garbled
+    # Another form's ID line never vouches for this one.
+    other = qr_payload.encode(qr_payload.SheetId("2015-08", "511902101201", 1, "rs1"), key)
+    assert not any(p.matches(sheet) for p in parse_printed_ids(other, known))
+
+
 DAMAGES = ("blot", "scribble", "torn", "faded")
 
 
