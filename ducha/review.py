@@ -276,10 +276,23 @@ def settle(session: Session, item_id: int, value: str, by: str, scope: ReviewSco
     """One open item settled with the value a person typed (the desk: one item, one keystroke to confirm)."""
     item, place = _visible_item(session, item_id, scope)
     stored = normalise_value(item.field_key, value)
-    if item.status != "open" or not _mark_resolved(session, [item.id], stored, by, only_open=True):
+    twins = _conflict_twins(session, item)
+    if item.status != "open" or not _mark_resolved(session, [item.id, *twins], stored, by, only_open=True):
         session.refresh(item)
         raise ReviewStaleError(f"此项已由 {item.resolved_by or '他人'} 复核为“{display_value(item.resolved_value)}”，无需再次确认")
+    if twins:
+        _refresh_pages(session, set(session.scalars(select(ReviewItem.scan_page_id).where(ReviewItem.id.in_(twins)))))
     return _settled(session, item, None, stored, place)
+
+
+def _conflict_twins(session: Session, item: ReviewItem, status: str = "open") -> list[int]:
+    """The other copies' items of the same conflict: a sheet scanned twice is one decision, not two."""
+    if not is_conflict(item.reason):
+        return []
+    query = select(ReviewItem).where(ReviewItem.form_id == item.form_id, ReviewItem.field_key == item.field_key,
+                                     ReviewItem.id != item.id, ReviewItem.status == status)
+    return [twin.id for twin in session.scalars(query) if is_conflict(twin.reason)
+            and (status == "open" or (twin.resolved_by, twin.resolved_at) == (item.resolved_by, item.resolved_at))]
 
 
 def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> Settlement:
@@ -300,14 +313,19 @@ def undo_last(session: Session, by: str, scope: ReviewScope = ReviewScope()) -> 
         raise NothingToUndoError("没有可以撤销的复核操作")
     _item, place = _visible_item(session, item.id, scope)
     before = item.resolved_value
-    item.status = "open"
-    item.resolved_value = None
-    item.resolved_by = None
-    item.resolved_at = None
+    twins = [twin for twin in (session.get(ReviewItem, i) for i in _conflict_twins(session, item, "resolved"))
+             if twin is not None]
+    for reopened in (item, *twins):
+        reopened.status = "open"
+        reopened.resolved_value = None
+        reopened.resolved_by = None
+        reopened.resolved_at = None
     session.flush()
     # A page with an open item is in review, whatever settled it before.
     session.execute(
-        update(ScanPage).where(ScanPage.id == item.scan_page_id, ScanPage.status == "recorded").values(status="review"),
+        update(ScanPage)
+        .where(ScanPage.id.in_({item.scan_page_id, *(t.scan_page_id for t in twins)}), ScanPage.status == "recorded")
+        .values(status="review"),
         execution_options={"synchronize_session": "evaluate"},
     )
     status = session.scalar(select(ScanPage.status).where(ScanPage.id == item.scan_page_id))
@@ -411,6 +429,16 @@ def review_queue(session: Session, scope: ReviewScope, kind: Kind | None = None,
     query = _queue_query(scope).where(ReviewItem.status == "open")
     query = query.order_by(Village.county, Village.town, Village.name, ScanPage.sheet_page, ReviewItem.id)
     items = [_queue_item(row) for row in session.execute(query)]
+    # Both copies of a sheet scanned twice carry the conflict; it is one decision, shown once.
+    shown: list[QueueItem] = []
+    seen: set[tuple[str, str]] = set()
+    for item in items:
+        if item.conflict and (item.form_id, item.field_key) in seen:
+            continue
+        if item.conflict:
+            seen.add((item.form_id, item.field_key))
+        shown.append(item)
+    items = shown
     if kind is not None:
         items = [i for i in items if i.kind == kind]
     if conflicts is not None:
@@ -482,9 +510,13 @@ def best_guess(field_key: str, machine_value: str | None, reason: str) -> str | 
 
 
 def _comb_to_number(text: str) -> str | None:
-    """"_12.3" -> "12.3"; None when a box is unread or the digits have a gap."""
+    """"_12.3" -> "12.3", "808_.0" -> "808"; None when a box is unread or the digits have a gap.
+
+    The comb rules of ``ocr.digits.combine_digits``: people start a short number in any box, so
+    the integer digits may have blanks on both sides; decimals may stop early.
+    """
     integer, _, decimal = text.partition(".")
-    integer, decimal = integer.lstrip("_"), decimal.rstrip("_")
+    integer, decimal = integer.strip("_"), decimal.rstrip("_")
     if "?" in integer + decimal or "_" in integer + decimal or not (integer or decimal):
         return None
     number = float(f"{integer or '0'}.{decimal or '0'}")

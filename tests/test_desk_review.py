@@ -66,6 +66,19 @@ def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
         path = out / f"copy{n}.jpg"
         cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
         files.append(path)
+    # Another sheet whose village head's slot is empty under the village's seal: the reader cannot
+    # tell a signature from the seal's ink, so a person must look (a signature item).
+    with Session(ws.engine()) as session:
+        sealed = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id.desc()).offset(1)).first()
+        assert sealed is not None
+    page = _render(sealed.pdf_path or "", sealed.pdf_pages[0])
+    homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+    plan = sim.PagePlan(form_id=sealed.form_id, sheet_page=1, fields={CONFLICT_FIELD: "yes"},
+                        signatures={"village_head": "empty", "first_secretary": "signed", "group_member": "signed"})
+    sim.fill_page(page, homography, layout, plan, np.random.default_rng(7), seal_probability=1.0)
+    path = out / "sealed.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
+    files.append(path)
     scan(ws, files, round_id=ROUND, workers=2)
     truth = json.loads((out / "ground_truth.json").read_text(encoding="utf-8"))
     return {"ws": ws, "group": group, "conflict_form": sheet.form_id, "truth": truth, "files": files}
@@ -86,9 +99,15 @@ def test_the_queue_holds_every_open_item_once_grouped_by_kind_with_its_village(s
     ws = scanned["ws"]
     items = _queue(ws)
     with Session(ws.engine()) as session:
-        open_ids = set(session.scalars(select(ReviewItem.id).where(ReviewItem.status == "open")))
+        open_rows = session.scalars(select(ReviewItem).where(ReviewItem.status == "open")).all()
         villages = {s.form_id: session.get(Village, s.village_id) for s in session.scalars(select(IssuedSheet))}
-    assert sorted(i.id for i in items) == sorted(open_ids)
+    # Every open item once, except that both copies of a sheet scanned twice carry the conflict,
+    # and that is one decision: shown once.
+    places = sorted((r.form_id, r.field_key) for r in open_rows if review.is_conflict(r.reason))
+    assert len(places) > len(set(places))
+    assert len(items) == len(open_rows) - (len(places) - len(set(places)))
+    assert {i.id for i in items} <= {r.id for r in open_rows}
+    assert sorted((i.form_id, i.field_key) for i in items if i.conflict) == sorted(set(places))
     kinds = {i.kind for i in items if not i.conflict}
     assert {"amount", "tick", "signature"} <= kinds, kinds
     for item in items:
@@ -292,7 +311,10 @@ def test_a_sheet_scanned_twice_shows_both_readings_and_the_choice_is_what_counts
         view = review.conflict_view(session, item.id, ReviewScope(ROUND))
         assert view.other is not None
         assert {view.this.label, view.other.label} == {"是", "否"}
-        assert view.this.page_id != view.other.page_id == min(view.this.page_id, view.other.page_id)
+        assert view.this.page_id == item.page_id != view.other.page_id
+        copies = set(session.scalars(select(ReviewItem.scan_page_id).where(
+            ReviewItem.form_id == item.form_id, ReviewItem.field_key == CONFLICT_FIELD)))
+        assert copies == {view.this.page_id, view.other.page_id}
         assert sorted(view.choices) == ["否", "是"]
         sides = {}
         for side in ("this", "other"):
@@ -308,6 +330,17 @@ def test_a_sheet_scanned_twice_shows_both_readings_and_the_choice_is_what_counts
     with Session(ws.engine()) as session:
         result = {r.form_id: r for r in load_form_results(session, ROUND)}[item.form_id]
     assert result.indicators[CONFLICT_FIELD] == view.other.value
+    # One decision settles the conflict on both copies; undoing it reopens both.
+    with Session(ws.engine()) as session:
+        rows = session.scalars(select(ReviewItem).where(
+            ReviewItem.form_id == item.form_id, ReviewItem.field_key == CONFLICT_FIELD)).all()
+        assert len(rows) == 2 and all((r.status, r.resolved_value) == ("resolved", view.other.value) for r in rows)
+    assert not [i for i in _queue(ws) if i.form_id == item.form_id and i.field_key == CONFLICT_FIELD]
+    with Session(ws.engine()) as session, session.begin():
+        review.undo_last(session, "李文静", ReviewScope(ROUND))
+    with Session(ws.engine()) as session:
+        assert {r.status for r in session.scalars(select(ReviewItem).where(
+            ReviewItem.form_id == item.form_id, ReviewItem.field_key == CONFLICT_FIELD))} == {"open"}
 
 
 def test_the_cli_review_set_goes_through_the_same_rules(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
