@@ -8,6 +8,7 @@ One group is printed and a few of its sheets are filled in and scanned
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 from collections.abc import Iterator
@@ -129,7 +130,9 @@ def test_draft_notice_is_made_by_the_worker_and_downloaded(round_desk: DeskServe
     assert download.status_code == 200 and download.content[:5] == b"%PDF-"
     with pdfplumber.open(io.BytesIO(download.content)) as pdf:
         text = "".join(p.extract_text() or "" for p in pdf.pages)
-    assert "巴市组办〔2015〕126号" in text.replace(" ", "")
+    # A draft carries no number yet: the office fills it in when the notice is signed off.
+    assert re.search(r"巴市组办〔2015〕\s*号", text), text[:300]
+    assert "126号" not in text.replace(" ", "")
     assert "驻村工作队和第一书记" in text
     dashboard = client.get(f"/round/{ROUND}").text
     assert pdf_name in dashboard and "草稿" in dashboard
