@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -106,12 +106,15 @@ def read_json(path: Path) -> Any:
         raise ConfigError(str(path), [f"第 {exc.lineno} 行第 {exc.colno} 列：不是合法的 JSON（{exc.msg}）"]) from exc
 
 
-def load_rules(workspace_root: Path | None = None) -> ConsequenceRules:
-    """The default rules, overridden key by key by the workspace's own file."""
-    data = read_json(DEFAULT_RULES_PATH)
-    source = DEFAULT_RULES_PATH
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def load_layered(model: type[ModelT], default_path: Path, workspace_root: Path | None, file_name: str) -> ModelT:
+    """A shipped JSON file, overridden key by key by the workspace's own file of that name, schema-checked."""
+    data = read_json(default_path)
+    source = default_path
     if workspace_root is not None:
-        path = workspace_root / WORKSPACE_RULES_FILE_NAME
+        path = workspace_root / file_name
         if path.exists():
             override = read_json(path)
             if not isinstance(override, dict):
@@ -119,9 +122,14 @@ def load_rules(workspace_root: Path | None = None) -> ConsequenceRules:
             data = merge_override(data, override)
             source = path
     try:
-        return ConsequenceRules.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(str(source), format_validation_error(exc)) from exc
+
+
+def load_rules(workspace_root: Path | None = None) -> ConsequenceRules:
+    """The default rules, overridden key by key by the workspace's own file."""
+    return load_layered(ConsequenceRules, DEFAULT_RULES_PATH, workspace_root, WORKSPACE_RULES_FILE_NAME)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,9 @@ import string
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ducha.config import format_validation_error
-from ducha.consequences import merge_override, read_json
-from ducha.errors import ConfigError
+from ducha.consequences import load_layered
 
 DEFAULT_WORDING_PATH = Path(__file__).resolve().parent / "defaults" / "notice_wording.json"
 WORKSPACE_WORDING_FILE_NAME = "notice_wording.json"
@@ -100,17 +98,4 @@ class NoticeWording(_Strict):
 
 def load_wording(workspace_root: Path | None = None) -> NoticeWording:
     """The default wording rules, overridden key by key by the workspace's own file."""
-    data = read_json(DEFAULT_WORDING_PATH)
-    source = DEFAULT_WORDING_PATH
-    if workspace_root is not None:
-        path = workspace_root / WORKSPACE_WORDING_FILE_NAME
-        if path.exists():
-            override = read_json(path)
-            if not isinstance(override, dict):
-                raise ConfigError(str(path), ["（根）：应为对象（{...}）"])
-            data = merge_override(data, override)
-            source = path
-    try:
-        return NoticeWording.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(str(source), format_validation_error(exc)) from exc
+    return load_layered(NoticeWording, DEFAULT_WORDING_PATH, workspace_root, WORKSPACE_WORDING_FILE_NAME)
