@@ -13,12 +13,14 @@ import io
 import math
 import os
 from collections.abc import Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.enum.section import WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -356,6 +358,36 @@ def _place_colophon(document: DocxDocument, placement: ColophonPlacement) -> Non
     for _ in range(placement.pages_ahead - 1):
         blank = spacer.insert_paragraph_before("", style=_style(document, COLOPHON_SPACER_STYLE))
         blank._p.get_or_add_pPr().append(OxmlElement("w:pageBreakBefore"))
+    if placement.pages_ahead >= 2:
+        _unnumber_from(document, blank)
+
+
+def _unnumber_from(document: DocxDocument, first: Paragraph) -> None:
+    """No page numbers from ``first``'s page on: GB/T 9704 7.5.1, a blank page before the colophon.
+
+    The text before it ends a section of its own (a copy of the body's section
+    properties, so it keeps the numbered footers); the last section, the blank
+    page and the colophon's page, gets footers of its own with nothing in them.
+    The section break starts the new page, so ``first`` needs no page break.
+    """
+    previous = first._p.getprevious()
+    if previous is None or previous.tag != qn("w:p"):
+        previous = first._p.makeelement(qn("w:p"), {})
+        first._p.addprevious(previous)
+    last = document.sections[-1]
+    numbered = deepcopy(last._sectPr)
+    numbered.get_or_add_type().val = WD_SECTION.NEW_PAGE
+    previous_ppr = previous.get_or_add_pPr()
+    for old in previous_ppr.findall(qn("w:sectPr")):
+        previous_ppr.remove(old)
+    previous_ppr.append(numbered)
+    for reference in last._sectPr.findall(qn("w:footerReference")):
+        last._sectPr.remove(reference)
+    for footer in (last.footer, last.even_page_footer, last.first_page_footer):
+        footer.is_linked_to_previous = False
+    first_ppr = first._p.get_or_add_pPr()
+    for page_break in first_ppr.findall(qn("w:pageBreakBefore")):
+        first_ppr.remove(page_break)
 
 
 def write_document(

@@ -369,3 +369,28 @@ def test_table_columns_fit_their_longest_line():
     assert abs(sum(widths) - 156) < 0.5
     # 13 characters of 10.5 pt plus the cell margins
     assert widths[1] >= 13 * 10.5 / 72 * 25.4 + 3.8
+
+
+def test_blank_page_and_colophon_page_carry_no_page_number(content, tmp_path):
+    """GB/T 9704 7.5.1: with a blank page before the colophon, neither page is numbered."""
+    from ducha.notice import END_PARAGRAPH_PT, TEXT_BOTTOM_PT, TEXT_TOP_PT
+    from generator.notice_docx import ColophonPlacement
+    from generator.pdf_convert import convert_to_pdf
+
+    spacer = TEXT_BOTTOM_PT - TEXT_TOP_PT - 120.0 - END_PARAGRAPH_PT
+    docx_path = write_document(NOTIFICATION_TEMPLATE, content[2], tmp_path / "通报.docx",
+                               colophon=ColophonPlacement(2, spacer))
+    (pdf_path,) = convert_to_pdf([docx_path], tmp_path, workers=1)
+    with pdfplumber.open(pdf_path) as pdf:
+        texts = [re.sub(r"\s+", "", page.extract_text() or "") for page in pdf.pages]
+    numbered = [n for n, text in enumerate(texts, start=1) if f"—{n}—" in text]
+    assert texts[-2] == ""  # the blank page: no number, nothing at all
+    assert "抄送" in texts[-1] and not re.search(r"—\d+—", texts[-1])
+    # Every page before them keeps its number, counted from the first page.
+    assert numbered == list(range(1, len(texts) - 1))
+    # The .docx says the same: the last section's footers are empty, the one before is numbered.
+    document = Document(str(docx_path))
+    assert len(document.sections) == 2
+    assert "PAGE" in document.sections[0].footer._element.xml
+    for footer in (document.sections[-1].footer, document.sections[-1].even_page_footer):
+        assert not footer.is_linked_to_previous and "PAGE" not in footer._element.xml
