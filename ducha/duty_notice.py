@@ -24,6 +24,7 @@ from ducha.awareness import AwarenessFindings, awareness_findings
 from ducha.counties import COUNTIES, county_order, short_name
 from ducha.county_reports import CountyReportsStatus, county_reports_sentence, county_reports_status
 from ducha.errors import CalendarError
+from ducha.findings import AspectFigures
 from generator.notice_docx import Block, Table
 
 INLINE_NAMES_MAX = 10
@@ -124,8 +125,6 @@ def duty_notice_facts(facts: DutyFacts) -> dict[str, Any]:
     """The notice's fields for these duties: (八) from the surveys, a note under (二), the counties' reports.
 
     An aspect with no survey back stays "not measured" in the notice (no figures given)."""
-    from ducha.notice import AspectFigures
-
     a = facts.awareness
     figures = {}
     if a.overall_pct is not None:

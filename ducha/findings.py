@@ -192,6 +192,16 @@ class AspectItem:
 
 
 @dataclass(frozen=True)
+class AspectFigures:
+    """An aspect measured outside the record sheet (survey, attendance, self-inspection reports)."""
+
+    passed: int
+    total: int
+    # What was measured and what fell short, as sentences for the paragraph.
+    detail: str
+
+
+@dataclass(frozen=True)
 class AspectFinding:
     """One of the seed's eight aspects: measured on the sheets, or not (``keys`` empty)."""
 

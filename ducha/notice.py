@@ -33,7 +33,7 @@ from ducha.counties import short_name
 from ducha.db.models import RectificationItem, SponsorUnit, Village
 from ducha.duty_notice import duty_notice_facts, load_duty_facts
 from ducha.errors import RoundError
-from ducha.findings import AspectFinding, RoundFindings, Tally, VillageFinding, compute_findings
+from ducha.findings import AspectFigures, AspectFinding, RoundFindings, Tally, VillageFinding, compute_findings
 from ducha.notice_detail import write_detail
 from ducha.notice_wording import NoticeWording, load_wording
 from ducha.rectification import record_round
@@ -141,16 +141,6 @@ def village_labels(registry: Iterable[VillageKey]) -> dict[VillageKey, str]:
         else:
             labels[(county, town, name)] = f"{short_name(county)}{town}{name}"
     return labels
-
-
-@dataclass(frozen=True)
-class AspectFigures:
-    """An aspect measured outside the record sheet (survey, attendance, self-inspection reports)."""
-
-    passed: int
-    total: int
-    # What was measured and what fell short, as sentences for the paragraph.
-    detail: str
 
 
 @dataclass(frozen=True)
