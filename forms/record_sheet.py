@@ -91,6 +91,8 @@ NUMERIC_FIELDS: tuple[NumericField, ...] = (
 NUMERIC_FIELDS_BY_KEY: Mapping[str, NumericField] = {f.key: f for f in NUMERIC_FIELDS}
 
 POVERTY_FUND_MIN_10K_YUAN = 10.0
+# The indicator whose 是 promises that fund (seed 三（三）7).
+POVERTY_FUND_INDICATOR = "team_7"
 AWARENESS_MIN_PERCENT = 60.0
 
 

@@ -18,7 +18,15 @@ from PIL import Image
 
 from forms.errors import SimulationError
 from forms.geometry import PageLayout, Rect
-from forms.record_sheet import INDICATORS, NUMERIC_FIELDS, SIGNATURE_SLOTS, NumericField, inspection_validity
+from forms.record_sheet import (
+    INDICATORS,
+    NUMERIC_FIELDS,
+    POVERTY_FUND_INDICATOR,
+    POVERTY_FUND_MIN_10K_YUAN,
+    SIGNATURE_SLOTS,
+    NumericField,
+    inspection_validity,
+)
 from generator import degrade, handwriting
 from generator.images import box_png, marker_png, qr_png
 from generator.sheet_design import MARKER_CENTRE_INSET_MM, MARKER_IMAGE_MM
@@ -131,6 +139,12 @@ def plan_page(layout: PageLayout, form_id: str, rng: np.random.Generator, rect_r
     sat, dis = plan.fields.get("satisfaction_pct"), plan.fields.get("dissatisfaction_pct")
     if sat is not None and dis is not None and sat + dis > 100:
         plan.fields["dissatisfaction_pct"] = float(100 - sat)
+    # An inspector who ticks 是 for "a fund of at least 10 万元" writes a sum that bears it out;
+    # a lower sum would be a contradiction on the paper itself, which the reader's check sends
+    # to review. Shifted without a new draw, so the rest of the page's random stream is unchanged.
+    fund = plan.fields.get("poverty_fund")
+    if plan.fields.get(POVERTY_FUND_INDICATOR) == "yes" and fund is not None and fund < POVERTY_FUND_MIN_10K_YUAN:
+        plan.fields["poverty_fund"] = round(fund + POVERTY_FUND_MIN_10K_YUAN, 1)
     for slot in SIGNATURE_SLOTS:
         if slot.key in boxes:
             plan.signatures[slot.key] = "empty" if rng.random() < SIGNATURE_MISSING_PROBABILITY else "signed"

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from forms.geometry import PageLayout, Rect
-from forms.record_sheet import NUMERIC_FIELDS, NUMERIC_FIELDS_BY_KEY, POVERTY_FUND_MIN_10K_YUAN, NumericField
+from forms.record_sheet import (
+    NUMERIC_FIELDS,
+    NUMERIC_FIELDS_BY_KEY,
+    POVERTY_FUND_MIN_10K_YUAN,
+    NumericField,
+)
 from ocr import digits
 from ocr.align import Alignment, crop
 
@@ -33,7 +38,6 @@ CHECK_PERCENT_SUM = "走访人数相同时，满意率与不满意率之和不�
 CHECK_POPULATION = "走访人数不超过本村人口"
 CHECK_POVERTY_FUND = "扶贫基金“是”时，到位金额不低于 10 万元"
 VISITED_COUNT_KEYS = ("visited_satisfied", "visited_dissatisfied")
-POVERTY_FUND_INDICATOR = "team_7"
 
 
 def _breach(check: str, detail: str) -> str:

@@ -17,7 +17,7 @@ from forms.errors import DigitModelError
 from forms.form_spec import form_spec
 from forms.geometry import PageLayout, Rect
 from forms.qr_payload import SheetId
-from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS, inspection_validity
+from forms.record_sheet import INDICATORS, POVERTY_FUND_INDICATOR, SIGNATURE_SLOTS, inspection_validity
 from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers, union_rect
 from ocr.errors import AlignmentError, IdentificationError, ToolFailureError
 from ocr.form_reader import read_form_contents
@@ -31,7 +31,7 @@ from ocr.identify import (
     read_id_lines,
 )
 from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
-from ocr.numbers import POVERTY_FUND_INDICATOR, NumberResult, check_poverty_fund, fields_on, read_numbers
+from ocr.numbers import NumberResult, check_poverty_fund, fields_on, read_numbers
 from ocr.pages import PageImage
 from ocr.signatures import read_signatures
 
