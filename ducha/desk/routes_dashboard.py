@@ -93,7 +93,14 @@ def dashboard(request: Request, round_id: str, session: DbSession, user: User) -
         "lottery_record": record_path(workspace, round_id).is_file(),
         "has_review": request.app.state.has_review,
         "today": dt.date.today().isoformat(),
+        **_county_panel(session, request, round_id),
     })
+
+
+def _county_panel(session: DbSession, request: Request, round_id: str) -> dict[str, object]:
+    from ducha.desk.routes_counties import panel_context
+
+    return panel_context(session, request, round_id)
 
 
 @router.get("/round/{round_id}/group/{group_no}/sheets.pdf")
