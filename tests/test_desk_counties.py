@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ducha.db.models import AuditEntry, CountyReport
 
 ROUND = "2015-08"
-_ROW = re.compile(r'<tr data-county="([^"]+)" data-state="([^"]+)">(.*?)</tr>', re.S)
+_ROW = re.compile(r'<tr data-county="([^"]+)" data-state="([^"]+)">(.*?)</tr>', re.DOTALL)
 
 
 def _panel(client: httpx.Client) -> dict[str, tuple[str, str]]:
