@@ -178,7 +178,7 @@ def test_dashboard_screenshot(round_desk: DeskServer) -> None:
             page.wait_for_selector("text=各督查组进度")
             form = page.locator('form.county-upload[data-county="南江县"]')
             form.locator("input[type=file]").set_input_files(str(COUNTY_SAMPLES / f"南江县_{ROUND}_自查报告.txt"))
-            form.locator("input[name=date]").fill("2015-09-07")
+            form.locator("input[name=received_on]").fill("2015-09-07")
             form.locator("button").click()
             page.wait_for_selector('#county-reports tr[data-county="南江县"][data-state="late"]')
             assert page.locator('#county-reports tr[data-county="巴州区"][data-state="on_time"]').count() == 1
