@@ -28,6 +28,7 @@ from ducha.rounds import parse_round_id, round_dates
 
 REPORTS_DIR_NAME = "county_reports"
 HASH_CHUNK_BYTES = 1 << 20
+SHA256_SHORT_CHARS = 12  # as in the copied file's name
 SAFE_NAME_RE = re.compile(r"[\\/:*?\"<>|\s]+")
 
 State = Literal["on_time", "late", "missing", "not_due"]
@@ -50,11 +51,27 @@ class ReceivedReport:
 
 
 @dataclass(frozen=True)
+class ReportFile:
+    """One recorded file of a county's report, as the status lists it."""
+
+    id: int
+    received_on: dt.date
+    original_name: str
+    sha256: str
+    path: str
+
+    @property
+    def sha256_short(self) -> str:
+        return self.sha256[:SHA256_SHORT_CHARS]
+
+
+@dataclass(frozen=True)
 class CountyStatus:
     county: str
     state: State
     first_received_on: dt.date | None
     files: int
+    reports: tuple[ReportFile, ...] = ()
 
     @property
     def label(self) -> str:
@@ -88,10 +105,20 @@ class CountyReportsStatus:
                 {
                     "county": c.county, "state": c.state, "label": c.label, "files": c.files,
                     "first_received_on": c.first_received_on.isoformat() if c.first_received_on else None,
+                    "reports": [
+                        {"id": r.id, "received_on": r.received_on.isoformat(), "original_name": r.original_name,
+                         "sha256": r.sha256, "path": r.path}
+                        for r in c.reports
+                    ],
                 }
                 for c in self.counties
             ],
         }
+
+
+def county_name(text: str) -> str:
+    """The canonical county name for ``text``, or an error listing the counties."""
+    return _county(text)
 
 
 def _county(text: str) -> str:
@@ -126,12 +153,19 @@ def receive_report(
     source: Path,
     received_on: dt.date | None = None,
     now: dt.datetime | None = None,
+    original_name: str | None = None,
 ) -> ReceivedReport:
-    """Copy the file into the workspace and record it; the same file again changes nothing."""
+    """Copy the file into the workspace and record it; the same file again changes nothing.
+
+    ``original_name`` is the name the file was sent under when ``source`` is a temporary copy (a desk upload).
+    """
     parse_round_id(round_id)
     county = _county(county_text)
     if not source.is_file():
         raise CountyReportError(f"找不到文件 {source}")
+    if source.stat().st_size == 0:
+        raise CountyReportError(f"文件 {original_name or source.name} 是空文件，未登记")
+    name = original_name or source.name
     stamp = now or dt.datetime.now()
     day = received_on or stamp.date()
     if day > stamp.date():
@@ -148,17 +182,17 @@ def receive_report(
         )
     folder = root / REPORTS_DIR_NAME / round_id / county
     folder.mkdir(parents=True, exist_ok=True)
-    safe = SAFE_NAME_RE.sub("_", source.name).strip("_") or "report"
+    safe = SAFE_NAME_RE.sub("_", Path(name).name).strip("_") or "report"
     target = folder / f"{day.isoformat()}-{sha[:12]}-{safe}"
     shutil.copyfile(source, target)
     session.add(
         CountyReport(
-            round=round_id, county=county, received_on=day, sha256=sha, original_name=source.name,
+            round=round_id, county=county, received_on=day, sha256=sha, original_name=name,
             path=str(target), recorded_at=stamp,
         )
     )
     session.flush()
-    return ReceivedReport(round_id, county, day, sha, target, source.name, duplicate=False)
+    return ReceivedReport(round_id, county, day, sha, target, name, duplicate=False)
 
 
 def county_reports_status(
@@ -167,7 +201,9 @@ def county_reports_status(
     """Every county: on time, late, missing, or not yet due, judged on its first file's day."""
     due = due_date(session, root, round_id)
     today = as_of or dt.date.today()
-    rows = list(session.scalars(select(CountyReport).where(CountyReport.round == round_id)))
+    rows = list(session.scalars(
+        select(CountyReport).where(CountyReport.round == round_id).order_by(CountyReport.received_on, CountyReport.id)
+    ))
     status = CountyReportsStatus(round_id, due, today)
     for county in sorted(COUNTIES, key=county_order):
         mine = [r for r in rows if r.county == county]
@@ -176,7 +212,8 @@ def county_reports_status(
             status.counties.append(CountyStatus(county, state, None, 0))
             continue
         first = min(r.received_on for r in mine)
-        status.counties.append(CountyStatus(county, "on_time" if first <= due else "late", first, len(mine)))
+        files = tuple(ReportFile(r.id, r.received_on, r.original_name, r.sha256, r.path) for r in mine)
+        status.counties.append(CountyStatus(county, "on_time" if first <= due else "late", first, len(mine), files))
     return status
 
 

@@ -29,6 +29,11 @@ class GroupStatus:
     review: int = 0
     rejected: int = 0
     open_items: int = 0
+    # Sheets back by validity (decided once no signature or whole-page item is open; open amounts do not wait).
+    valid: int = 0
+    invalid: int = 0
+    validity_open: int = 0
+    only_amounts_open: int = 0  # sheets whose only open items are amounts: ticks and signatures settled
     group_pdf: str | None = None  # relative to the workspace
     not_returned: list[PlannedVillage] = field(default_factory=list)
 
@@ -87,10 +92,22 @@ def round_status(session: Session, round_id: str, root: Path) -> RoundStatus:
         for form_id, count in open_counts:
             groups[group_of_form[str(form_id)]].open_items += count
     # A village whose sheet is not printed yet is not "not returned": its group's row says so instead.
-    missing = {r.village_id for r in load_form_results(session, round_id) if r.status == "missing"}
+    results = load_form_results(session, round_id)
+    missing = {r.village_id for r in results if r.status == "missing"}
     for village in plan.villages:
         if village.id in missing:
             groups[village.group].not_returned.append(village)
+    for result in results:
+        group = groups[group_of_form[result.form_id]]
+        if result.status == "missing":
+            continue
+        if result.validity == "valid":
+            group.valid += 1
+        elif result.validity == "invalid":
+            group.invalid += 1
+        else:
+            group.validity_open += 1
+        group.only_amounts_open += result.only_amounts_open
     unidentified = session.scalar(
         select(func.count()).select_from(ScanPage).where(ScanPage.status == "rejected", ScanPage.form_id.is_(None))
     ) or 0

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 TickValue = Literal["yes", "no", "blank", "uncertain"]
 RectificationValue = Literal["done", "not_done", "blank", "uncertain"]
 FormStatus = Literal["valid", "invalid", "review", "missing"]
+Validity = Literal["valid", "invalid"]
 
 
 @dataclass
@@ -32,6 +33,27 @@ class FormResult:
     # rectification item id -> what page 2 says about it.
     rectification: dict[int, RectificationValue] = field(default_factory=dict)
     open_reviews: int = 0
+    # Decided as soon as nothing holding it back is open (ducha.review.blocks_validity): open amount
+    # items leave it alone. None: no page 1 back, or a signature or whole-page item still open.
+    validity: Validity | None = None
+    # field key -> the kind of its open item(s) (amount, tick, signature, page), for what still waits.
+    open_fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def open_kinds(self) -> set[str]:
+        return set(self.open_fields.values())
+
+    @property
+    def only_amounts_open(self) -> bool:
+        """Some items are open, all of them amounts or counts: ticks, signatures and validity are settled."""
+        return bool(self.open_fields) and self.open_kinds == {"amount"}
+
+    def decided_indicators(self) -> dict[str, TickValue]:
+        """The ticks no open item holds back (ducha.review.blocks_field), with their values."""
+        from ducha.review import blocks_field
+
+        return {key: value for key, value in self.indicators.items()
+                if not any(blocks_field(open_key, key) for open_key in self.open_fields)}
 
 
 def load_form_results(session: Session, round_id: str) -> list[FormResult]:
@@ -44,6 +66,7 @@ def load_form_results(session: Session, round_id: str) -> list[FormResult]:
     from sqlalchemy import select
 
     from ducha.db.models import IssuedSheet, ReviewItem, ScanPage
+    from ducha.review import blocks_validity, kind_of
     from forms.record_sheet import (
         INDICATORS_BY_KEY,
         LAYOUT_VERSION,
@@ -83,6 +106,7 @@ def load_form_results(session: Session, round_id: str) -> list[FormResult]:
             if item.status == "resolved" and item.resolved_value is not None:
                 values[item.field_key] = item.resolved_value
         result.open_reviews = sum(1 for item in items if item.status == "open")
+        result.open_fields = {item.field_key: kind_of(item.field_key) for item in items if item.status == "open"}
         for key, value in values.items():
             if key in INDICATORS_BY_KEY:
                 result.indicators[key] = value  # type: ignore[assignment]
@@ -94,6 +118,9 @@ def load_form_results(session: Session, round_id: str) -> list[FormResult]:
                     result.rectification[sheet.rectification_item_ids[index]] = value  # type: ignore[assignment]
             elif key in {s.key for s in SIGNATURE_SLOTS}:
                 result.signatures[key] = str(value)
+        if 1 in latest and not any(blocks_validity(key) for key in result.open_fields):
+            decided = inspection_validity(result.signatures)  # type: ignore[arg-type]
+            result.validity = decided if decided != "review" else None
         if 1 not in latest:
             result.status = "missing" if not latest else "review"
         elif result.open_reviews:

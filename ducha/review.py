@@ -197,6 +197,19 @@ def kind_of(field_key: str) -> Kind:
     return "page"
 
 
+# What an open item holds back. Validity (all three signed) waits for the signature slots and for
+# whole-page doubts (a blank sheet, a printed ID that does not match); a tick or an amount waits for
+# its own item and for whole-page doubts. An open amount holds back nothing but itself.
+def blocks_validity(field_key: str) -> bool:
+    """Whether an open item on this field leaves the sheet's validity undecided."""
+    return field_key in SIGNATURE_SLOTS_BY_KEY or field_key in PAGE_KEYS
+
+
+def blocks_field(open_key: str, field_key: str) -> bool:
+    """Whether an open item on ``open_key`` leaves the value of ``field_key`` undecided."""
+    return open_key == field_key or open_key in PAGE_KEYS
+
+
 def normalise_value(field_key: str, value: str) -> str:
     """The stored form of a value a person typed, or an error saying what is allowed."""
     text = value.strip()

@@ -39,9 +39,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ducha.db.models import IssuedSheet, ReviewItem, ScanClaim, ScanFile, ScanPage
+from ducha.db.models import IssuedSheet, ReviewItem, ScanClaim, ScanFile, ScanPage, Village
 from ducha.errors import DuchaError, ScanError
 from ducha.pool import process_pool
+from ducha.review import blocks_validity
 from ducha.rounds import parse_round_id
 from ducha.workspace import Workspace
 from forms.form_spec import typed_form_id
@@ -50,6 +51,7 @@ from forms.record_sheet import SIGNATURE_SLOTS, inspection_validity
 from forms.values import display_value
 from ocr.errors import IdentificationError, SourceError
 from ocr.identify import read_id_lines
+from ocr.numbers import VISITED_COUNT_KEYS, population_breaches
 from ocr.pages import PageSource, list_sources, open_regular
 from ocr.reader import READER_VERSION, PageReading, check_printed_id, read_page
 
@@ -335,10 +337,22 @@ class _Issued:
     pages: int
     rectification_rows: int
     group_no: int
+    population: int | None = None  # the village's registered population, for the visited-count check
 
     @classmethod
-    def of(cls, row: IssuedSheet) -> _Issued:
-        return cls(row.pages, len(row.rectification_item_ids or []), row.group_no)
+    def of(cls, row: IssuedSheet, population: int | None = None) -> _Issued:
+        return cls(row.pages, len(row.rectification_item_ids or []), row.group_no, population)
+
+
+def _population_review(reading: dict[str, Any], population: int | None) -> list[tuple[str, str]]:
+    """Visited counts above the village's registered population: to review with the check named, value kept."""
+    fields = reading.get("fields", {})
+    visited = {key: fields[key].get("value") for key in VISITED_COUNT_KEYS
+               if key in fields and not fields[key].get("problem") and isinstance(fields[key].get("value"), int | float)}
+    breaches = population_breaches(visited, population)
+    for key, reason in breaches.items():
+        fields[key]["problem"] = reason
+    return list(breaches.items())
 
 
 def _history_entry(page: ScanPage) -> dict[str, Any]:
@@ -368,8 +382,11 @@ class _Store:
         wanted = {f for f in form_ids if f is not None and f not in self._issued}
         if not wanted:
             return
-        for row in self.session.scalars(select(IssuedSheet).where(IssuedSheet.form_id.in_(wanted))):
-            self._issued[row.form_id] = _Issued.of(row)
+        for row, population in self.session.execute(
+            select(IssuedSheet, Village.population).join(Village, Village.id == IssuedSheet.village_id, isouter=True)
+            .where(IssuedSheet.form_id.in_(wanted))
+        ).all():
+            self._issued[row.form_id] = _Issued.of(row, population)
         for form_id in wanted - self._issued.keys():
             self._issued[form_id] = None
 
@@ -378,7 +395,8 @@ class _Store:
             return None
         if form_id not in self._issued:
             row = self.session.get(IssuedSheet, form_id)
-            self._issued[form_id] = None if row is None else _Issued.of(row)
+            village = None if row is None else self.session.get(Village, row.village_id)
+            self._issued[form_id] = None if row is None else _Issued.of(row, village.population if village else None)
         return self._issued[form_id]
 
     def _cut(self, evidence: dict[str, Any], key: str) -> str:
@@ -454,6 +472,7 @@ class _Store:
         for key in [k for k in fields if k.startswith("rect_") and int(k.split("_")[1]) > rows]:
             del fields[key]
         review = [item for item in outcome.review if not (item[0].startswith("rect_") and item[0] not in fields)]
+        review += _population_review(reading, issued.population)
         review += self._conflicts(page, reading)
         self.session.flush()  # the items need the page's id
         crop_paths = dict(outcome.crop_paths)
@@ -594,7 +613,9 @@ def _page_entry(
                      "status": field_status, "reason": field_reason}
     signatures = {k: v.get("state") for k, v in reading.get("signatures", {}).items()}
     valid: bool | None = None
-    if status != STATUS_REJECTED and len(signatures) == 3:
+    # Open amount items do not hold validity back; an open signature or whole-page item does.
+    blocked = any(blocks_validity(review.field_key) for review in items)
+    if status != STATUS_REJECTED and len(signatures) == 3 and not blocked:
         validity = inspection_validity(signatures)  # type: ignore[arg-type]
         valid = True if validity == "valid" else False if validity == "invalid" else None
     rejected = status == STATUS_REJECTED

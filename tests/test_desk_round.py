@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer
+from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer, ducha_cli
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ SIM_SHEETS = 6
 SIM_PAGES_PER_FILE = 3
 JOB_WAIT_SECONDS = 600
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
+COUNTY_SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "county_reports"
 CHROMIUM = "/usr/bin/chromium"
 SCREEN_WIDTH_PX = 1280
 SCREEN_HEIGHT_PX = 900
@@ -160,6 +161,10 @@ def test_dashboard_screenshot(round_desk: DeskServer) -> None:
 
     DOCS_DIR.mkdir(exist_ok=True)
     target = DOCS_DIR / "desk_dashboard.png"
+    # Two counties' reports, as the demo receives them: one on time by the CLI, one late through the panel's form.
+    done = ducha_cli(round_desk.workspace, "counties", "receive", ROUND, "巴州区",
+                     str(COUNTY_SAMPLES / f"巴州区_{ROUND}_自查报告.txt"), "--date", "2015-09-04")
+    assert done.returncode == 0, done.stderr
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
@@ -171,6 +176,13 @@ def test_dashboard_screenshot(round_desk: DeskServer) -> None:
             page.wait_for_url(round_desk.url + "/")
             page.click(f"text={ROUND[:4]}年{int(ROUND[5:])}月")
             page.wait_for_selector("text=各督查组进度")
+            form = page.locator('form.county-upload[data-county="南江县"]')
+            form.locator("input[type=file]").set_input_files(str(COUNTY_SAMPLES / f"南江县_{ROUND}_自查报告.txt"))
+            form.locator("input[name=received_on]").fill("2015-09-07")
+            form.locator("button").click()
+            page.wait_for_selector('#county-reports tr[data-county="南江县"][data-state="late"]')
+            assert page.locator('#county-reports tr[data-county="巴州区"][data-state="on_time"]').count() == 1
+            assert "已登记南江县自查报告" in page.locator("#county-reports").inner_text()
             page.screenshot(path=str(target), full_page=True)
         finally:
             browser.close()

@@ -71,11 +71,13 @@ def run_status(args: argparse.Namespace) -> int:
         print_json(status.to_json())
         return 0
     table = Table(title=f"{status.round} 各县（区）自查报告（应于 {status.due.isoformat()} 前报送）")
-    for header in ("县（区）", "情况", "收到日期", "文件数"):
+    for header in ("县（区）", "情况", "收到日期", "文件数", "文件（收到日期 SHA-256 前 12 位）"):
         table.add_column(header)
     for c in status.counties:
+        files = "\n".join(f"{r.original_name} {r.received_on.isoformat()} {r.sha256_short}" for r in c.reports)
         table.add_row(
-            c.county, c.label, c.first_received_on.isoformat() if c.first_received_on else "", str(c.files or "")
+            c.county, c.label, c.first_received_on.isoformat() if c.first_received_on else "", str(c.files or ""),
+            files,
         )
     console().print(table)
     return 0

@@ -9,9 +9,20 @@ from typing import Any
 from rich.table import Table
 
 from ducha.cli_helpers import add_json_flag, console, print_json, transaction, workspace_of
-from ducha.review import AUDIT_SETTLE, audit_label, open_items, resolve_field
+from ducha.results import FormResult, load_form_results
+from ducha.review import (
+    AUDIT_SETTLE,
+    CONFLICT_LABEL,
+    KIND_LABELS,
+    ReviewScope,
+    audit_label,
+    resolve_field,
+    review_queue,
+)
 from forms.record_sheet import field_label
 from forms.values import display_value
+
+VALIDITY_LABELS = {"valid": "有效", "invalid": "无效（缺签名）", None: "待复核签名后确定"}
 
 
 def register(subparsers: Any) -> None:
@@ -29,16 +40,41 @@ def register(subparsers: Any) -> None:
     set_.set_defaults(handler=run_set)
 
 
+def _sheets(session: Any, round_id: str | None, forms: set[str]) -> list[FormResult]:
+    """The results of the sheets with open items: what is settled already and what still waits."""
+    from sqlalchemy import select
+
+    from ducha.db.models import IssuedSheet
+
+    rounds = [round_id] if round_id else sorted(set(session.scalars(
+        select(IssuedSheet.round).where(IssuedSheet.form_id.in_(forms)))))
+    return [r for rid in rounds for r in load_form_results(session, rid) if r.form_id in forms]
+
+
+def _sheet_row(result: FormResult) -> dict[str, Any]:
+    return {
+        "form_id": result.form_id,
+        "validity": result.validity,
+        "validity_label": VALIDITY_LABELS[result.validity],
+        "decided_ticks": result.decided_indicators(),
+        "open_fields": sorted(result.open_fields),
+        "only_amounts_open": result.only_amounts_open,
+    }
+
+
 def run_list(args: argparse.Namespace) -> int:
     workspace = workspace_of(args)
     with transaction(workspace) as session:
-        items = open_items(session, args.round)
+        # One line per conflict: both copies of a sheet scanned twice carry it, and it is one decision.
+        items = review_queue(session, ReviewScope(round_id=args.round))
+        sheets = [_sheet_row(r) for r in _sheets(session, args.round, {i.form_id for i in items})]
     rows = [
         {
             "id": i.id,
             "form_id": i.form_id,
             "field": i.field_key,
-            "field_label": field_label(i.field_key),
+            "field_label": i.field_label,
+            "kind": "conflict" if i.conflict else i.kind,
             "reason": i.reason,
             "machine_value": i.machine_value,
             "machine_value_label": display_value(i.machine_value),
@@ -47,26 +83,35 @@ def run_list(args: argparse.Namespace) -> int:
         for i in items
     ]
     if args.json:
-        print_json({"items": rows})
+        print_json({"items": rows, "sheets": sheets})
         return 0
     out = console()
     if not rows:
         out.print("没有待复核的项目。")
         return 0
     shown = rows if args.limit is None else rows[: max(args.limit, 0)]
-    table = Table(title=f"待复核项目（{len(rows)} 项）")
-    for header in ("纪实表", "栏目", "栏目代码", "机器读数", "原因", "证据图像"):
+    table = Table(title=f"待复核项目（{len(rows)} 项，涉及 {len(sheets)} 份纪实表）")
+    for header in ("纪实表", "类别", "栏目", "栏目代码", "机器读数", "原因", "证据图像"):
         table.add_column(header)
     for row in shown:
         # Stored codes (yes, blank, signed ...) are shown by their Chinese names, an unread value as 未读出.
+        kind = CONFLICT_LABEL if row["kind"] == "conflict" else KIND_LABELS[str(row["kind"])]
         table.add_row(
-            *(str(row[k] or "-") for k in ("form_id", "field_label", "field")),
+            str(row["form_id"]), kind, *(str(row[k] or "-") for k in ("field_label", "field")),
             str(row["machine_value_label"]),
             *(str(row[k] or "-") for k in ("reason", "crop")),
         )
     out.print(table)
     if len(shown) < len(rows):
         out.print(f"另有 {len(rows) - len(shown)} 项未显示，去掉 --limit 可查看全部。")
+    amounts_only = [s for s in sheets if s["only_amounts_open"]]
+    decided = [s for s in sheets if s["validity"] is not None]
+    out.print(
+        f"{len(sheets)} 份纪实表有待复核项目，其中 {len(decided)} 份的签字已确定"
+        f"（有效 {sum(s['validity'] == 'valid' for s in decided)} 份，"
+        f"无效 {sum(s['validity'] == 'invalid' for s in decided)} 份）；"
+        f"{len(amounts_only)} 份只剩金额和人数待复核，勾选和签字均已确定。"
+    )
     out.print("核对后运行：ducha review set 纪实表编号 栏目 值 --by 姓名")
     return 0
 

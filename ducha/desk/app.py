@@ -17,7 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ducha.desk import routes_admin, routes_auth, routes_dashboard, routes_jobs, routes_notice, routes_upload
+from ducha.desk import (
+    routes_admin,
+    routes_auth,
+    routes_counties,
+    routes_dashboard,
+    routes_jobs,
+    routes_notice,
+    routes_upload,
+)
 from ducha.desk.deps import render, require_csrf
 from ducha.desk.errors import DeskError, NotSignedIn
 from ducha.desk.paths import STATIC_DIR
@@ -65,7 +73,8 @@ def create_app(workspace: Workspace, settings: DeskSettings | None = None) -> Fa
     app.state.log = desk_logger(workspace)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for module in (routes_auth, routes_dashboard, routes_upload, routes_jobs, routes_notice, routes_admin):
+    for module in (routes_auth, routes_dashboard, routes_upload, routes_counties, routes_jobs, routes_notice,
+                   routes_admin):
         app.include_router(module.router)
     _include_review(app)
     _install_error_pages(app)

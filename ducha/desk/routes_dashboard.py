@@ -85,7 +85,8 @@ def dashboard(request: Request, round_id: str, session: DbSession, user: User) -
     if user.role == "group":
         docs["reports"] = [p for p in docs["reports"] if p.stem.endswith(f"第{user.group_no}组")]
     totals = {k: sum(getattr(g, k) for g in groups)
-              for k in ("villages", "sheets_issued", "pages_returned", "recorded", "review", "rejected", "open_items")}
+              for k in ("villages", "sheets_issued", "pages_returned", "recorded", "review", "rejected", "open_items",
+                        "valid", "invalid", "validity_open", "only_amounts_open")}
     totals["not_returned"] = sum(len(g.not_returned) for g in groups)
     return render(request, "dashboard.html", {
         "round_id": round_id, "status": status, "groups": groups, "totals": totals, "jobs": jobs,
@@ -93,7 +94,14 @@ def dashboard(request: Request, round_id: str, session: DbSession, user: User) -
         "lottery_record": record_path(workspace, round_id).is_file(),
         "has_review": request.app.state.has_review,
         "today": dt.date.today().isoformat(),
+        **_county_panel(session, request, round_id),
     })
+
+
+def _county_panel(session: DbSession, request: Request, round_id: str) -> dict[str, object]:
+    from ducha.desk.routes_counties import panel_context
+
+    return panel_context(session, request, round_id)
 
 
 @router.get("/round/{round_id}/group/{group_no}/sheets.pdf")
