@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ducha.db.models import IssuedSheet, ReviewItem, ScanFile, ScanPage, Village
 from ducha.errors import DuchaError
-from forms.form_spec import described_choices
+from forms.form_spec import described_choices, described_group
 from forms.record_sheet import (
     INDICATORS_BY_KEY,
     NUMERIC_FIELDS_BY_KEY,
@@ -43,9 +43,10 @@ _SIGNATURE_VALUES = {"已签": "signed", "已签字": "signed", "signed": "signe
 _PAGE_VALUES = {"ok": "ok", "已核对": "ok"}
 _BLANK_WORDS = ("空", "未填", "blank")
 
-Kind = Literal["amount", "tick", "signature", "page"]
-KINDS: tuple[Kind, ...] = ("amount", "tick", "signature", "page")
-KIND_LABELS: dict[str, str] = {"amount": "金额和人数", "tick": "勾选", "signature": "签名", "page": "整页问题"}
+Kind = Literal["amount", "tick", "signature", "choice", "page"]
+KINDS: tuple[Kind, ...] = ("amount", "tick", "signature", "choice", "page")
+KIND_LABELS: dict[str, str] = {"amount": "金额和人数", "tick": "勾选", "signature": "签名", "choice": "调查表选项",
+                               "page": "整页问题"}
 CONFLICT_LABEL = "重复扫描冲突"
 # ``ducha.scan`` words every conflict reason this way (``_Store._conflicts``); a test holds the two together.
 CONFLICT_REASON_PREFIX = "同一张表扫描了两次"
@@ -194,6 +195,9 @@ def kind_of(field_key: str) -> Kind:
         return "tick"
     if field_key in SIGNATURE_SLOTS_BY_KEY:
         return "signature"
+    # A choice group of a form described as data (the 知晓率 survey, or any later form).
+    if described_group(field_key) is not None:
+        return "choice"
     return "page"
 
 
@@ -519,6 +523,11 @@ def best_guess(field_key: str, machine_value: str | None, reason: str) -> str | 
         return display_value(value) if value in ("yes", "no", "blank", "done", "not_done") else None
     if kind == "signature":
         return display_value(value) if value == "empty" else None
+    if kind == "choice":
+        found = described_group(field_key)
+        if value == "blank":
+            return "未填"
+        return found[1].column.label_of(value) if found is not None and value is not None else None
     return display_value("ok")
 
 

@@ -137,3 +137,53 @@ def test_the_notice_names_low_awareness_short_attendance_and_late_counties(
     summary = next(a for a in document.attachments if a.number == 1)
     table = summary.content[-1]
     assert getattr(table, "header", ())[:4] == ("县（区）", "调查村数", "调查人数", "知晓率")
+
+
+
+def test_survey_answers_in_doubt_are_reviewed_as_choices_with_their_own_keys(
+    surveyed: dict[str, Any], tmp_path: Path
+) -> None:
+    """A survey answer with two boxes ticked is a 调查表选项 item the desk settles with a key, not a whole page."""
+    import cv2
+    import numpy as np
+
+    from ducha.desk.routes_review import value_keys
+    from ducha.review import ReviewScope, review_queue, settle
+    from ducha.simulate import _render
+    from forms.form_spec import described_group
+    from forms.geometry import load_layout
+    from generator import form_simulate, handwriting
+    from generator import simulate as sim
+    from ocr.align import align
+
+    ws = copy_workspace(surveyed["ws"], tmp_path / "ducha-data")
+    returned = {p["form_id"] for f in surveyed["truth"]["files"] for p in f["pages"]}
+    with Session(ws.engine()) as session:
+        sheet = next(s for s in session.scalars(select(IssuedSheet).where(IssuedSheet.layout_version == SURVEY_FORM_TYPE)
+                                                .order_by(IssuedSheet.form_id)) if s.form_id not in returned)
+    layout = load_layout(SURVEY_FORM_TYPE, 1)
+    page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
+    homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+    rng = np.random.default_rng(11)
+    plan = form_simulate.plan_form_page(SURVEY, layout, sheet.form_id, rng)
+    doubtful = next(g for g in SURVEY.choice_groups if g.row == 1 and g.column.key == "satisfaction")
+    plan.fields[doubtful.key] = "satisfied"
+    form_simulate.fill_form_page(page, homography, layout, SURVEY, plan, rng)
+    # The respondent's first answer, and a second, plain tick in the next box: two marks, a doubt.
+    second = sim._rect_px(homography, layout.boxes[doubtful.box_keys[1]])
+    handwriting.draw_tick(page, second, "check", rng, sim.PRINT_PX_PER_MM, handwriting.random_pen(rng))
+    scan_file = tmp_path / "survey-two-marks.png"
+    cv2.imwrite(str(scan_file), cv2.cvtColor(page, cv2.COLOR_RGB2BGR))
+    scan(ws, [scan_file], ROUND, workers=1)
+
+    with Session(ws.engine()) as session:
+        items = [i for i in review_queue(session, ReviewScope(ROUND)) if i.form_id == sheet.form_id]
+        item = next(i for i in items if i.field_key == doubtful.key)
+        assert item.kind == "choice"
+        labels = [c.label for c in described_group(item.field_key)[1].column.choices]
+        assert labels[:2] == ["满意", "基本满意"]
+        assert value_keys(item) == {**{str(n): label for n, label in enumerate(labels, start=1)}, "0": "未填"}
+        assert item.guess is None  # two marks: the reader does not pick one for the clerk
+        settle(session, item.id, value_keys(item)["1"], "复核员甲", ReviewScope(ROUND))
+        session.commit()
+        assert item.id not in {i.id for i in review_queue(session, ReviewScope(ROUND))}

@@ -20,6 +20,7 @@ from ducha.desk.auth import CurrentUser
 from ducha.desk.deps import Changer, DbSession, render
 from ducha.desk.errors import Forbidden, NotFound
 from ducha.review import KIND_LABELS, KINDS, ReviewScope
+from forms.form_spec import described_group
 from forms.record_sheet import INDICATORS_BY_KEY
 from forms.values import display_value
 
@@ -48,7 +49,19 @@ def value_keys(item: review.QueueItem) -> dict[str, str] | None:
         return RECTIFICATION_KEYS if item.field_key.startswith("rect_") else TICK_KEYS
     if item.kind == "signature":
         return SIGNATURE_KEYS
+    if item.kind == "choice":
+        return choice_keys(item.field_key)
     return None
+
+
+def choice_keys(field_key: str) -> dict[str, str] | None:
+    """1, 2, 3 … for a choice group's boxes in their printed order, 0 for none ticked."""
+    found = described_group(field_key)
+    if found is None:
+        return None
+    keys = {str(n): choice.label for n, choice in enumerate(found[1].column.choices, start=1)}
+    keys["0"] = "未填"
+    return keys
 
 
 def scope_of(user: CurrentUser, round_id: str | None = None) -> ReviewScope:
