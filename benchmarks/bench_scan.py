@@ -1,11 +1,15 @@
 """Benchmark of the scanner against simulated returns with a ground truth.
 
-Prints, per class (identification, ticks, amounts/counts, signatures), how
-many readings were correct, flagged for review, or silently wrong; the
-scan speed in pages per second; and the ratio to a plain decode-only pass
-over the same files, measured in the same run on the same machine.
+Prints, per class (identification, ticks, amounts/counts, signatures; the
+awareness survey's choice groups and signature on their own), how many
+readings were correct, flagged for review, or silently wrong; the share of
+identified pages that need any review, with the review items by kind and
+reason; how many copier pages with light lines were identified; the scan
+speed in pages per second (for information); and the ratio to a plain
+decode-only pass over the same files, measured in the same run on the same
+machine. The targets are issue 16's table.
 
-    .venv/bin/python benchmarks/bench_scan.py [--pages 500] [--workdir DIR]
+    .venv/bin/python benchmarks/bench_scan.py [--pages 500] [--workdir DIR] [--surveys]
 
 Round 2015-08 of the sample registry is printed once (LibreOffice) and
 returned several times with different seeds; each return is scanned into
@@ -51,10 +55,12 @@ from ducha.rounds import plan_round
 from ducha.scan import scan
 from ducha.simulate import simulate_round
 from ducha.workspace import Workspace, copy_workspace, create, open_workspace
-from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
+from forms.form_spec import form_spec
+from forms.record_sheet import NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS
 from generator.simulate import OFFICE_300_PROFILE, SCANNER_TEXT_PROFILE
 
 ROUND = "2015-08"
+SIGNATURE_KEYS = frozenset(slot.key for slot in SIGNATURE_SLOTS)
 SPEED_SET_SEED = 900
 # The speed sets: a noisy office 300 dpi gray scan (the target's input), and an MFP's text mode
 # (300 dpi gray, paper cleaned to white, JPEG quality ~75, ~0.6 MB a page).
@@ -62,19 +68,27 @@ SPEED_SETS = {OFFICE_300_PROFILE: "speed-300dpi", SCANNER_TEXT_PROFILE: "speed-s
 SEED_TEXT = "2015-08-14 福彩3D 第2015219期 开奖号 5 8 3"
 WORKERS = 2
 RECTIFICATION_VILLAGES = 10
+# Issue 16's table (the absolute pages/s target was withdrawn; pages/s is printed for information).
 TARGETS = {
-    "ticks_wrong_max": 0.001,
+    "ticks_wrong_max": 0.0005,
     "ticks_flagged_max": 0.02,
     "signatures_flagged_max": 0.04,
-    "amounts_right_min": 0.90,
-    "amounts_wrong_max": 0.01,
-    "pages_per_s_min": 60.0,
+    "amounts_right_min": 0.92,
+    "amounts_wrong_max": 0.005,
+    "review_pages_max": 0.30,
     "decode_ratio_max": 1.6,
     "peak_rss_kb_max": 1024 * 1024,
 }
+RECORD_SHEET = "rs1"
+CLASSES = ("identification", "ticks", "amounts", "signatures", "survey_choices", "survey_numbers", "survey_signatures")
+CLASS_LABELS = {"identification": "识别", "ticks": "勾选", "amounts": "数字", "signatures": "签名",
+                "survey_choices": "问卷选项", "survey_numbers": "问卷数字", "survey_signatures": "问卷签名"}
+# A copier page with low-ink light lines (generator.degrade.copier), as the ground truth records it.
+LIGHT_LINES_FAULT = "light_lines"
+REASON_LABEL_MAX_CHARS = 24
 
 
-def prepare(root: Path) -> Workspace:
+def prepare(root: Path, surveys: bool = False) -> Workspace:
     ws = create(root)
     with Session(ws.engine()) as session, session.begin():
         import_files(session, [REPO / "samples" / "registry.xlsx"])
@@ -89,6 +103,8 @@ def prepare(root: Path) -> Workspace:
     code = cli_main(["--workspace", str(root), "sheets", ROUND])
     if code != 0:
         raise SystemExit("印表失败")
+    if surveys and cli_main(["--workspace", str(root), "surveys", ROUND]) != 0:
+        raise SystemExit("印制知晓率调查表失败")
     return ws
 
 
@@ -214,7 +230,46 @@ class Tally:
         return self.counts[outcome] / self.total if self.total else 0.0
 
 
-def evaluate(ws: Workspace, scan_dir: Path, tallies: dict[str, Tally], blank_signed: list[str]) -> None:
+class Pages:
+    """Identified pages that need any review, the review items by kind and reason, and striped copier pages."""
+
+    def __init__(self) -> None:
+        self.identified = 0
+        self.needing_review = 0
+        self.items: dict[tuple[str, str], int] = {}
+        self.striped = 0
+        self.striped_identified = 0
+        self.striped_lost: list[str] = []
+
+    def add_items(self, kinds_reasons: list[tuple[str, str]]) -> None:
+        self.identified += 1
+        if kinds_reasons:
+            self.needing_review += 1
+        for kind_reason in kinds_reasons:
+            self.items[kind_reason] = self.items.get(kind_reason, 0) + 1
+
+    @property
+    def review_share(self) -> float:
+        return self.needing_review / self.identified if self.identified else 0.0
+
+
+def _reason_label(reason: str) -> str:
+    """A review reason without its page-specific detail (what was read, the numbers)."""
+    head = reason.split("：", 1)[0].split("（", 1)[0].split("，", 1)[0]
+    return head[:REASON_LABEL_MAX_CHARS]
+
+
+def _kind_of(field_key: str, form_type: str) -> str:
+    if field_key == "page":
+        return "整页"
+    if form_type != RECORD_SHEET:
+        return "问卷"
+    if field_key in NUMERIC_FIELDS_BY_KEY:
+        return "数字"
+    return "签名" if field_key in SIGNATURE_KEYS else "勾选"
+
+
+def evaluate(ws: Workspace, scan_dir: Path, tallies: dict[str, Tally], blank_signed: list[str], pages: Pages) -> None:
     truth = json.loads((scan_dir / "ground_truth.json").read_text(encoding="utf-8"))
     expected = {(f["file"], p["page"]): p for f in truth["files"] for p in f["pages"]}
     with Session(ws.engine()) as session:
@@ -225,22 +280,31 @@ def evaluate(ws: Workspace, scan_dir: Path, tallies: dict[str, Tally], blank_sig
             if want is None:
                 continue
             where = f"{key[0]} 第{key[1]}页"
+            form_type = want.get("form_type", RECORD_SHEET)
+            survey = form_type != RECORD_SHEET
+            striped = LIGHT_LINES_FAULT in want.get("scan", {}).get("copier_faults", [])
+            pages.striped += striped
             if page.status == "rejected" or page.form_id is None:
                 tallies["identification"].add("flagged")
                 for name in ("ticks", "amounts", "signatures"):
                     for _ in range(_fields_of(want, name)):
-                        tallies[name].add("flagged")
+                        tallies[_class_of(name, survey)].add("flagged")
+                if striped:
+                    pages.striped_lost.append(where)
                 continue
             tallies["identification"].add("correct" if page.form_id == want["form_id"] else "wrong",
                                           f"{where}: {page.form_id} ≠ {want['form_id']}")
+            pages.striped_identified += striped
             items = session.scalars(select(ReviewItem).where(ReviewItem.scan_page_id == page.id)).all()
+            pages.add_items([(_kind_of(i.field_key, form_type), _reason_label(i.reason)) for i in items])
             flagged_keys = {i.field_key for i in items}
             whole_page = "page" in flagged_keys
             reading = page.reading or {}
             fields = reading.get("fields", {})
+            numeric = _numeric_keys(form_type)
             for field, value in want["fields"].items():
                 got = fields.get(field, {})
-                name = "amounts" if field in NUMERIC_FIELDS_BY_KEY else "ticks"
+                name = _class_of("amounts" if field in numeric else "ticks", survey)
                 if field not in fields:
                     tallies[name].add("flagged" if whole_page else "wrong", f"{where} {field}: 未读")
                     continue
@@ -251,22 +315,38 @@ def evaluate(ws: Workspace, scan_dir: Path, tallies: dict[str, Tally], blank_sig
                     tallies[name].add("correct")
                 else:
                     tallies[name].add("wrong", f"{where} {field}: 读为 {machine}，应为 {value}")
+            name = _class_of("signatures", survey)
             for slot, state in want["signatures"].items():
                 got_state = reading.get("signatures", {}).get(slot, {}).get("state")
                 if state == "empty" and got_state == "signed":
                     blank_signed.append(f"{where} {slot}")
                 if slot in flagged_keys or whole_page or got_state == "uncertain":
-                    tallies["signatures"].add("flagged")
+                    tallies[name].add("flagged")
                 elif got_state == state:
-                    tallies["signatures"].add("correct")
+                    tallies[name].add("correct")
                 else:
-                    tallies["signatures"].add("wrong", f"{where} {slot}: 读为 {got_state}，应为 {state}")
+                    tallies[name].add("wrong", f"{where} {slot}: 读为 {got_state}，应为 {state}")
+
+
+def _class_of(name: str, survey: bool) -> str:
+    """The record sheet's class, or the survey's own (issue 18: survey readings are never mixed in)."""
+    if not survey:
+        return name
+    return {"ticks": "survey_choices", "amounts": "survey_numbers", "signatures": "survey_signatures"}[name]
+
+
+def _numeric_keys(form_type: str) -> set[str]:
+    if form_type == RECORD_SHEET:
+        return set(NUMERIC_FIELDS_BY_KEY)
+    spec = form_spec(form_type)
+    return {f.key for f in spec.numeric_fields} if spec is not None else set()
 
 
 def _fields_of(want: dict[str, Any], name: str) -> int:
     if name == "signatures":
         return len(want["signatures"])
-    numeric = sum(1 for k in want["fields"] if k in NUMERIC_FIELDS_BY_KEY)
+    keys = _numeric_keys(want.get("form_type", RECORD_SHEET))
+    numeric = sum(1 for k in want["fields"] if k in keys)
     return numeric if name == "amounts" else len(want["fields"]) - numeric
 
 
@@ -318,6 +398,8 @@ def main() -> int:
                         help="另外一批读取这么多页（复制模拟文件），只报告峰值内存")
     parser.add_argument("--speed-only", action="store_true",
                         help="只测速度集（不模拟、不读取混合扫描方式的回收页）")
+    parser.add_argument("--surveys", action="store_true",
+                        help="新建工作区时也印制知晓率调查表，回收页里含调查表（单独统计）")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scan-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -326,7 +408,7 @@ def main() -> int:
         base = open_workspace(str(base_root))
     else:
         t = time.perf_counter()
-        base = prepare(base_root)
+        base = prepare(base_root, surveys=args.surveys)
         print(f"印表：{time.perf_counter() - t:.0f} 秒")
     with Session(base.engine()) as session:
         from ducha.db.models import IssuedSheet
@@ -380,8 +462,9 @@ def main() -> int:
         # Decoded before and after the scan, so a change of load hits both sides.
         pages, seconds = decode_only(speed_files)
         speed[profile] = (speed_pages, speed_scan_s, speed_decode_pages + pages, speed_decode_s + seconds)
-    tallies = {name: Tally() for name in ("identification", "ticks", "amounts", "signatures")}
+    tallies = {name: Tally() for name in CLASSES}
     blank_signed: list[str] = []
+    page_tally = Pages()
     with TreeMemory() as memory:
         for k, d in enumerate(dirs):
             ws = copy_printed(base, workdir / f"scan-{k + 1}-{os.getpid()}")
@@ -394,7 +477,7 @@ def main() -> int:
                 report = scan(ws, files, round_id=ROUND, workers=WORKERS)
                 scan_time[kind] += time.perf_counter() - start
                 scan_pages[kind] += report.summary["input_pages"]
-            evaluate(ws, d, tallies, blank_signed)
+            evaluate(ws, d, tallies, blank_signed, page_tally)
             shutil.rmtree(ws.root)
     # Once more, the plain decode, so load changes during the run hit both sides.
     decode_pass()
@@ -409,13 +492,23 @@ def main() -> int:
 
     print(f"\n共读取 {scanned_pages} 页（{len(all_files)} 个文件，{WORKERS} 个进程）")
     print(f"{'类别':<8}{'总数':>8}{'正确':>8}{'复核':>8}{'误读':>8}{'复核率':>9}{'误读率':>9}")
-    for name, label in (("identification", "识别"), ("ticks", "勾选"), ("amounts", "数字"), ("signatures", "签名")):
+    for name, label in CLASS_LABELS.items():
         t_ = tallies[name]
+        if name.startswith("survey") and not t_.total:
+            continue
         print(f"{label:<8}{t_.total:>8}{t_.counts['correct']:>8}{t_.counts['flagged']:>8}{t_.counts['wrong']:>8}"
               f"{t_.share('flagged'):>9.2%}{t_.share('wrong'):>9.2%}")
         for example in t_.examples:
             print(f"    误读：{example}")
+    if not any(tallies[name].total for name in CLASSES if name.startswith("survey")):
+        print("（回收页中没有知晓率调查表；要一并统计，请用 --surveys 新建工作目录）")
     print(f"空白签名被读为已签：{len(blank_signed)} {blank_signed[:5]}")
+    print(f"已识别的页中需要复核的：{page_tally.needing_review} / {page_tally.identified}（{page_tally.review_share:.1%}）；"
+          f"复核项按类别和原因：")
+    for (kind, reason), count in sorted(page_tally.items.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"    {kind:<4}{count:>6}  {reason}")
+    print(f"有浅色条纹的复印件页：识别 {page_tally.striped_identified} / {page_tally.striped}"
+          + (f"；未识别：{page_tally.striped_lost[:8]}" if page_tally.striped_lost else ""))
     for kind in kinds:
         if scan_time[kind] and decode_time[kind]:
             k_scan = scan_pages[kind] / scan_time[kind]
@@ -434,14 +527,15 @@ def main() -> int:
     print(f"扫描时整个进程树的峰值内存：{memory.peak_kb / 1024:.0f} MB（RSS 之和；按 PSS 计 {memory.peak_pss_kb / 1024:.0f} MB；"
           f"主进程历史峰值 {self_rss_mb:.0f} MB。本次若含模拟，主进程占用偏高，请用 --memory-pages 单独测）")
     checks = {
-        "勾选误读 ≤ 0.1%": tallies["ticks"].share("wrong") <= TARGETS["ticks_wrong_max"],
+        "勾选误读 ≤ 0.05%": tallies["ticks"].share("wrong") <= TARGETS["ticks_wrong_max"],
         "勾选复核 ≤ 2%": tallies["ticks"].share("flagged") <= TARGETS["ticks_flagged_max"],
         "空白签名从未读为已签": not blank_signed,
         "签名复核 ≤ 4%": tallies["signatures"].share("flagged") <= TARGETS["signatures_flagged_max"],
         "没有页面归错村": tallies["identification"].counts["wrong"] == 0,
-        "数字正确且通过 ≥ 90%": tallies["amounts"].share("correct") >= TARGETS["amounts_right_min"],
-        "数字误读 ≤ 1%": tallies["amounts"].share("wrong") <= TARGETS["amounts_wrong_max"],
-        "速度 ≥ 60 页/秒（300 dpi）": speed_rate >= TARGETS["pages_per_s_min"],
+        "数字正确且通过 ≥ 92%": tallies["amounts"].share("correct") >= TARGETS["amounts_right_min"],
+        "数字误读 ≤ 0.5%": tallies["amounts"].share("wrong") <= TARGETS["amounts_wrong_max"],
+        "已识别的页中需要复核的 ≤ 30%": page_tally.review_share <= TARGETS["review_pages_max"],
+        "有浅色条纹的复印件页全部识别": page_tally.striped_identified == page_tally.striped,
         "不慢于仅解码的 1.6 倍（300 dpi）": speed_ratio <= TARGETS["decode_ratio_max"],
         "扫描峰值内存 < 1 GB": memory.peak_kb < TARGETS["peak_rss_kb_max"],
     }

@@ -53,7 +53,7 @@ from ocr.errors import IdentificationError, SourceError
 from ocr.identify import read_id_lines
 from ocr.numbers import VISITED_COUNT_KEYS, population_breaches
 from ocr.pages import PageSource, list_sources, open_regular
-from ocr.reader import READER_VERSION, PageReading, check_printed_id, read_page
+from ocr.reader import READER_VERSION, PageReading, check_printed_id, check_printed_id_glyphs, read_page
 
 CHUNK_PAGES = 4
 INFLIGHT_CHUNKS_PER_WORKER = 3
@@ -242,24 +242,28 @@ def run_chunk(task: ChunkTask) -> tuple[ChunkTask, list[PageOutcome]]:
 
 
 def _check_printed_ids(readings: list[PageReading], known_layouts: list[str]) -> None:
-    """Every QR-identified page's printed ID line, read with one tesseract run per chunk.
+    """Every QR-identified page's printed ID line: its glyphs against the QR's ID, then what that
+    leaves read with one tesseract run per chunk.
 
     A page whose QR ID another page of the chunk shares (a transplanted QR
     beside its donor) is read alone: the donor's printed line must not vouch
     for it.
     """
-    pending = [r for r in readings if r.id_line is not None]
+    lines = [r for r in readings if r.id_line is not None]
+    ids = [(r.round, r.village_code, r.sheet_page) for r in lines]
+    # First the cheap check of the line's glyphs against the QR's ID; tesseract reads what it leaves.
+    glyphs = {id(r): check_printed_id_glyphs(r) for r in lines}
+    pending = [r for r in lines if r.id_line is not None]
     if not pending:
         return
-    ids = [(r.round, r.village_code, r.sheet_page) for r in pending]
-    distinct = [r for r, i in zip(pending, ids, strict=True) if ids.count(i) == 1]
+    distinct = [r for r, i in zip(lines, ids, strict=True) if ids.count(i) == 1 and r.id_line is not None]
     batched = {id(r) for r in distinct}
     try:
         text = "\n".join(read_id_lines([r.id_line for r in distinct if r.id_line is not None])) if len(distinct) > 1 else ""
     except IdentificationError:
         text = ""  # each line is read again alone, and says why if it still fails
     for reading in pending:
-        check_printed_id(reading, text if id(reading) in batched else "", known_layouts)
+        check_printed_id(reading, text if id(reading) in batched else "", known_layouts, glyphs[id(reading)])
 
 
 # --- parent side ------------------------------------------------------------

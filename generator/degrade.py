@@ -300,15 +300,22 @@ def drum_specks(image: Image, rng: np.random.Generator, px_per_mm: float, count:
     return out
 
 
-def copier(image: Image, rng: np.random.Generator, px_per_mm: float) -> Image:
-    """A copy of the returned sheet from a worn office copier: any of its faults, often several."""
+def copier(image: Image, rng: np.random.Generator, px_per_mm: float, faults: list[str] | None = None) -> Image:
+    """A copy of the returned sheet from a worn office copier: any of its faults, often several.
+
+    ``faults``, when given, is told which were drawn ("light_lines", "roller_stripes", "drum_specks").
+    """
     out = image
+    done = faults if faults is not None else []
     if rng.random() < 0.6:
         out = low_ink_lines(out, rng, px_per_mm)
+        done.append("light_lines")
     if rng.random() < 0.6:
         out = roller_stripes(out, rng, px_per_mm)
+        done.append("roller_stripes")
     if rng.random() < 0.6:
         out = drum_specks(out, rng, px_per_mm)
+        done.append("drum_specks")
     return out
 
 

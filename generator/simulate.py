@@ -266,7 +266,9 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out = degrade.jpeg(out, rng, quality=quality)
     elif profile == "copier":
         # A copy of the return, then scanned: the copier's faults sit on the paper the scanner sees.
-        copy = degrade.copier(degrade.to_gray(page), rng, source_dpi / MM_PER_INCH)
+        faults: list[str] = []
+        copy = degrade.copier(degrade.to_gray(page), rng, source_dpi / MM_PER_INCH, faults)
+        info["copier_faults"] = faults
         out = degrade.skew(copy, rng, max_angle_deg=2.0)
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
         out = degrade.blur(out, rng, max_sigma_px=1.0)

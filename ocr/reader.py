@@ -22,6 +22,7 @@ from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_marker
 from ocr.errors import AlignmentError, IdentificationError, ToolFailureError
 from ocr.form_reader import read_form_contents
 from ocr.identify import (
+    PRINTED_ID_PX_PER_MM,
     Identity,
     id_line_variants,
     identify_by_ocr,
@@ -33,6 +34,7 @@ from ocr.identify import (
 from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, check_poverty_fund, fields_on, read_numbers
 from ocr.pages import PageImage
+from ocr.printed_id import GlyphCheck, check_line
 from ocr.signatures import read_signatures
 
 EVIDENCE_PX_PER_MM = 6.0
@@ -182,7 +184,23 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     return reading
 
 
-def check_printed_id(reading: PageReading, text: str, known_layouts: list[str]) -> None:
+def check_printed_id_glyphs(reading: PageReading) -> GlyphCheck:
+    """The printed ID line compared with the QR code's ID glyph by glyph (``ocr.printed_id``).
+
+    On "match" the page is done: its line and QR crop are dropped. Otherwise
+    the caller reads the line with tesseract (``check_printed_id``), which
+    has the last word; the glyphs' reading names the printed ID when
+    tesseract cannot.
+    """
+    if reading.id_line is None or reading.qr_image is None or reading.payload is None:
+        return GlyphCheck("unsure", "", 0.0)
+    check = check_line(reading.id_line, reading.payload, PRINTED_ID_PX_PER_MM)
+    if check.verdict == "match":
+        reading.id_line = reading.qr_image = None
+    return check
+
+
+def check_printed_id(reading: PageReading, text: str, known_layouts: list[str], glyphs: GlyphCheck | None = None) -> None:
     """The paper must be the sheet its QR code names: a QR code cut from one
     sheet and pasted on another is valid, but the printed ID beside it is not
     the QR's. A mismatch, or a line that cannot be read, goes to review with
@@ -214,6 +232,8 @@ def check_printed_id(reading: PageReading, text: str, known_layouts: list[str]) 
             return
         printed = printed or again
     qr_text = f"{sheet.round} {sheet.village_code} 第{sheet.page}页"
+    if not printed and glyphs is not None and glyphs.verdict == "mismatch":
+        printed = parse_printed_ids(glyphs.seen + "-" + "A" * 16, known_layouts)
     if printed:
         seen = printed[0]
         detail = f"二维码为 {qr_text}，打印编号为 {seen.round} {seen.village_code} 第{seen.page}页"
