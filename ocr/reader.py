@@ -257,8 +257,8 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         if match and f"{match[1]}.not_done" in boxes:
             pairs.append((match[1], box_key, f"{match[1]}.not_done", ("done", "not_done"), ("已整改", "未整改")))
     for key, first_key, second_key, labels, names in pairs:
-        first = measure_box(gray, alignment, boxes[first_key], paper)
-        second = measure_box(gray, alignment, boxes[second_key], paper)
+        first = measure_box(gray, alignment, boxes[first_key], paper, reading.bilevel)
+        second = measure_box(gray, alignment, boxes[second_key], paper, reading.bilevel)
         pair = classify_pair(first, second, labels, names)
         reading.fields[key] = {
             "value": pair.value,
