@@ -78,11 +78,14 @@ RING_SET_SEED = 16
 RING_SET_TOLERANCE_MM = 0.4
 RING_SET_MIN_MM = 6.0
 RING_SET_SPAN_MIN_MM = 8.0
-# The pieces must run along the circle with gaps no wider than a light line, and bend away from
+# The pieces must run along the circle with gaps no wider than a light line (its skeleton ends draw
+# back by half the ring's width on each side: gaps of 1.4-1.7 mm were measured), and bend away from
 # their chord by this much (a straight stroke fits a large circle within the tolerance).
-RING_SET_GAP_MAX_MM = 1.2
+RING_SET_GAP_MAX_MM = 2.0
 RING_SET_SAGITTA_MIN_MM = 0.5
 RING_SET_CANDIDATES = 8
+# One end of the arc lies this close to the edge of the area read (the slot less its inset).
+RING_SET_EDGE_MM = 2.0
 # The ring's pieces are taken out this wide (half a ring band) before the rest is judged.
 RING_SET_GROW_MM = 0.8
 # Official seals are 38-42 mm across; searched for on gray scans only,
@@ -498,7 +501,7 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float) -> bool:
     for best in np.argsort(-near.sum(axis=1))[:RING_SET_CANDIDATES]:
         if near[best].sum() < RING_SET_MIN_MM * px_per_mm:
             break
-        on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm)
+        on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm, (h, w))
         if on is not None:
             break
     if on is None:
@@ -514,7 +517,7 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float) -> bool:
 
 
 def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: float,
-                    px_per_mm: float) -> np.ndarray | None:
+                    px_per_mm: float, shape: tuple[int, int]) -> np.ndarray | None:
     """The longest run of ``pts`` (those ``near`` the circle) along the circle with no gap wider than a
     copier's light line, when it is a ring's arc: long enough and visibly curved (a straight stroke
     lies on a large circle too, within the tolerance); else None."""
@@ -536,6 +539,11 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     chord = last - first
     sagitta = np.abs(chord[0] * (run[:, 1] - first[1]) - chord[1] * (run[:, 0] - first[0])) / max(float(np.hypot(*chord)), 1.0)
     if float(sagitta.max()) < RING_SET_SAGITTA_MIN_MM * px_per_mm:
+        return None
+    # A seal beside the slot reaches in across its border: the arc runs in from the slot's edge.
+    h, w = shape
+    edge = RING_SET_EDGE_MM * px_per_mm
+    if not any(min(x, y, w - 1 - x, h - 1 - y) <= edge for x, y in (first, last)):
         return None
     on = np.zeros(len(pts), bool)
     on[chosen] = True
