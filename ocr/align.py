@@ -160,6 +160,11 @@ def light_lines_mended(image: np.ndarray, px_per_mm: float, lines_horizontal: bo
 
 def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
     """Marker id -> its 4 corners in image px (ArUco order: TL, TR, BR, BL of the marker)."""
+    return find_markers_mending(gray)[0]
+
+
+def find_markers_mending(gray: np.ndarray) -> tuple[dict[int, np.ndarray], bool]:
+    """``find_markers``, and whether markers were found only once copier light lines were mended."""
     found = _find_in_corners(gray, fast=True)
     if len(found) < len(MARKER_IDS):
         found = _find_in_corners(gray, fast=False)
@@ -172,9 +177,12 @@ def find_markers(gray: np.ndarray) -> dict[int, np.ndarray]:
             break
         for key, value in _find_in_corners(fill_light_lines(gray, line_mm=line_mm), fast=False).items():
             found.setdefault(key, value)
+    mended = False
     if len(found) < len(MARKER_IDS):
+        before = len(found)
         _find_across_light_lines(gray, found)
-    return found
+        mended = before < MIN_MARKERS <= len(found)
+    return found, mended
 
 
 def _find_across_light_lines(gray: np.ndarray, found: dict[int, np.ndarray]) -> None:

@@ -44,6 +44,8 @@ class Identity:
     sheet: qr_payload.SheetId
     payload: str
     method: str  # "qr" | "ocr"
+    # The QR code was read only after copier light lines were mended: the page is a worn copy.
+    mended: bool = False
 
 
 def _decode_qr(image: np.ndarray, try_rotate: bool) -> list[str]:
@@ -100,6 +102,7 @@ def identify_by_qr(
     gray: np.ndarray, alignment: Alignment | None, layouts: list[PageLayout], key: bytes
 ) -> tuple[Identity | None, str | None]:
     texts: list[str] = []
+    mended = False
     if alignment is not None:
         rects: list[Rect] = []
         for layout in layouts:
@@ -108,6 +111,7 @@ def identify_by_qr(
         texts = qr_candidates_aligned(gray, alignment, rects)
         if not texts:
             texts = qr_candidates_aligned(gray, alignment, rects, mend=True)
+            mended = bool(texts)
         if not texts:
             # Low-ink copier lines across the code: read it again with them filled in.
             texts = qr_candidates_aligned(fill_light_lines(gray, alignment.px_per_mm), alignment, rects)
@@ -117,7 +121,10 @@ def identify_by_qr(
         texts = qr_candidates_unaligned(fill_light_lines(gray))
     if not texts:
         return None, None
-    return _verify(texts, key)
+    identity, reason = _verify(texts, key)
+    if identity is not None:
+        identity.mended = mended
+    return identity, reason
 
 
 # Characters OCR confuses. Digit segments (round, village code, page, layout
