@@ -37,6 +37,9 @@ from ducha.workspace import open_workspace
 from generator.simulate import EMPTY_SLOT_CASES
 
 SHEETS = 6
+# Progress is printed after each block of this many seeds (every case), so a run stopped early still says
+# how far it got with none signed.
+BLOCK_SEEDS = 60
 _KEY = b""
 
 
@@ -49,6 +52,16 @@ def _read(item: EmptySlotCase) -> dict[str, object]:
     out = empty_slot_reading(item, _KEY)
     out.pop("signatures", None)
     return out
+
+
+def _progress(results: list[dict[str, object]], cases: list[str], seconds: float) -> None:
+    seeds = sorted({int(str(r["seed"])) for r in results})
+    signed = {case: sum(1 for r in results if r["case"] == case and r["state"] == "signed") for case in cases}
+    print(f"  进度：{len(results)} 页（种子 {seeds[0]}–{seeds[-1]}，每种情形 {len(results) // len(cases)} 页），"
+          f"{seconds:.0f} 秒；读为已签 {signed}", flush=True)
+    for r in results[-BLOCK_SEEDS * len(cases):]:
+        if r["state"] == "signed":
+            print(f"    已签（错误）：{r['case']} seed {r['seed']} {r['empty']} {r['notes']}", flush=True)
 
 
 def main() -> int:
@@ -65,15 +78,22 @@ def main() -> int:
         sheets = session.scalars(select(IssuedSheet).where(IssuedSheet.round == ROUND)
                                  .order_by(IssuedSheet.form_id)).all()[:SHEETS]
         pages = [(s.pdf_path, s.pdf_pages[0], s.layout_version) for s in sheets]
-    # Ordered by sheet, so a worker renders each sheet once.
+    # Seeds in blocks, so a run cut short has covered every case evenly; within a block ordered by
+    # sheet, and one chunk a sheet, so a worker renders each sheet once a block.
+    last = args.first_seed + args.seeds
+    per_sheet = max(1, BLOCK_SEEDS // len(pages))
     items = [EmptySlotCase(path, page, layout, case, seed)
+             for block in range(args.first_seed, last, BLOCK_SEEDS)
              for n, (path, page, layout) in enumerate(pages)
              for case in args.cases
-             for seed in range(args.first_seed, args.first_seed + args.seeds) if seed % len(pages) == n]
+             for seed in range(block, min(block + BLOCK_SEEDS, last)) if seed % len(pages) == n]
     start = time.perf_counter()
     results: list[dict[str, object]] = []
     with process_pool(WORKERS, initializer=_init, initargs=(ws.key(),)) as pool:
-        results = list(pool.map(_read, items, chunksize=max(1, len(items) // (WORKERS * 8))))
+        for result in pool.map(_read, items, chunksize=per_sheet * len(args.cases)):
+            results.append(result)
+            if len(results) % (BLOCK_SEEDS * len(args.cases)) == 0:
+                _progress(results, args.cases, time.perf_counter() - start)
     seconds = time.perf_counter() - start
     bad = 0
     print(f"空白签名栏压力测试：每种情形 {args.seeds} 页，{len(results)} 页共 {seconds:.0f} 秒"

@@ -50,15 +50,16 @@ class GroupResult:
 
 
 def read_choice_groups(
-    gray: np.ndarray, alignment: Alignment, layout: PageLayout, spec: FormSpec, paper_level: float
+    gray: np.ndarray, alignment: Alignment, layout: PageLayout, spec: FormSpec, paper_level: float,
+    bilevel: bool = False,
 ) -> list[GroupResult]:
-    """Every choice group of ``spec`` whose boxes are all on ``layout``."""
+    """Every choice group of ``spec`` whose boxes are all on ``layout`` (``bilevel``: a 1-bit scan)."""
     out: list[GroupResult] = []
     for group in spec.choice_groups:
         if not all(k in layout.boxes for k in group.box_keys):
             continue
         rects = [layout.boxes[k] for k in group.box_keys]
-        measures = [measure_box(gray, alignment, r, paper_level) for r in rects]
+        measures = [measure_box(gray, alignment, r, paper_level, bilevel) for r in rects]
         values = [c.value for c in group.column.choices]
         labels = [c.label for c in group.column.choices]
         reading = classify_choices(measures, values, labels)

@@ -40,7 +40,7 @@ def read_form_contents(
     """Fill ``reading`` with every group, number and signature of ``spec`` found on ``layout``."""
     paper = paper_level_of(gray)
     boxes = layout.boxes
-    for group in read_choice_groups(gray, alignment, layout, spec, paper):
+    for group in read_choice_groups(gray, alignment, layout, spec, paper, reading.bilevel):
         item: dict[str, object] = {"value": group.reading.value, "confidence": round(group.reading.confidence, 3)}
         item.update({value: measure.as_dict() for value, measure in group.measures.items()})
         reading.fields[group.key] = item

@@ -18,7 +18,7 @@ from forms.form_spec import form_spec
 from forms.geometry import PageLayout, Rect
 from forms.qr_payload import SheetId
 from forms.record_sheet import INDICATORS, POVERTY_FUND_INDICATOR, SIGNATURE_SLOTS, inspection_validity
-from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers, union_rect
+from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers_mending, union_rect
 from ocr.errors import AlignmentError, IdentificationError, ToolFailureError
 from ocr.form_reader import read_form_contents
 from ocr.identify import (
@@ -48,6 +48,7 @@ MARKER_QUIET_MM = 2.0
 READER_VERSION = "2"
 UNFILLED_REASON = "纪实表未填写"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
+MENDED_BILEVEL_REASON = "黑白复印件有缺墨条纹，浅色笔迹可能已消失，请核对整页"
 EVIDENCE_GAP_PX = 8
 
 LayoutKey = tuple[str, int]
@@ -67,6 +68,8 @@ class PageReading:
     id_method: str | None = None
     alignment_error_mm: float | None = None
     markers_found: int = 0
+    # Markers or the QR code were found only once copier light lines were mended.
+    mended: bool = False
     colour: bool = False
     bilevel: bool = False  # a 1-bit scan: seals break into pen-like pieces
     # The rejection came from a tool that failed (tesseract), not from the paper.
@@ -109,7 +112,7 @@ def _identify(
     page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes, reading: PageReading
 ) -> tuple[Identity | None, Alignment | None, str | None]:
     gray = page.gray
-    markers = find_markers(gray)
+    markers, reading.mended = find_markers_mending(gray)
     reading.markers_found = len(markers)
     candidates = list(layouts.values())
     alignment: Alignment | None = None
@@ -162,6 +165,9 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     reading.id_method = identity.method
     if identity.method == "ocr":
         reading.review.append(("page", "二维码无法读取，由打印编号识别（已校验）"))
+    if (identity.mended or reading.mended) and reading.bilevel:
+        # A 1-bit copy whose low-ink lines cut the QR code: light pen strokes may be gone entirely.
+        reading.review.append(("page", MENDED_BILEVEL_REASON))
     layout = layouts.get((sheet.layout, sheet.page))
     if layout is None or alignment is None:
         # Identified but not readable: a person reads the paper.
@@ -277,8 +283,8 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         if match and f"{match[1]}.not_done" in boxes:
             pairs.append((match[1], box_key, f"{match[1]}.not_done", ("done", "not_done"), ("已整改", "未整改")))
     for key, first_key, second_key, labels, names in pairs:
-        first = measure_box(gray, alignment, boxes[first_key], paper)
-        second = measure_box(gray, alignment, boxes[second_key], paper)
+        first = measure_box(gray, alignment, boxes[first_key], paper, reading.bilevel)
+        second = measure_box(gray, alignment, boxes[second_key], paper, reading.bilevel)
         pair = classify_pair(first, second, labels, names)
         reading.fields[key] = {
             "value": pair.value,

@@ -70,6 +70,24 @@ RING_ARC_MIN_MM = 6.0
 RING_ARC_RADIUS_MIN_MM = 14.0
 RING_ARC_RADIUS_MAX_MM = 26.0
 RING_ARC_RMS_MAX_MM = 0.35
+# Pieces of one ring together: skeleton points within this of one circle of the ring's radius,
+# centred outside the slot, found by trying circles through random triples of points (fixed seed,
+# so a page always reads the same). At least this much stroke, spread this far, on the circle.
+RING_SET_TRIES = 300
+RING_SET_SEED = 16
+RING_SET_TOLERANCE_MM = 0.4
+RING_SET_MIN_MM = 6.0
+RING_SET_SPAN_MIN_MM = 8.0
+# The pieces must run along the circle with gaps no wider than a light line (its skeleton ends draw
+# back by half the ring's width on each side: gaps of 1.4-1.7 mm were measured), and bend away from
+# their chord by this much (a straight stroke fits a large circle within the tolerance).
+RING_SET_GAP_MAX_MM = 2.0
+RING_SET_SAGITTA_MIN_MM = 0.5
+RING_SET_CANDIDATES = 8
+# One end of the arc lies this close to the edge of the area read (the slot less its inset).
+RING_SET_EDGE_MM = 2.0
+# The ring's pieces are taken out this wide (half a ring band) before the rest is judged.
+RING_SET_GROW_MM = 0.8
 # Official seals are 38-42 mm across; searched for on gray scans only,
 # in the signature row plus a margin wide enough to hold a whole ring.
 SEAL_RADIUS_MIN_MM = 16.0
@@ -436,6 +454,9 @@ def measure_area(
         if seal_trace:
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
+        if _rests_on_a_ring(kept, px_per_mm):
+            common["seal"] = True
+            return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
         margin = min(ink_mm2 / SIGNED_INK_MIN_MM2, extent / SIGNED_EXTENT_MIN_MM)
         return SignatureReading("signed", float(min(1.0, 0.25 + 0.25 * margin)), reason=None, **common)  # type: ignore[arg-type]
     # Ink under a seal may be a signature: never call that slot empty.
@@ -445,6 +466,88 @@ def measure_area(
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
         return SignatureReading("empty", conf, reason=None, **common)  # type: ignore[arg-type]
     return SignatureReading("uncertain", 0.0, reason="签名处有少量笔迹，无法判断是否签名", **common)  # type: ignore[arg-type]
+
+
+def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float) -> bool:
+    """True when the ink is a name only thanks to pieces lying on one seal-sized circle whose centre is
+    outside the slot: a seal stamped beside or above the slot (its star among the printed labels,
+    where the seal search does not look) dips its ring into the slot, cut into pieces by a copier's
+    light lines or joined to a stray stroke, so no single piece is an arc. Without those pieces
+    the rest must still be a writer's name."""
+    skeleton = skeletonize(ink > 0)
+    ys, xs = np.nonzero(skeleton)
+    if xs.size < RING_SET_MIN_MM * px_per_mm:
+        return False
+    h, w = ink.shape
+    pts = np.column_stack([xs, ys]).astype(np.float64)
+    rng = np.random.default_rng(RING_SET_SEED)
+    triples = pts[rng.integers(0, len(pts), size=(RING_SET_TRIES, 3))]
+    a, b, c = triples[:, 0], triples[:, 1], triples[:, 2]
+    d = 2 * (a[:, 0] * (b[:, 1] - c[:, 1]) + b[:, 0] * (c[:, 1] - a[:, 1]) + c[:, 0] * (a[:, 1] - b[:, 1]))
+    ok = np.abs(d) > 1e-6
+    sq = (triples ** 2).sum(axis=2)
+    d = np.where(ok, d, 1.0)
+    cx = (sq[:, 0] * (b[:, 1] - c[:, 1]) + sq[:, 1] * (c[:, 1] - a[:, 1]) + sq[:, 2] * (a[:, 1] - b[:, 1])) / d
+    cy = (sq[:, 0] * (c[:, 0] - b[:, 0]) + sq[:, 1] * (a[:, 0] - c[:, 0]) + sq[:, 2] * (b[:, 0] - a[:, 0])) / d
+    r = np.hypot(a[:, 0] - cx, a[:, 1] - cy)
+    outside = (cx < 0) | (cx >= w) | (cy < 0) | (cy >= h)
+    ok &= outside & (r >= RING_ARC_RADIUS_MIN_MM * px_per_mm) & (r <= RING_ARC_RADIUS_MAX_MM * px_per_mm)
+    if not ok.any():
+        return False
+    cx, cy, r = cx[ok], cy[ok], r[ok]
+    near = np.abs(np.hypot(pts[None, :, 0] - cx[:, None], pts[None, :, 1] - cy[:, None]) - r[:, None]) \
+        <= RING_SET_TOLERANCE_MM * px_per_mm
+    on: np.ndarray | None = None
+    for best in np.argsort(-near.sum(axis=1))[:RING_SET_CANDIDATES]:
+        if near[best].sum() < RING_SET_MIN_MM * px_per_mm:
+            break
+        on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm, (h, w))
+        if on is not None:
+            break
+    if on is None:
+        return False
+    ring = np.zeros(ink.shape, np.uint8)
+    ring[ys[on], xs[on]] = 255
+    grow = 2 * max(1, round(RING_SET_GROW_MM * px_per_mm)) + 1
+    rest = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ring, np.ones((grow, grow), np.uint8))))
+    _total, writer_mm, writer_w, writer_h = _stroke_lengths(rest, px_per_mm)
+    rest_mm2 = float(np.count_nonzero(rest)) / (px_per_mm * px_per_mm)
+    return not (rest_mm2 >= SIGNED_INK_MIN_MM2 and writer_mm >= SIGNED_WRITER_STROKE_MIN_MM
+                and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM)
+
+
+def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: float,
+                    px_per_mm: float, shape: tuple[int, int]) -> np.ndarray | None:
+    """The longest run of ``pts`` (those ``near`` the circle) along the circle with no gap wider than a
+    copier's light line, when it is a ring's arc: long enough and visibly curved (a straight stroke
+    lies on a large circle too, within the tolerance); else None."""
+    index = np.nonzero(near)[0]
+    angle = np.arctan2(pts[index, 1] - cy, pts[index, 0] - cx)
+    mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())
+    along = np.angle(np.exp(1j * (angle - mean))) * r
+    order = np.argsort(along)
+    gaps = np.diff(along[order]) > RING_SET_GAP_MAX_MM * px_per_mm
+    starts = np.concatenate([[0], np.nonzero(gaps)[0] + 1])
+    ends = np.concatenate([np.nonzero(gaps)[0] + 1, [len(order)]])
+    lengths = along[order][ends - 1] - along[order][starts]
+    k = int(np.argmax(lengths))
+    if lengths[k] < RING_SET_SPAN_MIN_MM * px_per_mm:
+        return None
+    chosen = index[order[starts[k] : ends[k]]]
+    run = pts[chosen]
+    first, last = run[np.argmin(along[order][starts[k] : ends[k]])], run[np.argmax(along[order][starts[k] : ends[k]])]
+    chord = last - first
+    sagitta = np.abs(chord[0] * (run[:, 1] - first[1]) - chord[1] * (run[:, 0] - first[0])) / max(float(np.hypot(*chord)), 1.0)
+    if float(sagitta.max()) < RING_SET_SAGITTA_MIN_MM * px_per_mm:
+        return None
+    # A seal beside the slot reaches in across its border: the arc runs in from the slot's edge.
+    h, w = shape
+    edge = RING_SET_EDGE_MM * px_per_mm
+    if not any(min(x, y, w - 1 - x, h - 1 - y) <= edge for x, y in (first, last)):
+        return None
+    on = np.zeros(len(pts), bool)
+    on[chosen] = True
+    return on
 
 
 def _ring_arcs(ink: np.ndarray, px_per_mm: float) -> np.ndarray | None:
