@@ -48,7 +48,7 @@ DROP_MAX_MM = 1.2
 DROP_PROBABILITY = 0.5
 BLANK_FIELD_SHARE = 0.05
 SAMPLE_PX_PER_MM_MAX = 10.0
-SHOWN_GATE = 0.97
+SHOWN_GATE = reader.FIELD_ACCEPT_MIN_PROBABILITY
 SHOWN_WRONG_MAX = 20
 GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
 
@@ -96,7 +96,9 @@ def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generat
 
 
 def outcome(field: NumericField, truth: str | None, readings: list[reader.DigitReading]) -> str:
-    number = reader.combine_digits(readings[:field.integer_digits], readings[field.integer_digits:])
+    # The gate was applied by ``gated``: the reader's own field gate must not cut in again.
+    number = reader.combine_digits(readings[:field.integer_digits], readings[field.integer_digits:],
+                                   field_min_probability=0.0)
     result = NumberResult(field.key, number.value, number.confidence, number.blank, number.text,
                           None if not number.uncertain else "review")
     check_numbers({field.key: result})
@@ -136,7 +138,7 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     by_digit = [np.flatnonzero(labels == d) for d in range(10)]
     started = time.perf_counter()
-    cases = []
+    drawn = []
     for _ in range(args.fields):
         field = NUMERIC_FIELDS[int(rng.integers(0, len(NUMERIC_FIELDS)))]
         dpi = SCAN_DPIS[int(rng.integers(0, len(SCAN_DPIS)))]
@@ -144,29 +146,46 @@ def main() -> int:
         truth = None if rng.random() < BLANK_FIELD_SHARE else field_value(field, rng)
         boxes = box_digits(field, truth, placement) if truth else [None] * len(field.digit_boxes)
         crops = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi) for d in boxes]
+        drawn.append((field, truth, placement, boxes, crops, dpi))
+    # One batch per scan resolution, as a page's boxes are read together.
+    read: dict[int, list[reader.DigitReading]] = {}
+    for dpi in SCAN_DPIS:
         reach_px = round(DIGIT_REACH_MM * max(DIGIT_SAMPLE_PX_PER_MM, min(dpi / 25.4, SAMPLE_PX_PER_MM_MAX)))
-        readings = reader.read_digits(crops, model, accept_min_confidence=0.0, reach_px=reach_px)
-        cases.append((field, truth, placement, boxes, readings))
+        mine = [k for k, case in enumerate(drawn) if case[5] == dpi]
+        flat = reader.read_digits([crop for k in mine for crop in drawn[k][4]], model,
+                                  accept_min_confidence=0.0, reach_px=reach_px)
+        for k in mine:
+            read[k], flat = flat[:len(drawn[k][4])], flat[len(drawn[k][4]):]
+    cases = [(field, truth, placement, boxes, read[k], dpi)
+             for k, (field, truth, placement, boxes, _crops, dpi) in enumerate(drawn)]
     print(f"{len(cases)} fields read in {time.perf_counter() - started:.0f} s "
           f"({'validation slice' if args.validation else 'held-back bank'})")
-    written = [(r, d) for _f, _t, _p, boxes, rs in cases for r, d in zip(rs, boxes) if d is not None]
-    top1 = np.mean([r.best == d for r, d in written])
+    written = [(r, d, dpi) for _f, _t, _p, boxes, rs, dpi in cases for r, d in zip(rs, boxes) if d is not None]
+    top1 = np.mean([r.best == d for r, d, _dpi in written])
     print(f"per written digit: top-1 {top1:.4f} over {len(written)} boxes; "
-          f"read blank {np.mean([r.blank for r, _d in written]):.4f}")
+          f"read blank {np.mean([r.blank for r, _d, _dpi in written]):.4f}; "
+          + "; ".join(f"{dpi:.0f} dpi top-1 {np.mean([r.best == d for r, d, at in written if at == dpi]):.4f}"
+                      for dpi in SCAN_DPIS))
+    empty = [r for _f, _t, _p, boxes, rs, _dpi in cases for r, d in zip(rs, boxes) if d is None]
+    print(f"per empty box: read blank {np.mean([r.blank for r in empty]):.4f} over {len(empty)} boxes")
     for rule in ("digit", "field"):
         for gate in GATES:
             tally = {"right": 0, "review": 0, "wrong": 0}
             by_place = {p: {"right": 0, "review": 0, "wrong": 0} for p in PLACEMENTS}
-            for field, truth, placement, _boxes, readings in cases:
+            by_dpi = {d: {"right": 0, "review": 0, "wrong": 0} for d in SCAN_DPIS}
+            for field, truth, placement, _boxes, readings, dpi in cases:
                 result = outcome(field, truth, gated(readings, rule, gate))
                 tally[result] += 1
                 by_place[placement][result] += 1
+                by_dpi[dpi][result] += 1
             n = len(cases)
             places = " ".join(f"{p} {v['right'] / max(1, sum(v.values())):.3f}" for p, v in by_place.items())
+            dpis = " ".join(f"{d:.0f} {v['right'] / max(1, sum(v.values())):.3f}/{v['wrong'] / max(1, sum(v.values())):.3f}"
+                            for d, v in by_dpi.items())
             print(f"{rule:5s} gate {gate:.3f}: right {tally['right'] / n:.4f}  review {tally['review'] / n:.4f}  "
-                  f"wrong {tally['wrong'] / n:.4f}   right by placement: {places}")
+                  f"wrong {tally['wrong'] / n:.4f}   right by placement: {places}   right/wrong by dpi: {dpis}")
     shown = 0
-    for field, truth, placement, boxes, readings in cases:
+    for field, truth, placement, boxes, readings, _dpi in cases:
         if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "wrong" and shown < SHOWN_WRONG_MAX:
             shown += 1
             marks = "".join("_" if r.blank else str(r.best) for r in readings)

