@@ -400,8 +400,9 @@ def _queue_query(scope: ReviewScope) -> Any:
     query = (
         select(ReviewItem, ScanPage.sheet_page, IssuedSheet.group_no, Village.county, Village.town, Village.name)
         .join(ScanPage, ScanPage.id == ReviewItem.scan_page_id)
-        .join(IssuedSheet, IssuedSheet.form_id == ReviewItem.form_id)
-        .join(Village, Village.id == IssuedSheet.village_id)
+        # Outer joins: an item whose sheet is not in the register (restored from elsewhere) is still listed.
+        .outerjoin(IssuedSheet, IssuedSheet.form_id == ReviewItem.form_id)
+        .outerjoin(Village, Village.id == IssuedSheet.village_id)
     )
     if scope.round_id is not None:
         query = query.where(IssuedSheet.round == scope.round_id)
