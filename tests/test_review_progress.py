@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,13 +20,14 @@ from sqlalchemy.orm import Session
 from ducha.cli import main as cli_main
 from ducha.dashboard import round_status
 from ducha.db.models import IssuedSheet, ReviewItem, RoundVillage, ScanPage, Village
+from ducha.readings_export import write_readings_xlsx
 from ducha.results import FormResult, load_form_results
 from ducha.review import undo_last
 from ducha.scan import scan
 from ducha.sheets import issue_sheets
 from ducha.workspace import Workspace, copy_workspace
 from forms.geometry import load_layout
-from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS
+from forms.record_sheet import INDICATORS, SIGNATURE_SLOTS, field_label
 from generator import simulate as sim
 from ocr.align import align
 from ocr.numbers import CHECK_POPULATION
@@ -110,6 +112,16 @@ def test_a_visited_count_above_the_population_goes_to_review_and_validity_is_set
     result = _result(ws, sheet.form_id)
     assert result.status == "review" and result.validity == "valid" and result.only_amounts_open
     assert result.decided_indicators() == ticks
+    # The Excel export shows the same: validity settled, the doubtful count 待复核 (not the machine's 40).
+    with Session(ws.engine()) as session:
+        workbook = write_readings_xlsx(session, ROUND, tmp_path / "readings.xlsx")
+    rows = list(openpyxl.load_workbook(workbook, read_only=True).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    header, row_of_sheet = rows[0], next(r for r in rows[1:] if r[5] == sheet.form_id)
+    cells = dict(zip(header, row_of_sheet, strict=True))
+    assert cells["状态"] == "待复核" and cells["督查有效性"] == "有效"
+    assert cells[field_label("visited_satisfied")] == "待复核"
+    assert all(cells[field_label(i.key)] == "是" for i in INDICATORS)
+    assert all(cells[field_label(s.key)] == "已签" for s in SIGNATURE_SLOTS)
     with Session(ws.engine()) as session:
         status = round_status(session, ROUND, ws.root)
     group = next(g for g in status.groups if g.group_no == sheet.group_no)
