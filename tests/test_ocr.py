@@ -224,6 +224,12 @@ def test_correction_cancels_a_box_and_two_ticks_go_to_review() -> None:
     assert both.value == "uncertain" and both.reason
     # On the thresholds themselves the reader does not guess.
     assert classify_box(BOX_FILL_MIN_RATIO, 0.0).state == "uncertain"
+    # A speck beside a clear tick is not a second tick, in either box; two specks stay unsure.
+    speck = classify_box(BOX_FILL_MIN_RATIO, 0.0)
+    assert classify_pair(tick, speck, ("yes", "no"), ("是", "否")).value == "yes"
+    assert classify_pair(speck, tick, ("yes", "no"), ("是", "否")).value == "no"
+    assert classify_pair(speck, empty, ("yes", "no"), ("是", "否")).value == "uncertain"
+    assert classify_pair(speck, speck, ("yes", "no"), ("是", "否")).value == "uncertain"
     assert classify_box(0.6, BOX_CORRECTION_MIN_RATIO).state == "uncertain"
 
 
