@@ -48,7 +48,6 @@ MARKER_QUIET_MM = 2.0
 READER_VERSION = "2"
 UNFILLED_REASON = "纪实表未填写"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
-OCR_BILEVEL_REASON = "二维码无法读取，由打印编号识别（已校验）；黑白扫描件上浅色笔迹可能已消失，请核对整页"
 MENDED_BILEVEL_REASON = "黑白复印件有缺墨条纹，浅色笔迹可能已消失，请核对整页"
 EVIDENCE_GAP_PX = 8
 
@@ -164,11 +163,9 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     reading.sheet_page = sheet.page
     reading.layout = sheet.layout
     reading.id_method = identity.method
-    if identity.method == "ocr" and reading.bilevel:
-        # The printed ID's HMAC makes the page as sure as its QR code would; but on a 1-bit page a QR
-        # code that could not be read has lost print (copier light lines), and light pen strokes with it.
-        reading.review.append(("page", OCR_BILEVEL_REASON))
-    elif (identity.mended or reading.mended) and reading.bilevel:
+    if identity.method == "ocr":
+        reading.review.append(("page", "二维码无法读取，由打印编号识别（已校验）"))
+    if (identity.mended or reading.mended) and reading.bilevel:
         # A 1-bit copy whose low-ink lines cut the QR code: light pen strokes may be gone entirely.
         reading.review.append(("page", MENDED_BILEVEL_REASON))
     layout = layouts.get((sheet.layout, sheet.page))
