@@ -49,6 +49,13 @@ STRIPE_DARKNESS_MIN_RATIO = 0.08
 # A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
 # such a row are not looked at again (it costs a second, larger crop).
 STRIPE_FULL_LINE_MIN_RATIO = 0.9
+# Under a phone's uneven light the paper around a box can be darker than the page's paper, and the
+# whole box then passes for faint ink (a photo's shaded 否 boxes read as ticks). A box with any ink is
+# measured against the paper around it (the high percentile of the box and this margin) when that
+# paper is this much darker than the page's.
+LOCAL_PAPER_MARGIN_MM = 1.5
+LOCAL_PAPER_PERCENTILE = 90.0
+LOCAL_PAPER_DARKER_MIN_RATIO = 0.05
 # A clear tick beside a box holding only a speck's worth of ink (the low uncertain band: a scanner
 # speck, a drum speck, a pen's touch) is the answer: the speck is not a second tick. Measured on 453
 # benchmark pages (returns 1-3): all 9 such pairs had the clear tick's answer; their ticks' fill was
@@ -110,6 +117,13 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
     inner = crop(gray, alignment, rect, SAMPLE_PX_PER_MM, inset_mm=inset)
     ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
     fill, cover = _fill_and_cover(ink)
+    if fill >= BILEVEL_SPECKS_MIN_RATIO and not bilevel:
+        around = crop(gray, alignment, rect, SAMPLE_PX_PER_MM, margin_mm=LOCAL_PAPER_MARGIN_MM)
+        local = percentile_u8(around, LOCAL_PAPER_PERCENTILE)
+        if local < paper_level * (1.0 - LOCAL_PAPER_DARKER_MIN_RATIO):
+            paper_level = local
+            ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
+            fill, cover = _fill_and_cover(ink)
     if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO and _has_full_line(ink):
         # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
         banded = _without_bands(gray, alignment, rect, inset, paper_level)

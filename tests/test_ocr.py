@@ -453,3 +453,26 @@ def test_specks_in_a_blank_box_of_a_1bit_page_go_to_review() -> None:
     assert classify_box(0.011, 0.0, bilevel=True).state == "uncertain"
     assert classify_box(0.011, 0.0, bilevel=False).state == "empty"
     assert classify_box(0.0, 0.0, bilevel=True).state == "empty"
+
+
+def test_a_phone_shadow_over_empty_boxes_is_not_a_tick(layouts, blank_sheet) -> None:
+    """A phone photo's dim patch (uneven light) made the paper of a few boxes darker than the page's
+    paper: empty 否 boxes read as faint ticks (two false conflicts and an unclear box on one page)."""
+    wrong = []
+    for seed in range(3):
+        page, plan = _filled(layouts, blank_sheet, seed=seed)
+        gray = degrade.to_gray(page).astype(np.float32)
+        h, w = gray.shape
+        # A shadow over the column of tick boxes (x 152-172 mm, y 64-206 mm), 20-28% darker at its
+        # heart (x 162 mm, y 120-150 mm), fading over 25 mm.
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        mm = sim.PRINT_PX_PER_MM
+        depth = 0.2 + 0.04 * seed
+        off = np.hypot(xx - 162 * mm, np.maximum(0, np.abs(yy - 135 * mm) - 15 * mm))
+        fade = np.clip(1.0 - off / (25 * mm), 0, 1)
+        shaded = np.clip(gray * (1.0 - depth * fade), 0, 255).astype(np.uint8)
+        reading = read_page(_as_page(shaded), layouts, KEY)
+        for key, value in plan.fields.items():
+            if reading.fields[key]["value"] != value:
+                wrong.append((seed, key, value, reading.fields[key]["value"]))
+    assert wrong == []
