@@ -478,3 +478,45 @@ def test_a_phone_shadow_over_empty_boxes_is_not_a_tick(layouts, blank_sheet) -> 
             if reading.fields[key]["value"] != value:
                 wrong.append((seed, key, value, reading.fields[key]["value"]))
     assert wrong == []
+
+
+def test_a_box_filled_in_on_a_copy_with_light_lines_is_still_a_correction(layouts, blank_sheet) -> None:
+    """A copier's low-ink lines leave paler stripes across a box filled in (a cancelled answer): its
+    cover fell into the uncertain band (0.73-0.88 on benchmark copier pages) and the question went to
+    review. Faded ink is restored before the cover is measured again."""
+    layout = layouts[("rs1", 1)]
+    homography = blank_sheet[1]
+    unsure = []
+    for seed in range(6):
+        page = blank_sheet[0].copy()
+        rng = np.random.default_rng(40 + seed)
+        for key in ("team_1", "team_4", "sec_2", "sec_7"):
+            handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes[f"{key}.no"]), "filled", rng)
+            handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes[f"{key}.yes"]), "check", rng)
+        gray = degrade.low_ink_lines(degrade.to_gray(page), rng, sim.PRINT_PX_PER_MM, vertical=bool(seed % 2),
+                                     pitch_mm=rng.uniform(2.5, 4.0))
+        out, _ = degrade.rescale(gray, rng, sim.PRINT_DPI, dpi=200)
+        reading = read_page(_as_page(out), layouts, KEY)
+        for key in ("team_1", "team_4", "sec_2", "sec_7"):
+            value = reading.fields[key]["value"]
+            assert value in ("yes", "uncertain"), (seed, key, reading.fields[key])
+            if value == "uncertain":
+                unsure.append((seed, key))
+    assert len(unsure) <= 2, unsure
+
+
+def test_on_a_mended_copy_an_empty_slot_with_some_ink_goes_to_review() -> None:
+    """A gray copier page whose QR code was read only once its light lines were mended read a signed
+    slot as empty (the lines had faded the name to a few pieces) and the sheet as invalid."""
+    from ocr.reader import FADED_SLOT_REASON, _faded_slots_to_review
+
+    reading = PageReading(page_no=1)
+    reading.signatures = {"village_head": {"state": "signed", "ink_mm2": 40.0},
+                          "first_secretary": {"state": "empty", "ink_mm2": 3.0},
+                          "group_member": {"state": "empty", "ink_mm2": 0.0}}
+    _faded_slots_to_review(reading)
+    assert reading.signatures["first_secretary"]["state"] == "uncertain"
+    assert ("first_secretary", FADED_SLOT_REASON) in reading.review
+    # A slot with no ink at all is empty on any copy, and it still makes the sheet invalid.
+    assert reading.signatures["group_member"]["state"] == "empty"
+    assert reading.validity == "invalid"
