@@ -59,7 +59,7 @@ LOCAL_PAPER_DARKER_MIN_RATIO = 0.05
 # A clear tick beside a box holding only a speck's worth of ink (the low uncertain band: a scanner
 # speck, a drum speck, a pen's touch) is the answer: the speck is not a second tick. Measured on 453
 # benchmark pages (returns 1-3): all 9 such pairs had the clear tick's answer; their ticks' fill was
-# 0.13-0.54, the specks' 0.008-0.032. A tick must hold this much ink to speak over a speck.
+# 0.14-0.54, the specks' 0.008-0.032. A tick must hold this much ink to speak over a speck.
 CLEAR_TICK_MIN_RATIO = 0.06
 
 

@@ -45,7 +45,7 @@ BLANK_DARK_LEVEL_RATIO = 0.6
 MARKER_QUIET_MM = 2.0
 # Bump when a change to the reader may read a page it once rejected: the next
 # scan reads every page that an older version rejected.
-READER_VERSION = "2"
+READER_VERSION = "3"
 UNFILLED_REASON = "纪实表未填写"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
 FADED_SLOT_REASON = "复印件有缺墨条纹，签名处的笔迹可能已褪色，无法确认是否签名"
