@@ -4,7 +4,8 @@ The rules are those of the 是/否 pairs (``ocr.marks.classify_pair``),
 for any number of boxes: a box filled in is a correction (not an answer),
 a box in the uncertain band is never guessed, and two or more ticks in one
 group go to a person. This module knows no form's keys: it reads what the
-form's description lists.
+form's description lists. A speck beside one clear tick is not a second
+tick (``ocr.marks.beside_clear_tick``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from forms.form_spec import FormSpec
 from forms.geometry import PageLayout, Rect
 from ocr.align import Alignment
-from ocr.marks import BoxMeasure, measure_box
+from ocr.marks import BoxMeasure, beside_clear_tick, measure_box
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ChoiceReading:
 
 def classify_choices(measures: Sequence[BoxMeasure], values: Sequence[str], labels: Sequence[str]) -> ChoiceReading:
     """One group's answer from its boxes' measures (same order as ``values``)."""
+    measures = beside_clear_tick(list(measures))
     conf = min(m.confidence for m in measures)
     unclear = [labels[i] for i, m in enumerate(measures) if m.state == "uncertain"]
     if unclear:

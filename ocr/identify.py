@@ -20,7 +20,7 @@ import zxingcpp
 from forms import qr_payload
 from forms.errors import PayloadError
 from forms.geometry import PageLayout, Rect
-from ocr.align import Alignment, crop, even_lines, fill_light_lines, light_lines_mended
+from ocr.align import Alignment, crop, even_lines, fill_light_lines, light_lines_mended, open_along, restore_faded_lines
 from ocr.errors import IdentificationError, ToolFailureError
 
 QR_MARGIN_MM = 4.0
@@ -79,9 +79,14 @@ def qr_candidates_aligned(gray: np.ndarray, alignment: Alignment, rects: list[Re
 
 
 def _light_line_views(image: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
-    """The QR code's crop with low-ink copier lines mended: every row and column evened out (lines that
-    kept some toner), then for lines of each direction, gaps across them filled (QR_MEND_LINE_MM)."""
-    views = [even_lines(even_lines(image, across_rows=False), across_rows=True)]
+    """The QR code's crop with low-ink copier lines mended: faded modules restored to full ink along
+    lines of each direction (then gaps across them filled), every row and column evened out (lines
+    that kept some toner), then for lines of each direction, gaps across them filled (QR_MEND_LINE_MM)."""
+    restored = [(restore_faded_lines(image, px_per_mm, across_rows), across_rows) for across_rows in (True, False)]
+    views = [view for view, _across in restored]
+    gap_px = round(QR_MEND_LINE_MM[0] * px_per_mm)
+    views += [open_along(view, vertical=across, length_px=gap_px) for view, across in restored]
+    views.append(even_lines(even_lines(image, across_rows=False), across_rows=True))
     for line_mm in QR_MEND_LINE_MM:
         views += [light_lines_mended(image, px_per_mm, horizontal, line_mm) for horizontal in (False, True)]
     return views

@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ocr.align import even_lines, restore_faded_lines
+
 # The font and size generator/sheet_design.py prints the ID line in (ocr may not import generator).
 PRINTED_ID_FONT_NAME = "DejaVu Sans Mono"
 PRINTED_ID_FONT_FILES = (
@@ -144,7 +146,29 @@ def _find_line(ink: np.ndarray, drawn: np.ndarray) -> tuple[float, int, int]:
 
 
 def check_line(line: np.ndarray, expected: str, px_per_mm: float) -> GlyphCheck:
-    """Does ``line`` (a gray crop of the printed ID at ``px_per_mm``) say ``expected``?"""
+    """Does ``line`` (a gray crop of the printed ID at ``px_per_mm``) say ``expected``?
+
+    A line a copier's low-ink lines crossed has characters half faded (a 0 reads as J): when the
+    line as scanned does not match, it is checked again with faded print restored, lines of either
+    direction (``ocr.align.restore_faded_lines``), then with its columns (and rows) evened out
+    (``ocr.align.even_lines``): contrast only, so a digit never gains a stroke.
+    """
+    first = _check_once(line, expected, px_per_mm)
+    if first.verdict == "match":
+        return first
+    views = [restore_faded_lines(line, px_per_mm, across_rows) for across_rows in (False, True)]
+    # Then every column (and row) stretched from its own ink to its own paper level: lines that kept
+    # more toner than the restoring takes for faded.
+    views += [even_lines(line, across_rows=False), even_lines(even_lines(line, across_rows=False), across_rows=True)]
+    for view in views:
+        if view is not line:
+            again = _check_once(view, expected, px_per_mm)
+            if again.verdict == "match":
+                return again
+    return first
+
+
+def _check_once(line: np.ndarray, expected: str, px_per_mm: float) -> GlyphCheck:
     glyphs = _glyphs(px_per_mm)
     expected = expected.strip().upper()
     if glyphs is None or not expected or any(c not in ID_ALPHABET + "-" for c in expected):

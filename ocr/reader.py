@@ -45,9 +45,10 @@ BLANK_DARK_LEVEL_RATIO = 0.6
 MARKER_QUIET_MM = 2.0
 # Bump when a change to the reader may read a page it once rejected: the next
 # scan reads every page that an older version rejected.
-READER_VERSION = "2"
+READER_VERSION = "3"
 UNFILLED_REASON = "纪实表未填写"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
+FADED_SLOT_REASON = "复印件有缺墨条纹，签名处的笔迹可能已褪色，无法确认是否签名"
 MENDED_BILEVEL_REASON = "黑白复印件有缺墨条纹，浅色笔迹可能已消失，请核对整页"
 EVIDENCE_GAP_PX = 8
 
@@ -185,6 +186,8 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
         read_form_contents(gray, page.colour, alignment, layout, described, reading)
         return reading
     _read_contents(gray, page.colour, alignment, layout, reading)
+    if identity.mended or reading.mended:
+        _faded_slots_to_review(reading)
     if _unfilled(reading):
         reading.review.append(("page", UNFILLED_REASON))
     return reading
@@ -255,6 +258,19 @@ def _side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     out[: left.shape[0], : left.shape[1]] = left
     out[: right.shape[0], left.shape[1] + EVIDENCE_GAP_PX :] = right
     return out
+
+
+def _faded_slots_to_review(reading: PageReading) -> None:
+    """A copy whose low-ink lines had to be mended to find its QR code or markers: a slot read empty
+    that still holds some ink may be a signature the lines faded (a gray copier page at 153 dpi read a
+    signed slot as empty so). It goes to review; validity is judged again."""
+    faded = [key for key, slot in reading.signatures.items()
+             if slot.get("state") == "empty" and float(slot.get("ink_mm2", 0.0)) > 0.0]
+    for key in faded:
+        reading.signatures[key]["state"] = "uncertain"
+        reading.review.append((key, FADED_SLOT_REASON))
+    if faded and len(reading.signatures) == len(SIGNATURE_SLOTS):
+        reading.validity = inspection_validity({k: v["state"] for k, v in reading.signatures.items()})
 
 
 def _unfilled(reading: PageReading) -> bool:

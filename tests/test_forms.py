@@ -155,4 +155,10 @@ def test_n_choice_rules_are_the_pair_rules() -> None:
     assert classify_choices([empty, empty, empty], values, labels).value == "blank"
     two = classify_choices([tick, empty, tick], values, labels)
     assert two.value == "uncertain" and two.reason == "“甲”、“丙”都打了勾"
-    assert classify_choices([unsure, tick, empty], values, labels).value == "uncertain"
+    assert classify_choices([unsure, empty, empty], values, labels).value == "uncertain"
+    # A speck's worth of ink beside one clear tick is not a second tick; beside a faint mark it is unsure.
+    assert classify_choices([unsure, tick, empty], values, labels).value == "b"
+    faint = classify_box(0.045, 0.0)
+    assert faint.state == "marked"
+    assert classify_choices([unsure, faint, empty], values, labels).value == "uncertain"
+    assert classify_choices([unsure, tick, filled], values, labels).value == "uncertain"

@@ -224,6 +224,12 @@ def test_correction_cancels_a_box_and_two_ticks_go_to_review() -> None:
     assert both.value == "uncertain" and both.reason
     # On the thresholds themselves the reader does not guess.
     assert classify_box(BOX_FILL_MIN_RATIO, 0.0).state == "uncertain"
+    # A speck beside a clear tick is not a second tick, in either box; two specks stay unsure.
+    speck = classify_box(BOX_FILL_MIN_RATIO, 0.0)
+    assert classify_pair(tick, speck, ("yes", "no"), ("是", "否")).value == "yes"
+    assert classify_pair(speck, tick, ("yes", "no"), ("是", "否")).value == "no"
+    assert classify_pair(speck, empty, ("yes", "no"), ("是", "否")).value == "uncertain"
+    assert classify_pair(speck, speck, ("yes", "no"), ("是", "否")).value == "uncertain"
     assert classify_box(0.6, BOX_CORRECTION_MIN_RATIO).state == "uncertain"
 
 
@@ -447,3 +453,70 @@ def test_specks_in_a_blank_box_of_a_1bit_page_go_to_review() -> None:
     assert classify_box(0.011, 0.0, bilevel=True).state == "uncertain"
     assert classify_box(0.011, 0.0, bilevel=False).state == "empty"
     assert classify_box(0.0, 0.0, bilevel=True).state == "empty"
+
+
+def test_a_phone_shadow_over_empty_boxes_is_not_a_tick(layouts, blank_sheet) -> None:
+    """A phone photo's dim patch (uneven light) made the paper of a few boxes darker than the page's
+    paper: empty 否 boxes read as faint ticks (two false conflicts and an unclear box on one page)."""
+    wrong = []
+    for seed in range(4):
+        page, plan = _filled(layouts, blank_sheet, seed=seed)
+        gray = degrade.to_gray(page).astype(np.float32)
+        h, w = gray.shape
+        # A shadow over the column of tick boxes (x 152-172 mm, y 64-206 mm), 27-36% darker at its
+        # heart (x 162 mm, y 120-150 mm), fading over 25 mm.
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        mm = sim.PRINT_PX_PER_MM
+        to_px = blank_sheet[1]
+        cx, cy = to_px[0, 0] * 162 + to_px[0, 2], to_px[1, 1] * 135 + to_px[1, 2]
+        depth = 0.27 + 0.03 * seed
+        off = np.hypot(xx - cx, np.maximum(0, np.abs(yy - cy) - 15 * mm))
+        fade = np.clip(1.0 - off / (25 * mm), 0, 1)
+        shaded = np.clip(gray * (1.0 - depth * fade), 0, 255).astype(np.uint8)
+        reading = read_page(_as_page(shaded), layouts, KEY)
+        for key, value in plan.fields.items():
+            if reading.fields[key]["value"] != value:
+                wrong.append((seed, key, value, reading.fields[key]["value"]))
+    assert wrong == []
+
+
+def test_a_box_filled_in_on_a_copy_with_light_lines_is_still_a_correction(layouts, blank_sheet) -> None:
+    """A copier's low-ink lines leave paler stripes across a box filled in (a cancelled answer): its
+    cover fell into the uncertain band (0.73-0.88 on benchmark copier pages) and the question went to
+    review. Faded ink is restored before the cover is measured again."""
+    layout = layouts[("rs1", 1)]
+    homography = blank_sheet[1]
+    unsure = []
+    for seed in range(6):
+        page = blank_sheet[0].copy()
+        rng = np.random.default_rng(40 + seed)
+        for key in ("team_1", "team_4", "sec_2", "sec_7"):
+            handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes[f"{key}.no"]), "filled", rng)
+            handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes[f"{key}.yes"]), "check", rng)
+        gray = degrade.low_ink_lines(degrade.to_gray(page), rng, sim.PRINT_PX_PER_MM, vertical=bool(seed % 2),
+                                     pitch_mm=rng.uniform(2.5, 4.0))
+        out, _ = degrade.rescale(gray, rng, sim.PRINT_DPI, dpi=200)
+        reading = read_page(_as_page(out), layouts, KEY)
+        for key in ("team_1", "team_4", "sec_2", "sec_7"):
+            value = reading.fields[key]["value"]
+            assert value in ("yes", "uncertain"), (seed, key, reading.fields[key])
+            if value == "uncertain":
+                unsure.append((seed, key))
+    assert len(unsure) <= 2, unsure
+
+
+def test_on_a_mended_copy_an_empty_slot_with_some_ink_goes_to_review() -> None:
+    """A gray copier page whose QR code was read only once its light lines were mended read a signed
+    slot as empty (the lines had faded the name to a few pieces) and the sheet as invalid."""
+    from ocr.reader import FADED_SLOT_REASON, _faded_slots_to_review
+
+    reading = PageReading(page_no=1)
+    reading.signatures = {"village_head": {"state": "signed", "ink_mm2": 40.0},
+                          "first_secretary": {"state": "empty", "ink_mm2": 3.0},
+                          "group_member": {"state": "empty", "ink_mm2": 0.0}}
+    _faded_slots_to_review(reading)
+    assert reading.signatures["first_secretary"]["state"] == "uncertain"
+    assert ("first_secretary", FADED_SLOT_REASON) in reading.review
+    # A slot with no ink at all is empty on any copy, and it still makes the sheet invalid.
+    assert reading.signatures["group_member"]["state"] == "empty"
+    assert reading.validity == "invalid"
