@@ -218,29 +218,32 @@ class _RingSums:
 
     The same as ``cv2.filter2D`` with each ring kernel and a zero border
     (the rings are symmetric), but the image is transformed once for all
-    radii instead of once per radius.
+    radii instead of once per radius. The transforms are real (OpenCV's
+    packed CCS spectra, half the work of complex ones), and the image is
+    padded on one side only, by the largest kernel's half width: the
+    circular correlation then wraps onto zeros alone for every pixel of
+    the image, which is all that is kept.
     """
 
     def __init__(self, shape: tuple[int, ...], radii_px: list[float], band_px: float):
         self.shape = (int(shape[0]), int(shape[1]))
         self.kernels = [_ring_kernel(r, band_px) for r in radii_px]
         self.margin = max(kernel.shape[0] for kernel in self.kernels) // 2
-        self.size = (cv2.getOptimalDFTSize(self.shape[0] + 2 * self.margin),
-                     cv2.getOptimalDFTSize(self.shape[1] + 2 * self.margin))
+        self.size = (cv2.getOptimalDFTSize(self.shape[0] + self.margin),
+                     cv2.getOptimalDFTSize(self.shape[1] + self.margin))
         self.spectra = [_kernel_spectrum(kernel.tobytes(), kernel.shape[0], self.size) for kernel in self.kernels]
 
     def apply(self, image: np.ndarray) -> list[np.ndarray]:
         h, w = self.shape
-        m = self.margin
         padded = np.zeros(self.size, np.float32)
-        padded[m : m + h, m : m + w] = image
-        spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT)
+        padded[:h, :w] = image
+        spectrum = cv2.dft(padded, nonzeroRows=h)
         out = []
         for kernel_spectrum in self.spectra:
             product = cv2.mulSpectrums(spectrum, kernel_spectrum, 0)
             summed = cv2.idft(product, flags=cv2.DFT_SCALE | cv2.DFT_REAL_OUTPUT)
             # The images summed are 0/1 masks: the exact sums are whole numbers.
-            out.append(np.rint(summed[m : m + h, m : m + w]))
+            out.append(np.rint(summed[:h, :w]))
         return out
 
 
@@ -252,7 +255,7 @@ def _kernel_spectrum(kernel_bytes: bytes, side: int, size: tuple[int, int]) -> n
     half = side // 2
     placed[:side, :side] = kernel
     placed = np.roll(placed, (-half, -half), axis=(0, 1))
-    return cv2.dft(placed, flags=cv2.DFT_COMPLEX_OUTPUT)
+    return cv2.dft(placed)
 
 
 _SEEN_CACHE: dict[tuple[tuple[int, int], bytes], list[np.ndarray]] = {}
