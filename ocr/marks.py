@@ -48,6 +48,8 @@ STRIPE_DARKNESS_MIN_RATIO = 0.08
 # A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
 # such a row are not looked at again (it costs a second, larger crop).
 STRIPE_FULL_LINE_MIN_RATIO = 0.9
+# Up to this many pixels OpenCV's float32 histogram counts exactly (float32 holds whole numbers to 2**24).
+HISTOGRAM_EXACT_MAX_PX = 2**24
 
 
 @dataclass
@@ -172,7 +174,12 @@ def percentile_u8(image: np.ndarray, q: float) -> float:
     """``np.percentile(image, q)`` (linear) of a uint8 image, from its histogram: ~6x faster."""
     flat = image.ravel()
     n = flat.size
-    cumulative = np.cumsum(np.bincount(flat, minlength=256))
+    if 0 < n < HISTOGRAM_EXACT_MAX_PX:
+        # OpenCV's histogram is ~3x faster than np.bincount and, below 2**24 pixels, exact in float32.
+        counts = cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    else:
+        counts = np.bincount(flat, minlength=256)
+    cumulative = np.cumsum(counts)
     index = (n - 1) * (q / 100)
     lo = int(np.floor(index))
     hi = min(lo + 1, n - 1)

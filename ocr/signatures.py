@@ -258,18 +258,22 @@ def _kernel_spectrum(kernel_bytes: bytes, side: int, size: tuple[int, int]) -> n
     return cv2.dft(placed)
 
 
-_SEEN_CACHE: dict[tuple[tuple[int, int], bytes], list[np.ndarray]] = {}
+_SEEN_CACHE: dict[tuple[tuple[int, int], bytes], list[tuple[np.ndarray, np.ndarray]]] = {}
 _SEEN_CACHE_MAX = 8
 
 
-def _seen_sums(ring_sums: _RingSums, free: np.ndarray) -> list[np.ndarray]:
-    """Ring sums of the print-free mask; it depends only on the layout and scale, so it is kept."""
+def _seen_sums(ring_sums: _RingSums, free: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per radius, where enough of the ring is visible to be judged, and the visible pixels (at least 1)
+    that a score divides by: from the print-free mask alone, which depends only on the layout and
+    scale, so they are kept."""
     key = (ring_sums.size, np.packbits(free > 0.5).tobytes() + bytes(str(free.shape), "ascii"))
     cached = _SEEN_CACHE.get(key)
     if cached is None:
         if len(_SEEN_CACHE) >= _SEEN_CACHE_MAX:
             _SEEN_CACHE.pop(next(iter(_SEEN_CACHE)))
-        cached = _SEEN_CACHE[key] = ring_sums.apply(free)
+        cached = _SEEN_CACHE[key] = [
+            (seen >= SEAL_RING_SEEN_MIN * kernel.sum(), np.maximum(seen, 1.0))
+            for kernel, seen in zip(ring_sums.kernels, ring_sums.apply(free))]
     return cached
 
 
@@ -307,12 +311,14 @@ def find_seals(
     ring_sums = _RingSums(small.shape, radii_px, SEAL_RING_BAND_MM * k)
     seen_by_radius = _seen_sums(ring_sums, free_mask.astype(np.float32))
     inked_by_radius = ring_sums.apply(small)
-    for radius_px, kernel, inked, seen in zip(radii_px, ring_sums.kernels, inked_by_radius, seen_by_radius):
+    score = np.empty_like(small)
+    for radius_px, inked, (judged, seen) in zip(radii_px, inked_by_radius, seen_by_radius):
         # Only rings of which enough is visible are judged.
-        score = np.where(seen >= SEAL_RING_SEEN_MIN * kernel.sum(), inked / np.maximum(seen, 1.0), 0.0)
+        score.fill(0.0)
+        np.divide(inked, seen, out=score, where=judged)
         better = score > best_score
-        best_score[better] = score[better]
-        best_radius[better] = radius_px
+        np.copyto(best_score, score, where=better)
+        np.copyto(best_radius, radius_px, where=better)
     # A solid blob is the seal's star only inside a ring: heavy, overlapping
     # signature strokes make blobs as thick, but no ring around them.
     near_ring = cv2.dilate(best_score, cv2.getStructuringElement(
