@@ -795,12 +795,18 @@ def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray) -> li
     return out
 
 
+def _count_along(mask: np.ndarray, axis: int) -> np.ndarray:
+    """``mask.sum(axis=axis)`` of a 2-D boolean mask, by OpenCV: ten times faster than NumPy's on bools."""
+    return cv2.reduce(np.ascontiguousarray(mask).view(np.uint8), axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+
+
 def _roller_bands(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Rows and columns that a gray band crosses (most of their bare paper inked), grown a little; None if none."""
-    rows = ink.sum(axis=1) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare.sum(axis=1), 1)
-    cols = ink.sum(axis=0) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare.sum(axis=0), 1)
-    rows &= bare.sum(axis=1) >= 10 * px_per_mm
-    cols &= bare.sum(axis=0) >= 10 * px_per_mm
+    bare_rows, bare_cols = _count_along(bare, 1), _count_along(bare, 0)
+    rows = _count_along(ink, 1) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare_rows, 1)
+    cols = _count_along(ink, 0) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare_cols, 1)
+    rows &= bare_rows >= 10 * px_per_mm
+    cols &= bare_cols >= 10 * px_per_mm
     if not rows.any() and not cols.any():
         return None
     grow = max(1, round(ROLLER_BAND_GROW_MM * px_per_mm))
