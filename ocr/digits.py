@@ -482,12 +482,13 @@ def _cut_beyond_box(dark: np.ndarray, reach_px: int, sides: Sequence[tuple[int, 
         # the line, a stroke keeps them where it runs out of both sides
         # (crossing), and so does a bar written along the line (a 7's top):
         # the line hides most of it, and a 7 without it reads as a 1.
-        out_of = [run > _quantile(run, 0.25) + DIGIT_LINE_RUN_ON_PX for run in (before, after, before + after)]
+        typical = [_quantile(run, 0.25) for run in (before, after, before + after)]
+        out_of = [run > q + DIGIT_LINE_RUN_ON_PX for run, q in zip((before, after, before + after), typical)]
         touched = _widen(out_of[0] | out_of[1] | out_of[2])
         on_line = _widen(out_of[0] & out_of[1]) | _long_runs(touched, DIGIT_BAR_MIN_WIDTH_RATIO * w)
         # Where a stroke runs on, only the line's own typical extent goes.
-        line_lo = first - int(_quantile(before, 0.25))
-        line_hi = last + int(_quantile(after, 0.25))
+        line_lo = first - int(typical[0])
+        line_hi = last + int(typical[1])
         lo = np.where(touched, line_lo, first - before)
         hi = np.where(touched, line_hi, last + after)
         erase = _slice_rows(lo, hi, h) & ~on_line[None, :]
