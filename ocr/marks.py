@@ -61,6 +61,8 @@ LOCAL_PAPER_DARKER_MIN_RATIO = 0.05
 # benchmark pages (returns 1-3): all 9 such pairs had the clear tick's answer; their ticks' fill was
 # 0.14-0.54, the specks' 0.008-0.032. A tick must hold this much ink to speak over a speck.
 CLEAR_TICK_MIN_RATIO = 0.06
+# Up to this many pixels OpenCV's float32 histogram counts exactly (float32 holds whole numbers to 2**24).
+HISTOGRAM_EXACT_MAX_PX = 2**24
 
 
 @dataclass
@@ -222,7 +224,12 @@ def percentile_u8(image: np.ndarray, q: float) -> float:
     """``np.percentile(image, q)`` (linear) of a uint8 image, from its histogram: ~6x faster."""
     flat = image.ravel()
     n = flat.size
-    cumulative = np.cumsum(np.bincount(flat, minlength=256))
+    if 0 < n < HISTOGRAM_EXACT_MAX_PX:
+        # OpenCV's histogram is ~3x faster than np.bincount and, below 2**24 pixels, exact in float32.
+        counts = cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    else:
+        counts = np.bincount(flat, minlength=256)
+    cumulative = np.cumsum(counts)
     index = (n - 1) * (q / 100)
     lo = int(np.floor(index))
     hi = min(lo + 1, n - 1)
