@@ -50,7 +50,7 @@ BLANK_FIELD_SHARE = 0.05
 SAMPLE_PX_PER_MM_MAX = 10.0
 SHOWN_GATE = reader.FIELD_ACCEPT_MIN_PROBABILITY
 SHOWN_WRONG_MAX = 20
-GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995)
+GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995)
 
 
 def field_value(field: NumericField, rng: np.random.Generator) -> str:
@@ -122,6 +122,22 @@ def gated(readings: list[reader.DigitReading], rule: str, gate: float) -> list[r
                                 r.blank, r.probabilities, r.best, r.ink_ratio) for r in readings]
 
 
+def review_cause(field: NumericField, truth: str | None, readings: list[reader.DigitReading], gate: float) -> str:
+    """Why a field went to review: the first of a box not read, the field's rules, or its probability."""
+    if any(not r.blank and r.best is None for r in readings):
+        scrap = any(not r.blank and r.best is None and r.confidence > 0 for r in readings)
+        return "a box not read (" + ("a scrap too short for a digit" if scrap else
+                                     "unreadable: too little ink, a smudge, side-line ink, too wide") + ")"
+    if outcome(field, truth, gated(readings, "field", 0.0)) == "review":
+        return "every box read, but a gap between digits or a check failed"
+    would_be = outcome(field, truth, gated(readings, "field", 0.0))
+    blanks = float(np.prod([r.confidence for r in readings if r.blank]))
+    written = float(np.prod([r.confidence for r in readings if not r.blank]))
+    under = ("the digits' product" if blanks >= gate else
+             "the blank boxes' product" if written >= gate else "both digits and blank boxes")
+    return f"every box read, field probability under the gate ({under}); accepted it would be {would_be}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="数字栏回放：整栏书写、扫描、识别，统计正确、待核对与静默错误")
     parser.add_argument("--fields", type=int, default=1000)
@@ -184,6 +200,14 @@ def main() -> int:
                             for d, v in by_dpi.items())
             print(f"{rule:5s} gate {gate:.3f}: right {tally['right'] / n:.4f}  review {tally['review'] / n:.4f}  "
                   f"wrong {tally['wrong'] / n:.4f}   right by placement: {places}   right/wrong by dpi: {dpis}")
+    print(f"fields sent to review at the shipped field gate {SHOWN_GATE}, by cause:")
+    causes: dict[str, int] = {}
+    for field, truth, _placement, _boxes, readings, _dpi in cases:
+        if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "review":
+            cause = review_cause(field, truth, readings, SHOWN_GATE)
+            causes[cause] = causes.get(cause, 0) + 1
+    for cause, count in sorted(causes.items(), key=lambda item: -item[1]):
+        print(f"  {count / len(cases):.4f} ({count}) {cause}")
     shown = 0
     for field, truth, placement, boxes, readings, _dpi in cases:
         if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "wrong" and shown < SHOWN_WRONG_MAX:

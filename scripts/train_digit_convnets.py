@@ -12,12 +12,15 @@ the raw MNIST image, all through the reader's own preparation; each epoch
 then warps them a little more (turn, scale, shear, shift, a thicker or
 thinner pen). ``train --init K`` goes on from net K of an existing model
 at a lower rate (how the shipped nets of 2026-12-03 were made: one epoch
-each on ``--renders 2``).
+each on ``--renders 2``, then, later that day, two more epochs each on the
+same renders: ``train --seed 2 --init 0`` and ``train --seed 3 --init 1``,
+about 25 minutes an epoch on the shared machine, 3.5 when idle).
 
 Inference is plain numpy (``ocr.digits.ConvNet``); PyTorch is needed here
 only and is not a dependency of ducha.
 
-Usage (training venv that also sees ducha's packages, see scripts/digit_data.py):
+Usage (training venv that also sees ducha's packages, see scripts/digit_data.py;
+or PYTHONPATH=.venv/lib/python3.11/site-packages):
     P=/tmp/trainenv/bin/python
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 0/2 &
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 1/2; wait
