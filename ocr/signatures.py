@@ -525,9 +525,12 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float) -> bool:
 
 def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: float,
                     px_per_mm: float, shape: tuple[int, int]) -> np.ndarray | None:
-    """The longest run of ``pts`` (those ``near`` the circle) along the circle with no gap wider than a
-    copier's light line, when it is a ring's arc: long enough and visibly curved (a straight stroke
-    lies on a large circle too, within the tolerance); else None."""
+    """The points of a ring's arc among ``pts`` (those ``near`` the circle), or None. The longest run along
+    the circle with no gap wider than a copier's light line must be long enough and visibly curved (a
+    straight stroke lies on a large circle too, within the tolerance), and it must reach the edge of the
+    area, or the circle hold most of the stroke and lead from the run to the edge over little bare paper.
+    Then all the points near the circle are the arc: the ring's other pieces (beyond a faint stretch or
+    a light line) are seal too."""
     index = np.nonzero(near)[0]
     angle = np.arctan2(pts[index, 1] - cy, pts[index, 0] - cx)
     mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())
@@ -553,9 +556,8 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     if any(min(x, y, w - 1 - x, h - 1 - y) <= edge for x, y in (first, last)):
         return near.copy()
     # Or the ring is most of the ink, and only a faint stretch or a light line parts the arc from the
-    # edge. Then all of the ring's ink in the area is seal, not only the run: its other pieces would
-    # otherwise still count as a name. (On names the circle holds 16-41% of the stroke; on seed 6135
-    # and 6174's empty slots 83% and 97%.)
+    # edge. (On 65 names the best such circle held 16-41% of the stroke; on stress seeds 6135 and 6174's
+    # empty slots 83% and 97%.)
     if near.sum() >= RING_SET_SHARE_MIN * len(pts) and _runs_in_from_the_edge(
             along, float(along[order][starts[k]]), float(along[order][ends[k] - 1]), cx, cy, r, mean, px_per_mm, shape):
         return near.copy()
@@ -669,11 +671,15 @@ def read_signatures(
     paper_level: float,
     colour: bool,
     printed_solids: list[Rect] | None = None,
+    bilevel: bool = False,
 ) -> dict[str, tuple[SignatureReading, np.ndarray]]:
     """All slots of a page; on a gray scan, seals are searched once over the whole row.
 
     ``printed_solids`` (corner markers, QR code) are solid print near the
-    row that must not be mistaken for a seal's star.
+    row that must not be mistaken for a seal's star. ``bilevel``: the source
+    was a 1-bit image (known when it was decoded); a page reduced by a factor
+    that does not divide its size has every gray level, so ``gray`` alone may
+    not show it.
     """
     px = min(SAMPLE_PX_PER_MM, max(alignment.px_per_mm, 3.0))
     seals: list[tuple[float, float, float]] = []
@@ -721,7 +727,9 @@ def read_signatures(
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
-    bilevel = not colour and is_bilevel(gray)
+    # Stress seed 7033 (a 1-bit scan at 238 dpi, 1,965 px wide, halved): the levels of the reduced page
+    # were spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
+    bilevel = not colour and (bilevel or is_bilevel(gray))
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)

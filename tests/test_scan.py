@@ -420,3 +420,16 @@ def test_a_seal_ring_dipping_into_an_empty_slot_in_pieces_is_never_signed(printe
     got = empty_slot_reading(EmptySlotCase(path, page, layout, "partial_seal", seed), printed.key())
     assert got["notes"].get("seal") == "partial"
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_seal_across_an_empty_slot_on_a_halved_1bit_scan_is_never_signed(printed: Workspace) -> None:
+    """Stress seed 7033: a 1-bit scan at 238 dpi, halved on reading with a box filter that does not divide
+    its width, so the page's gray levels spread and the signature reader took it for a gray scan. A seal
+    across the empty slot, found neither by ring nor star, left its star and glyph pieces there, read as a
+    name. The decoder knew the page was 1-bit; the signature reader now hears it."""
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[7033 % 2]
+    got = empty_slot_reading(EmptySlotCase(sheet.pdf_path, sheet.pdf_pages[0], sheet.layout_version, "bilevel_seal",
+                                           7033), printed.key())
+    assert got["notes"].get("bilevel") and got["notes"].get("seal") == "across"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
