@@ -9,7 +9,7 @@ speed in pages per second (for information); and the ratio to a plain
 decode-only pass over the same files, measured in the same run on the same
 machine. The targets are issue 16's table.
 
-    .venv/bin/python benchmarks/bench_scan.py [--pages 500] [--workdir DIR] [--surveys]
+    .venv/bin/python benchmarks/bench_scan.py [--pages 500] [--workdir DIR] [--surveys] [--no-speed]
 
 Round 2015-08 of the sample registry is printed once (LibreOffice) and
 returned several times with different seeds; each return is scanned into
