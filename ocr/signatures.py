@@ -770,8 +770,8 @@ def read_signatures(
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
-    # Stress seed 7033 (a 1-bit scan at 238 dpi, 1,965 px wide, halved): the levels of the reduced page
-    # were spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
+    # Stress seed 7033 (a 1-bit scan at 238 dpi, halved on decoding): the levels of the reduced page were
+    # spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
     bilevel = not colour and (bilevel or is_bilevel(gray))
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():

@@ -426,8 +426,8 @@ def test_a_seal_ring_dipping_into_an_empty_slot_in_pieces_is_never_signed(printe
 
 
 def test_a_seal_across_an_empty_slot_on_a_halved_1bit_scan_is_never_signed(printed: Workspace) -> None:
-    """Stress seed 7033: a 1-bit scan at 238 dpi, halved on reading with a box filter that does not divide
-    its width, so the page's gray levels spread and the signature reader took it for a gray scan. A seal
+    """Stress seed 7033: a 1-bit scan at 238 dpi, halved on reading; the reduced page's gray levels were
+    spread over every value, and the signature reader took it for a gray scan. A seal
     across the empty slot, found neither by ring nor star, left its star and glyph pieces there, read as a
     name. The decoder knew the page was 1-bit; the signature reader now hears it."""
     with Session(printed.engine()) as session:
