@@ -68,7 +68,8 @@ def read_form_contents(
     if slots:
         half = layout.marker_size_mm / 2 + MARKER_QUIET_MM
         solids = [Rect(x - half, y - half, 2 * half, 2 * half) for x, y in layout.markers.values()] + [layout.qr]
-        signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids)
+        signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids,
+                                     reading.bilevel)
         for slot in slots:
             signature, _area = signatures[slot.key]
             reading.signatures[slot.key] = signature.as_dict()

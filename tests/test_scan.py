@@ -402,3 +402,37 @@ def test_an_empty_slot_with_a_stray_stroke_or_part_of_a_seal_is_never_signed(pri
     assert signed == []
     # The pages are read, not thrown away: most empty slots are settled or flagged on a readable page.
     assert states.count(None) <= EMPTY_SLOT_FAST_SEEDS // 10, states
+
+
+# Stress seeds that read an empty slot as signed (2026-12-03, seeds 6000-6239): a seal stamped over the
+# labels above the slot, whose ring's lower arc dips into it; a faint stretch of that arc (6174, office
+# gray 227 dpi) or a copier's light line (6135, 284 dpi) splits it, so the arc's longest piece stopped
+# short of the slot's edge, and the ring's other pieces plus the seal's text counted as a name. Seed 7119
+# (2026-12-03, seeds 7060-7119): a light stamp beside the slot on a phone photo at 180 dpi, its ring mostly
+# paler than pen ink, so only slivers of it were left at the pen's level; with the glyphs and a stray
+# stroke they made a "name".
+RING_ABOVE_SEEDS = (6135, 6174, 7119)
+
+
+@pytest.mark.parametrize("seed", RING_ABOVE_SEEDS)
+def test_a_seal_ring_dipping_into_an_empty_slot_in_pieces_is_never_signed(printed: Workspace, seed: int) -> None:
+    with Session(printed.engine()) as session:
+        sheets = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[:2]
+        path, page, layout = sheets[seed % len(sheets)].pdf_path, sheets[seed % len(sheets)].pdf_pages[0], \
+            sheets[seed % len(sheets)].layout_version
+    got = empty_slot_reading(EmptySlotCase(path, page, layout, "partial_seal", seed), printed.key())
+    assert got["notes"].get("seal") == "partial"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_seal_across_an_empty_slot_on_a_halved_1bit_scan_is_never_signed(printed: Workspace) -> None:
+    """Stress seed 7033: a 1-bit scan at 238 dpi, halved on reading; the reduced page's gray levels were
+    spread over every value, and the signature reader took it for a gray scan. A seal
+    across the empty slot, found neither by ring nor star, left its star and glyph pieces there, read as a
+    name. The decoder knew the page was 1-bit; the signature reader now hears it."""
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[7033 % 2]
+    got = empty_slot_reading(EmptySlotCase(sheet.pdf_path, sheet.pdf_pages[0], sheet.layout_version, "bilevel_seal",
+                                           7033), printed.key())
+    assert got["notes"].get("bilevel") and got["notes"].get("seal") == "across"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
