@@ -13,7 +13,7 @@ ink in gray). If the seal could still hide a signature, the slot is uncertain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -162,6 +162,16 @@ SEAL_TRACE_MIN_MM2 = 0.5
 # roller band (ink on most of its row or column of bare paper, right across the row), is no trace.
 SEAL_TRACE_SPECK_MAX_MM = 1.6
 SEAL_TRACE_SPECK_MAX_MM2 = 1.2
+# A copier's gray roller band running across a slot can sit right at the ink threshold and break
+# into specks that add up to a "name" beside a stray stroke (stress seeds 9702, 9997: two vertical
+# bands through an empty 督查组成员 slot on 158-171 dpi copies). A band darkens a whole column (or
+# row) of the slot, a name only a small part of it, so each column's and row's own light level
+# (this percentile) is its paper. When one is darker than the slot's paper by this share of the
+# ink threshold, a slot read as signed is read again against those levels; if it is no longer a
+# name there, it goes to review. It can only turn "signed" into "uncertain", never decide a slot.
+SLOT_BAND_LIGHT_PERCENTILE = 75.0
+SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
+SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
 ROLLER_BAND_SHARE_MIN = 0.5
 ROLLER_BAND_GROW_MM = 1.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
@@ -811,9 +821,32 @@ def read_signatures(
         local = [(covered[i][0] - dx, covered[i][1] - dy, covered[i][2]) for i in touching]
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
-        out[key] = (measure_area(area, _local_paper(area, paper_level), px, local, seal_trace=bool(near),
-                                 pen_levels=levels, bilevel=bilevel), area)
+        slot_paper = _local_paper(area, paper_level)
+        reading = measure_area(area, slot_paper, px, local, seal_trace=bool(near), pen_levels=levels, bilevel=bilevel)
+        if reading.state == "signed" and not colour:
+            reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel)
+        out[key] = (reading, area)
     return out
+
+
+def _unless_banded(
+    reading: SignatureReading, area: np.ndarray, paper_level: float, px_per_mm: float,
+    seals: list[tuple[float, float, float]], pen_levels: list[float | None], bilevel: bool,
+) -> SignatureReading:
+    """``reading`` (signed), or uncertain when the name leans on a roller band's ink (SLOT_BAND_*)."""
+    light = area.astype(np.float32)
+    columns = np.percentile(light, SLOT_BAND_LIGHT_PERCENTILE, axis=0)
+    rows = np.percentile(light, SLOT_BAND_LIGHT_PERCENTILE, axis=1)
+    column_excess = np.maximum(paper_level - columns, 0.0)
+    row_excess = np.maximum(paper_level - rows, 0.0)
+    trigger = SLOT_BAND_EXCESS_MIN_SHARE_OF_INK * INK_DARKNESS_MIN_RATIO * paper_level
+    if max(float(column_excess.max()), float(row_excess.max())) < trigger:
+        return reading
+    evened = np.clip(light + column_excess[None, :] + row_excess[:, None], 0, 255).astype(np.uint8)
+    again = measure_area(evened, paper_level, px_per_mm, seals, pen_levels=pen_levels, bilevel=bilevel)
+    if again.state == "signed":
+        return reading
+    return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_BAND_REASON)
 
 
 def _pen_levels(

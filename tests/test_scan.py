@@ -436,3 +436,19 @@ def test_a_seal_across_an_empty_slot_on_a_halved_1bit_scan_is_never_signed(print
                                            7033), printed.key())
     assert got["notes"].get("bilevel") and got["notes"].get("seal") == "across"
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+# Stress seeds 9702 and 9997 (2026-12-03, seeds 9000-9999): copier pages at 158 and 171 dpi with gray
+# roller bands running down through the empty 督查组成员 slot, one of them right at the ink threshold and
+# broken into specks; with a stray stroke the specks made 112-164 mm of "name" and the sheet read valid.
+ROLLER_BAND_SEEDS = (9702, 9997)
+
+
+@pytest.mark.parametrize("seed", ROLLER_BAND_SEEDS)
+def test_roller_bands_through_an_empty_slot_are_never_a_name(printed: Workspace, seed: int) -> None:
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[seed % 2]
+    got = empty_slot_reading(EmptySlotCase(sheet.pdf_path, sheet.pdf_pages[0], sheet.layout_version, "stray_stroke",
+                                           seed), printed.key())
+    assert "roller_stripes" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
