@@ -452,3 +452,20 @@ def test_roller_bands_through_an_empty_slot_are_never_a_name(printed: Workspace,
                                            seed), printed.key())
     assert "roller_stripes" in got["notes"].get("copier_faults", [])
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+# Stress seeds 10572 and 10597 (2026-12-03, seeds 10000-10999, 1-bit): a partial seal's one 15 mm piece
+# with a stroke, signed through a relaxation for 1-bit names in few pieces (since removed); and a seal's
+# star resting on the slot's border, whose solid area the border's removal halved below the star rule.
+BILEVEL_SEAL_SEEDS = (10572, 10597)
+
+
+@pytest.mark.parametrize("seed", BILEVEL_SEAL_SEEDS)
+def test_seal_pieces_or_a_star_on_the_border_of_an_empty_1bit_slot_are_never_signed(printed: Workspace,
+                                                                                    seed: int) -> None:
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[seed % 2]
+    got = empty_slot_reading(EmptySlotCase(sheet.pdf_path, sheet.pdf_pages[0], sheet.layout_version, "bilevel_seal",
+                                           seed), printed.key())
+    assert got["notes"].get("bilevel")
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
