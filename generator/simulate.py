@@ -240,6 +240,15 @@ def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan
             plan.notes["seal"] = slot
 
 
+def tick_both(page: np.ndarray, homography: np.ndarray, layout: PageLayout, key: str, rng: np.random.Generator,
+              px_per_mm: float = PRINT_PX_PER_MM) -> None:
+    """Tick both 是 and 否 of indicator ``key`` with clear checks (a writer who changed their mind and
+    did not cancel the first): no reader may choose, so the page always holds a tick item for review."""
+    pen = handwriting.random_pen(rng)
+    for box in (f"{key}.yes", f"{key}.no"):
+        handwriting.draw_tick(page, _rect_px(homography, layout.boxes[box]), "check", rng, px_per_mm, pen)
+
+
 def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PRINT_DPI,
               profile: str | None = None, quarter_turns: int | None = None) -> tuple[np.ndarray, float, dict[str, Any]]:
     """Degrade a filled RGB page like a scanner or a phone would.

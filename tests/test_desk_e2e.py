@@ -44,6 +44,7 @@ SIM_SHEETS = 10
 # This return leaves amounts, ticks and signatures for review (and the copies below a conflict).
 SIM_SEED = 5
 CONFLICT_FIELD = "team_1"
+BOTH_TICKED_FIELD = "team_2"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "desk_review.png"
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -82,11 +83,14 @@ def _sealed_copy(sheet: IssuedSheet, out: Path) -> tuple[Path, dict[str, Any]]:
     homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
     plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={CONFLICT_FIELD: "yes"}, signatures=signatures)
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(7), seal_probability=1.0)
+    # And an indicator ticked both 是 and 否, so the return always leaves a tick item; the clerk decides 是.
+    sim.tick_both(page, homography, layout, BOTH_TICKED_FIELD, np.random.default_rng(8))
     path = out / "sealed.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
     fields: dict[str, Any] = {key: "blank" for key in INDICATORS_BY_KEY}
     fields.update({key: None for key in NUMERIC_FIELDS_BY_KEY})
     fields[CONFLICT_FIELD] = "yes"
+    fields[BOTH_TICKED_FIELD] = "yes"
     return path, {"form_id": sheet.form_id, "sheet_page": 1, "fields": fields, "signatures": signatures}
 
 

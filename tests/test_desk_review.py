@@ -34,6 +34,7 @@ ROUND = "2015-08"
 SIM_SHEETS = 10
 SIM_SEED = 5
 CONFLICT_FIELD = "team_1"
+BOTH_TICKED_FIELD = "team_2"
 
 
 def _cli(ws: Workspace, *args: str) -> int:
@@ -76,6 +77,8 @@ def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
     plan = sim.PagePlan(form_id=sealed.form_id, sheet_page=1, fields={CONFLICT_FIELD: "yes"},
                         signatures={"village_head": "empty", "first_secretary": "signed", "group_member": "signed"})
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(7), seal_probability=1.0)
+    # And an indicator ticked both 是 and 否, so the queue holds a tick item whatever the simulated return leaves.
+    sim.tick_both(page, homography, layout, BOTH_TICKED_FIELD, np.random.default_rng(8))
     path = out / "sealed.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
     files.append(path)
