@@ -68,6 +68,20 @@ def session_of(ws: Workspace) -> Session:
     return Session(ws.engine(), expire_on_commit=False)
 
 
+def smallest_group(ws: Workspace, round_id: str) -> int:
+    """The round's group with the fewest villages: the cheapest to print in a test."""
+    from sqlalchemy import func, select
+
+    from ducha.db.models import RoundVillage
+
+    with Session(ws.engine()) as session:
+        counts = session.execute(
+            select(RoundVillage.group_no, func.count()).where(RoundVillage.round == round_id)
+            .group_by(RoundVillage.group_no)
+        ).all()
+    return int(min(counts, key=lambda row: row[1])[0])
+
+
 def fill_workspace(ws: Workspace, rounds: tuple[str, ...] = (SAMPLE_ROUND,)) -> None:
     """Import the sample registry and roster, and plan the given rounds with the sample seed."""
     with session_of(ws) as session, session.begin():

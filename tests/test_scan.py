@@ -20,6 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from conftest import smallest_group
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -51,12 +52,8 @@ def _cli(ws: Workspace, *args: str) -> int:
 def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """Round 2015-08, smallest group printed; its first village has two follow-up items (page 2)."""
     ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("scan") / "ducha-data")
+    group = smallest_group(ws, "2015-08")
     with Session(ws.engine()) as session, session.begin():
-        counts = session.execute(
-            select(RoundVillage.group_no, func.count()).where(RoundVillage.round == "2015-08")
-            .group_by(RoundVillage.group_no)
-        ).all()
-        group = min(counts, key=lambda row: row[1])[0]
         first = session.scalars(
             select(RoundVillage).where(RoundVillage.round == "2015-08", RoundVillage.group_no == group)
             .order_by(RoundVillage.visit_order)
