@@ -298,8 +298,9 @@ def crop(
     px_per_mm: float,
     margin_mm: float = 0.0,
     inset_mm: float = 0.0,
+    border_value: int = 255,
 ) -> np.ndarray:
-    """An upright crop of a layout rectangle, by a tiny warp of just that area."""
+    """An upright crop of a layout rectangle, by a tiny warp of just that area (beyond the image: ``border_value``)."""
     x0 = rect.x_mm - margin_mm + inset_mm
     y0 = rect.y_mm - margin_mm + inset_mm
     w_mm = rect.w_mm + 2 * (margin_mm - inset_mm)
@@ -317,7 +318,7 @@ def crop(
         (w_px, h_px),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_CONSTANT,
-        borderValue=255,
+        borderValue=border_value,
     )
 
 

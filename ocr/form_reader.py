@@ -35,7 +35,8 @@ def _evidence(gray: np.ndarray, alignment: Alignment, rects: list[Rect], reading
 
 
 def read_form_contents(
-    gray: np.ndarray, colour: bool, alignment: Alignment, layout: PageLayout, spec: FormSpec, reading: PageReading
+    gray: np.ndarray, colour: bool, alignment: Alignment, layout: PageLayout, spec: FormSpec, reading: PageReading,
+    redness: np.ndarray | None = None,
 ) -> None:
     """Fill ``reading`` with every group, number and signature of ``spec`` found on ``layout``."""
     paper = paper_level_of(gray)
@@ -69,7 +70,7 @@ def read_form_contents(
         half = layout.marker_size_mm / 2 + MARKER_QUIET_MM
         solids = [Rect(x - half, y - half, 2 * half, 2 * half) for x, y in layout.markers.values()] + [layout.qr]
         signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids,
-                                     reading.bilevel)
+                                     reading.bilevel, redness)
         for slot in slots:
             signature, _area = signatures[slot.key]
             reading.signatures[slot.key] = signature.as_dict()

@@ -49,6 +49,10 @@ class PageImage:
     colour: bool
     px_per_mm_hint: float  # from the pixel size, assuming A4; alignment measures the real one
     bilevel: bool = False  # a black-and-white (1-bit) scan
+    # Colour pages only: how much redder than green and blue each pixel is (0-255), at ``gray``'s size.
+    # The red channel makes a red seal light, but not always light enough (a dim photo, JPEG's halved
+    # colour); what is left of it is still red, while black and blue pens are not.
+    redness: np.ndarray | None = None
 
 
 def sniff_kind(path: Path) -> Kind:
@@ -223,12 +227,15 @@ def _is_bilevel(gray: np.ndarray) -> bool:
 def _finish(page_no: int, image: np.ndarray, rgb: bool = False, bilevel: bool | None = None) -> PageImage:
     """``image`` is gray, BGR(A) as OpenCV decodes, or RGB as PIL decodes when ``rgb``."""
     colour = False
+    redness: np.ndarray | None = None
     if image.ndim == 3:
         if image.shape[2] == 4:
             image = image[:, :, :3]
         colour = _is_colour(image)
         if colour:
-            image = np.ascontiguousarray(image[:, :, 0 if rgb else 2])
+            red = np.ascontiguousarray(image[:, :, 0 if rgb else 2])
+            redness = cv2.subtract(red, np.maximum(image[:, :, 1], image[:, :, 2 if rgb else 0]))
+            image = red
         else:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY)
     if image.dtype != np.uint8:
@@ -239,8 +246,11 @@ def _finish(page_no: int, image: np.ndarray, rgb: bool = False, bilevel: bool | 
     factor = _reduction(w, h)
     if factor > 1:
         image = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+        if redness is not None:
+            redness = cv2.resize(redness, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
     hint = max(image.shape) / A4_LONG_SIDE_MM
-    return PageImage(page_no=page_no, gray=image, colour=colour, px_per_mm_hint=hint, bilevel=bilevel)
+    return PageImage(page_no=page_no, gray=image, colour=colour, px_per_mm_hint=hint, bilevel=bilevel,
+                     redness=redness)
 
 
 def decode_jpeg(data: bytes, page_no: int) -> PageImage:

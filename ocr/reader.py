@@ -183,9 +183,9 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     described = form_spec(sheet.layout)
     if described is not None:
         # Any form other than the record sheet is read from its description alone.
-        read_form_contents(gray, page.colour, alignment, layout, described, reading)
+        read_form_contents(gray, page.colour, alignment, layout, described, reading, page.redness)
         return reading
-    _read_contents(gray, page.colour, alignment, layout, reading)
+    _read_contents(gray, page.colour, alignment, layout, reading, page.redness)
     if identity.mended or reading.mended:
         _faded_slots_to_review(reading)
     if _unfilled(reading):
@@ -287,7 +287,8 @@ def _evidence(gray: np.ndarray, alignment: Alignment, rects: list, reading: Page
     reading.crops[key] = crop(gray, alignment, union_rect(rects), EVIDENCE_PX_PER_MM, margin_mm=EVIDENCE_MARGIN_MM)
 
 
-def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout: PageLayout, reading: PageReading) -> None:
+def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout: PageLayout, reading: PageReading,
+                   redness: np.ndarray | None = None) -> None:
     paper = paper_level_of(gray)
     boxes = layout.boxes
     pairs: list[tuple[str, str, str, tuple[str, str], tuple[str, str]]] = []
@@ -330,7 +331,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
     half = layout.marker_size_mm / 2 + MARKER_QUIET_MM
     solids = [Rect(x - half, y - half, 2 * half, 2 * half) for x, y in layout.markers.values()] + [layout.qr]
     signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids,
-                                 reading.bilevel)
+                                 reading.bilevel, redness)
     for slot in slots:
         signature, _area = signatures[slot.key]
         reading.signatures[slot.key] = signature.as_dict()

@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 import pdfplumber
 import pytest
+from conftest import smallest_group
 from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer
 from desk_review_clerk import KINDS, Settled, settle_grid, truth_label, wait_idle
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ducha.cli import main as cli_main
-from ducha.db.models import AuditEntry, IssuedSheet, ReviewItem, RoundVillage, ScanPage
+from ducha.db.models import AuditEntry, IssuedSheet, ReviewItem, ScanPage
 from ducha.results import load_form_results
 from ducha.review import CONFLICT_REASON_PREFIX
 from ducha.simulate import _render
@@ -97,10 +98,7 @@ def _sealed_copy(sheet: IssuedSheet, out: Path) -> tuple[Path, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def desk(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("e2e") / "ducha-data")
-    with Session(ws.engine()) as session:
-        counts = session.execute(select(RoundVillage.group_no, func.count()).where(RoundVillage.round == ROUND)
-                                 .group_by(RoundVillage.group_no)).all()
-    group = min(counts, key=lambda row: row[1])[0]
+    group = smallest_group(ws, ROUND)
     assert _cli(ws, "sheets", ROUND, "--group", str(group)) == 0
     out = tmp_path_factory.mktemp("returned")
     assert _cli(ws, "simulate", ROUND, "--out", str(out), "--seed", str(SIM_SEED), "--limit", str(SIM_SHEETS)) == 0

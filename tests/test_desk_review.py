@@ -15,12 +15,13 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from conftest import smallest_group
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ducha import review
 from ducha.cli import main as cli_main
-from ducha.db.models import AuditEntry, IssuedSheet, ReviewItem, RoundVillage, ScanFile, ScanPage, Village
+from ducha.db.models import AuditEntry, IssuedSheet, ReviewItem, ScanFile, ScanPage, Village
 from ducha.results import load_form_results
 from ducha.review import ReviewScope
 from ducha.scan import scan
@@ -44,11 +45,7 @@ def _cli(ws: Workspace, *args: str) -> int:
 @pytest.fixture(scope="module")
 def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("review") / "ducha-data")
-    with Session(ws.engine()) as session:
-        counts = session.execute(
-            select(RoundVillage.group_no, func.count()).where(RoundVillage.round == ROUND).group_by(RoundVillage.group_no)
-        ).all()
-    group = min(counts, key=lambda row: row[1])[0]
+    group = smallest_group(ws, ROUND)
     assert _cli(ws, "sheets", ROUND, "--group", str(group)) == 0
     out = tmp_path_factory.mktemp("returned")
     assert _cli(ws, "simulate", ROUND, "--out", str(out), "--seed", str(SIM_SEED), "--limit", str(SIM_SHEETS)) == 0

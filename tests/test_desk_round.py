@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+from conftest import smallest_group
 from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer, ducha_cli
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ducha.db.models import IssuedSheet, Job, ReviewItem, RoundVillage, ScanPage
+from ducha.db.models import IssuedSheet, Job, ReviewItem, ScanPage
 from ducha.scan import scan
 from ducha.sheets import issue_sheets
 from ducha.simulate import simulate_round
@@ -40,11 +41,8 @@ SCREEN_HEIGHT_PX = 900
 @pytest.fixture(scope="module")
 def round_desk(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskServer]:
     ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("round-desk") / "ducha-data")
+    group = smallest_group(ws, ROUND)
     with Session(ws.engine(), expire_on_commit=False) as session, session.begin():
-        counts = session.execute(
-            select(RoundVillage.group_no, func.count()).where(RoundVillage.round == ROUND).group_by(RoundVillage.group_no)
-        ).all()
-        group = min(counts, key=lambda row: row[1])[0]
         issue_sheets(ws, session, ROUND, group=group, workers=1)
     returned = tmp_path_factory.mktemp("round-desk-returned")
     with Session(ws.engine()) as session:

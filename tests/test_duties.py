@@ -15,14 +15,13 @@ from typing import Any
 
 import openpyxl
 import pytest
-import sqlalchemy as sa
-from conftest import CliRunner
+from conftest import CliRunner, smallest_group
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ducha.awareness import awareness_findings
 from ducha.county_reports import receive_report
-from ducha.db.models import IssuedSheet, RoundVillage, Village
+from ducha.db.models import IssuedSheet, Village
 from ducha.notice import body_text, prepare
 from ducha.review import resolve
 from ducha.scan import scan
@@ -51,11 +50,8 @@ def _expected_rate(fields: dict[str, Any]) -> tuple[int, int]:
 def surveyed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("duties")
     ws = copy_workspace(planned_workspace, tmp / "ducha-data")
+    group = smallest_group(ws, ROUND)
     with Session(ws.engine(), expire_on_commit=False) as session, session.begin():
-        counts = session.execute(
-            select(RoundVillage.group_no, sa.func.count()).where(RoundVillage.round == ROUND).group_by(RoundVillage.group_no)
-        ).all()
-        group = min(counts, key=lambda row: row[1])[0]
         report = issue_forms(ws, session, ROUND, group=group)
     with Session(ws.engine()) as session:
         truth_path = simulate_round(session, ROUND, tmp / "returned", seed=4, limit_sheets=SIMULATED_SURVEYS, workers=1)

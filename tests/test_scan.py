@@ -451,6 +451,19 @@ def test_roller_bands_through_an_empty_slot_are_never_a_name(printed: Workspace,
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+# Stress seed 11523 (2026-12-03, seeds 11000-11999): a colour phone photo at 208 dpi, JPEG quality 55, its
+# light falling off to the right; a seal stamped beside the empty 督查组成员 slot's right end was no longer
+# red enough to vanish from the red channel, and the seal search did not run on colour pages (and against
+# one paper level the shaded side of the row was all "ink"): its glyphs read as 32 mm of name.
+def test_a_seal_left_in_the_red_channel_of_a_dim_colour_photo_is_never_a_name(printed: Workspace) -> None:
+    with Session(printed.engine()) as session:
+        sheet = session.scalars(select(IssuedSheet).order_by(IssuedSheet.form_id)).all()[11523 % 2]
+    got = empty_slot_reading(EmptySlotCase(sheet.pdf_path, sheet.pdf_pages[0], sheet.layout_version, "partial_seal",
+                                           11523), printed.key())
+    assert got["notes"].get("profile") == "photo" and got["notes"].get("seal") == "partial"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 # Stress seeds 10572 and 10597 (2026-12-03, seeds 10000-10999, 1-bit): a partial seal's one 15 mm piece
 # with a stroke, signed through a relaxation for 1-bit names in few pieces (since removed); and a seal's
 # star resting on the slot's border, whose solid area the border's removal halved below the star rule.
