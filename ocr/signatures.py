@@ -509,7 +509,7 @@ def measure_area(
         if seal_trace:
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
-        if _rests_on_a_ring(kept, px_per_mm) or (not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm,
+        if _rests_on_a_ring(kept, px_per_mm, bilevel=bilevel) or (not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm,
                                                                                         counted, kept)):
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
@@ -552,7 +552,8 @@ def _faint_ink(area: np.ndarray, paper_level: float, px_per_mm: float, counted: 
     return (_large(faint > 0, SPECK_MAX_MM2 * px_per_mm * px_per_mm)).astype(np.uint8) * 255
 
 
-def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | None = None) -> bool:
+def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | None = None,
+                     bilevel: bool = False) -> bool:
     """True when the ink is a name only thanks to pieces lying on one seal-sized circle whose centre is
     outside the slot: a seal stamped beside or above the slot (its star among the printed labels,
     where the seal search does not look) dips its ring into the slot, cut into pieces by a copier's
@@ -562,7 +563,12 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     ``ring_ink``: where to look for the ring, when not in ``ink`` itself. A light stamp's ring is
     mostly paler than pen ink: at the pen's level only slivers of it are left, too broken to be an arc,
     while with its glyphs and a stray stroke they still make a "name" (stress seed 7119, a phone photo
-    at 180 dpi). At a stamp's level the ring is whole."""
+    at 180 dpi). At a stamp's level the ring is whole.
+
+    ``bilevel``: on a 1-bit page a seal across the slot may show nothing outside it, so the circle's
+    centre may lie inside the slot too, and the rest must be a name by the 1-bit rule (stress seed
+    12557, 289 dpi: the ring's left arc, joined to a glyph piece and so no arc by itself, with the
+    ring's right arc, inner line and glyph pieces made 19 mm of "name")."""
     skeleton = skeletonize((ink if ring_ink is None else ring_ink) > 0)
     ys, xs = np.nonzero(skeleton)
     if xs.size < RING_SET_MIN_MM * px_per_mm:
@@ -580,7 +586,7 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     cy = (sq[:, 0] * (c[:, 0] - b[:, 0]) + sq[:, 1] * (a[:, 0] - c[:, 0]) + sq[:, 2] * (b[:, 0] - a[:, 0])) / d
     r = np.hypot(a[:, 0] - cx, a[:, 1] - cy)
     outside = (cx < 0) | (cx >= w) | (cy < 0) | (cy >= h)
-    ok &= outside & (r >= RING_ARC_RADIUS_MIN_MM * px_per_mm) & (r <= RING_ARC_RADIUS_MAX_MM * px_per_mm)
+    ok &= (outside | bilevel) & (r >= RING_ARC_RADIUS_MIN_MM * px_per_mm) & (r <= RING_ARC_RADIUS_MAX_MM * px_per_mm)
     if not ok.any():
         return False
     cx, cy, r = cx[ok], cy[ok], r[ok]
@@ -601,6 +607,9 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ring, np.ones((grow, grow), np.uint8))))
     _total, writer_mm, writer_w, writer_h = _stroke_lengths(rest, px_per_mm)
     rest_mm2 = float(np.count_nonzero(rest)) / (px_per_mm * px_per_mm)
+    if bilevel and not (writer_mm >= BILEVEL_WRITER_STROKE_MIN_MM and writer_w >= BILEVEL_WRITER_WIDTH_MIN_MM
+                        and rest_mm2 >= BILEVEL_INK_MIN_MM2):
+        return True
     return not (rest_mm2 >= SIGNED_INK_MIN_MM2 and writer_mm >= SIGNED_WRITER_STROKE_MIN_MM
                 and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM)
 

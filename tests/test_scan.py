@@ -467,7 +467,10 @@ def test_a_seal_left_in_the_red_channel_of_a_dim_colour_photo_is_never_a_name(pr
 # Stress seeds 10572 and 10597 (2026-12-03, seeds 10000-10999, 1-bit): a partial seal's one 15 mm piece
 # with a stroke, signed through a relaxation for 1-bit names in few pieces (since removed); and a seal's
 # star resting on the slot's border, whose solid area the border's removal halved below the star rule.
-BILEVEL_SEAL_SEEDS = (10572, 10597)
+# Stress seed 12557 (2026-12-03, seeds 12000-12999, 1-bit at 289 dpi): a seal across the empty slot, found
+# neither by ring nor star; its ring's left arc, joined to a glyph piece, with its right arc and inner line
+# made 19 mm of "name", just over the 1-bit rule.
+BILEVEL_SEAL_SEEDS = (10572, 10597, 12557)
 
 
 @pytest.mark.parametrize("seed", BILEVEL_SEAL_SEEDS)
