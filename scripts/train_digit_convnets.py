@@ -11,10 +11,16 @@ reaching 2 mm past the box, resampled to the reader's rate) and once as
 the raw MNIST image, all through the reader's own preparation; each epoch
 then warps them a little more (turn, scale, shear, shift, a thicker or
 thinner pen). ``train --init K`` goes on from net K of an existing model
-at a lower rate (how the shipped nets of 2026-12-03 were made: one epoch
-each on ``--renders 2``, then, later that day, two more epochs each on the
-same renders: ``train --seed 2 --init 0`` and ``train --seed 3 --init 1``,
-about 25 minutes an epoch on the shared machine, 3.5 when idle).
+at a lower rate (base architecture only).
+
+The shipped nets (2026-12-03, second pass) are two deeper nets trained
+from scratch on the ``--renders 2`` boxes (155,453 images): ``train --arch
+deep --seed 4 --epochs 3`` and ``train --arch deep --seed 6 --epochs 2``
+(one-cycle rate to 3e-3, batch norm folded into the kernels when saved),
+one thread each, 45 and 34 minutes on the loaded shared machine (14-20
+minutes an epoch; about 6 when idle, estimated), then ``assemble --nets 4 6``. The
+reader takes their geometric vote. Before them: nets 2 and 3 of the base
+architecture (``--init`` from the first nets, three epochs in all).
 
 Inference is plain numpy (``ocr.digits.ConvNet``); PyTorch is needed here
 only and is not a dependency of ducha.
@@ -24,9 +30,10 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     P=/tmp/trainenv/bin/python
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 0/2 &
     $P scripts/train_digit_convnets.py render --data /tmp/digits/allowed.npz --part 1/2; wait
-    $P scripts/train_digit_convnets.py train --seed 0 &  $P scripts/train_digit_convnets.py train --seed 1; wait
-    (or, going on from the shipped nets: train --seed K --init K --init-model OLD.npz --epochs 1)
-    $P scripts/train_digit_convnets.py assemble --nets 0 1 --out ocr/models/digits.npz
+    $P scripts/train_digit_convnets.py train --arch deep --seed 4 --epochs 3 &
+    $P scripts/train_digit_convnets.py train --arch deep --seed 6 --epochs 2; wait
+    (or, going on from base-architecture nets: train --seed K --init K --init-model OLD.npz --epochs 1)
+    $P scripts/train_digit_convnets.py assemble --nets 4 6 --data /tmp/digits/allowed.npz --out ocr/models/digits.npz
 """
 
 from __future__ import annotations
@@ -58,6 +65,11 @@ PEAK_LEARNING_RATE = 3e-3
 WEIGHT_DECAY = 1e-5
 GRADIENT_NORM_MAX = 5.0
 CONV_CHANNELS = (32, 64)
+# The deeper net (--arch deep): a third convolution on the 7×7 map, batch
+# norm after each convolution (folded into the kernels when saved), pooled
+# to 3×3 (the last row and column dropped, as PyTorch's pooling floors).
+DEEP_CONV_CHANNELS = (32, 64, 128)
+BATCH_NORM_EPS = 1e-5
 DENSE_UNITS = 256
 DROPOUT = 0.3
 ELASTIC_PROBABILITY = 0.5
@@ -158,18 +170,23 @@ def command_train(args: argparse.Namespace) -> None:
     print(f"training set: {len(y)} prepared images from {len(parts)} parts", flush=True)
 
     class Net(nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, channels: tuple[int, ...], batch_norm: bool) -> None:
             super().__init__()
-            first, second = CONV_CHANNELS
-            self.conv1 = nn.Conv2d(1, first, 3, padding=1)
-            self.conv2 = nn.Conv2d(first, second, 3, padding=1)
-            self.dense1 = nn.Linear(second * 7 * 7, DENSE_UNITS)
+            self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip((1,) + channels, channels))
+            self.norms = nn.ModuleList(nn.BatchNorm2d(c, eps=BATCH_NORM_EPS) for c in channels) if batch_norm else None
+            side = 28
+            for _ in channels:
+                side //= 2
+            self.dense1 = nn.Linear(channels[-1] * side * side, DENSE_UNITS)
             self.dense2 = nn.Linear(DENSE_UNITS, 10)
             self.drop = nn.Dropout(DROPOUT)
 
         def forward(self, t: torch.Tensor) -> torch.Tensor:
-            t = F.max_pool2d(F.relu(self.conv1(t)), 2)
-            t = F.max_pool2d(F.relu(self.conv2(t)), 2)
+            for i, conv in enumerate(self.convs):
+                t = conv(t)
+                if self.norms is not None:
+                    t = self.norms[i](t)
+                t = F.max_pool2d(F.relu(t), 2)
             return self.dense2(self.drop(F.relu(self.dense1(t.flatten(1)))))
 
     def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -198,7 +215,7 @@ def command_train(args: argparse.Namespace) -> None:
     seed = SEED + args.seed
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    net = Net()
+    net = Net(DEEP_CONV_CHANNELS, True) if args.arch == "deep" else Net(CONV_CHANNELS, False)
     net.tag = args.seed
     steps = args.epochs * math.ceil(len(x) / BATCH)
     if args.init is None:
@@ -209,15 +226,17 @@ def command_train(args: argparse.Namespace) -> None:
         # Go on from a net of an existing model, on the new renders, at a lower rate falling to zero.
         start = load_model(args.init_model).convnets[args.init]
         with torch.no_grad():
-            for layer, kernel, bias in ((net.conv1, start.kernels[0], start.kernel_biases[0]),
-                                        (net.conv2, start.kernels[1], start.kernel_biases[1])):
+            if args.arch != "base":
+                raise SystemExit("--init goes on from a net of the base architecture only")
+            for layer, kernel, bias in zip(net.convs, start.kernels, start.kernel_biases):
                 layer.weight.copy_(torch.from_numpy(kernel))
                 layer.bias.copy_(torch.from_numpy(bias))
             for layer, weight, bias in ((net.dense1, start.weights[0], start.biases[0]),
                                         (net.dense2, start.weights[1], start.biases[1])):
                 layer.weight.copy_(torch.from_numpy(weight.T.copy()))
                 layer.bias.copy_(torch.from_numpy(bias))
-        optimiser = torch.optim.Adam(net.parameters(), lr=FINE_TUNE_LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        optimiser = torch.optim.Adam(net.parameters(), lr=args.learning_rate or FINE_TUNE_LEARNING_RATE,
+                                     weight_decay=WEIGHT_DECAY)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
     started = time.perf_counter()
     for epoch in range(args.epochs):
@@ -251,14 +270,26 @@ def save(net: Any) -> None:
     def arr(t: Any) -> np.ndarray:
         return t.detach().cpu().numpy().astype(np.float32)
 
-    np.savez(WORK_DIR / f"net_{net.tag}.npz", k0=arr(net.conv1.weight), k1=arr(net.conv2.weight),
-             b0=arr(net.conv1.bias), b1=arr(net.conv2.bias), w0=arr(net.dense1.weight).T.copy(),
-             w1=arr(net.dense2.weight).T.copy(), d0=arr(net.dense1.bias), d1=arr(net.dense2.bias))
+    convs: dict[str, np.ndarray] = {}
+    for i, conv in enumerate(net.convs):
+        kernel, bias = arr(conv.weight), arr(conv.bias)
+        if net.norms is not None:
+            # Batch norm at inference is a scale and shift per channel: fold it into the kernel.
+            norm = net.norms[i]
+            factor = arr(norm.weight) / np.sqrt(arr(norm.running_var) + norm.eps)
+            kernel = kernel * factor[:, None, None, None]
+            bias = (bias - arr(norm.running_mean)) * factor + arr(norm.bias)
+        convs[f"k{i}"], convs[f"b{i}"] = kernel, bias
+    dense = {"w0": arr(net.dense1.weight).T.copy(), "w1": arr(net.dense2.weight).T.copy(),
+             "d0": arr(net.dense1.bias), "d1": arr(net.dense2.bias)}
+    np.savez(WORK_DIR / f"net_{net.tag}.npz", **convs, **dense)  # type: ignore[arg-type]
 
 
 def load_net(path: Path) -> ConvNet:
     with np.load(path) as d:
-        return ConvNet((d["k0"], d["k1"]), (d["b0"], d["b1"]), (d["w0"], d["w1"]), (d["d0"], d["d1"]))
+        layers = sum(1 for name in d.files if name.startswith("k"))
+        return ConvNet(tuple(d[f"k{i}"] for i in range(layers)), tuple(d[f"b{i}"] for i in range(layers)),
+                       (d["w0"], d["w1"]), (d["d0"], d["d1"]))
 
 
 def command_assemble(args: argparse.Namespace) -> None:
@@ -291,6 +322,9 @@ def main() -> int:
     train.add_argument("--epochs", type=int, default=EPOCHS)
     train.add_argument("--init", type=int, help="从 --init-model 的第几个卷积网络接着训练")
     train.add_argument("--init-model", type=Path, default=MODEL_PATH)
+    train.add_argument("--arch", choices=("base", "deep"), default="base",
+                       help="base：两层卷积；deep：三层卷积加批归一化")
+    train.add_argument("--learning-rate", type=float, help="接着训练时的起始学习率（默认 3e-4）")
     assemble = sub.add_parser("assemble", help="把训练好的网络写进模型文件")
     assemble.add_argument("--nets", type=int, nargs="+", required=True)
     assemble.add_argument("--base", type=Path, default=MODEL_PATH, help="取其 HOG 标准化参数（及 MLP）的模型")

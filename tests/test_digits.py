@@ -83,7 +83,7 @@ def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
             for y in range(h):
                 for x in range(w):
                     out[o, y, x] = (padded[:, y:y + 3, x:x + 3] * kernel[o]).sum() + bias[o]
-        out = np.maximum(out, 0.0)
+        out = np.maximum(out, 0.0)[:, :h // 2 * 2, :w // 2 * 2]  # an odd last row and column are not pooled
         maps = out.reshape(kernel.shape[0], h // 2, 2, w // 2, 2).max(axis=(2, 4))
     hidden = maps.reshape(-1)
     for i, (weight, bias) in enumerate(zip(net.weights, net.biases)):
@@ -102,6 +102,19 @@ def test_convnet_inference_matches_the_plain_definition() -> None:
                   (rng.normal(size=3).astype(np.float32), rng.normal(size=4).astype(np.float32)),
                   (rng.normal(size=(4 * 7 * 7, 5)).astype(np.float32) * 0.1, rng.normal(size=(5, 10)).astype(np.float32)),
                   (rng.normal(size=5).astype(np.float32), rng.normal(size=10).astype(np.float32)))
+    images = rng.random((2, 28, 28)).astype(np.float32)
+    fast = net.probabilities(images)
+    for image, row in zip(images, fast):
+        np.testing.assert_allclose(row, _naive_convnet(net, image), rtol=1e-4, atol=1e-6)
+
+
+def test_a_third_convolution_on_the_odd_map_matches_the_plain_definition() -> None:
+    # The shipped deeper nets pool 28 -> 14 -> 7 -> 3: the 7x7 map's last row and column are dropped.
+    rng = np.random.default_rng(11)
+    net = ConvNet(tuple(rng.normal(size=shape).astype(np.float32) for shape in ((3, 1, 3, 3), (4, 3, 3, 3), (5, 4, 3, 3))),
+                  tuple(rng.normal(size=n).astype(np.float32) for n in (3, 4, 5)),
+                  (rng.normal(size=(5 * 3 * 3, 6)).astype(np.float32) * 0.1, rng.normal(size=(6, 10)).astype(np.float32)),
+                  (rng.normal(size=6).astype(np.float32), rng.normal(size=10).astype(np.float32)))
     images = rng.random((2, 28, 28)).astype(np.float32)
     fast = net.probabilities(images)
     for image, row in zip(images, fast):
