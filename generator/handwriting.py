@@ -508,8 +508,11 @@ SPECIMEN_DPI_MAX = 300.0
 def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
                        degrade_scan: bool = True, pen: Pen | None = None,
                        box_mm: tuple[float, float] | None = None, reach_mm: float = 0.0,
-                       shift_mm: float = 0.0, dpi: float | None = None) -> np.ndarray:
+                       shift_mm: float = 0.0, dpi: float | None = None, smudge: bool = False) -> np.ndarray:
     """A gray crop of one comb box as the reader cuts it from a scan.
+
+    ``smudge``: a soft gray smear in the box as well (a dirty thumb), as the
+    page simulator puts into some empty boxes.
 
     The box is drawn at 300 dpi with its printed border and (unless
     ``digit_image`` is None) a handwritten digit, then scanned: gray, blur,
@@ -531,6 +534,8 @@ def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
         # a 7 or 9 dropping below the baseline, a 6 rising above it.
         moved = (box[0], box[1] + round(shift_mm * ppm), box[2], box[3])
         draw_digit(page, moved, digit_image, rng, px_per_mm=ppm, pen=pen)
+    if smudge:
+        draw_smudge(page, box, rng, px_per_mm=ppm)
     gray = degrade.to_gray(page)
     scan_dpi = float(DPI_DEFAULT)
     if degrade_scan:
