@@ -50,7 +50,7 @@ BLANK_FIELD_SHARE = 0.05
 SAMPLE_PX_PER_MM_MAX = 10.0
 SHOWN_GATE = reader.FIELD_ACCEPT_MIN_PROBABILITY
 SHOWN_WRONG_MAX = 20
-GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995)
+GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.993, 0.995, 0.996, 0.997, 0.998)
 
 
 def field_value(field: NumericField, rng: np.random.Generator) -> str:
