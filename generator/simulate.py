@@ -367,12 +367,15 @@ def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX
 
 
 # The empty-slot stress cases: a slot left empty, with what real returns put there.
-EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal")
+# "gray_seal": a seal stamped right across the empty slot, over one or two stray strokes, on a gray scan (the
+# reader looks for pen strokes darker than the seal under it: a stray stroke must not pass for a name).
+EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal")
 # Each case is scanned the harsh ways real returns come in.
 EMPTY_SLOT_PROFILES = {
     "stray_stroke": ("photo", "bilevel", "copier", "low_dpi", "office_gray"),
     "partial_seal": ("photo", "office_gray", "copier", "low_dpi", "colour"),
     "bilevel_seal": ("bilevel",),
+    "gray_seal": ("office_gray", "copier", "low_dpi", "high_dpi"),
 }
 
 
@@ -394,7 +397,7 @@ def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout
         if slot != empty:
             handwriting.draw_signature(page, rect, rng, px_per_mm)
             continue
-        if case == "stray_stroke" or rng.random() < 0.5:
+        if case in ("stray_stroke", "gray_seal") or rng.random() < 0.5:
             kind: handwriting.StrayKind = "long_stroke" if case == "stray_stroke" or rng.random() < 0.7 else "stroke"
             for _ in range(int(rng.integers(1, 3))):
                 handwriting.draw_stray_mark(page, rect, rng, kind, px_per_mm)
@@ -402,7 +405,7 @@ def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout
         if case == "partial_seal" or (case == "bilevel_seal" and rng.random() < 0.5):
             centre = handwriting.seal_centre_partly_over(rect, rng, px_per_mm)
             notes["seal"] = "partial"
-        elif case == "bilevel_seal":
+        elif case in ("bilevel_seal", "gray_seal"):
             centre = handwriting.seal_centre_across(rect, rng)
             notes["seal"] = "across"
         else:
