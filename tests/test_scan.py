@@ -408,7 +408,10 @@ def test_an_empty_slot_with_a_stray_stroke_or_part_of_a_seal_is_never_signed(pri
 # (2026-12-03, seeds 7060-7119): a light stamp beside the slot on a phone photo at 180 dpi, its ring mostly
 # paler than pen ink, so only slivers of it were left at the pen's level; with the glyphs and a stray
 # stroke they made a "name".
-RING_ABOVE_SEEDS = (6135, 6174, 7119)
+# Seeds 23224 (gray, 153 dpi: a stray stroke across the ring's lower arc parted it into two runs, each too
+# flat alone) and 27269 (a 1-bit copy at 278 dpi: with the arc found, a stroke cut by light lines and glyph
+# pieces still made 18 mm), found by the gray-seal pass's 1,600 fresh partial-seal seeds.
+RING_ABOVE_SEEDS = (6135, 6174, 7119, 23224, 27269)
 
 
 @pytest.mark.parametrize("seed", RING_ABOVE_SEEDS)
