@@ -168,7 +168,6 @@ SEAL_TRACE_SPECK_MAX_MM2 = 1.2
 SLOT_BAND_LIGHT_PERCENTILE = 75.0
 SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
 SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
-SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"
 ROLLER_BAND_SHARE_MIN = 0.5
 ROLLER_BAND_GROW_MM = 1.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
@@ -185,20 +184,6 @@ SEAL_LEVEL_MIN_PX_MM2 = 20.0
 # Smaller pieces are dust or toner specks, black and no part of the seal.
 SEAL_PIECE_MIN_MM2 = 1.0
 PEN_OVER_SEAL_DARKNESS_MARGIN = 0.15
-# A second look on a gray scan, when a seal hides a slot from the first: a pen stroke is darker than the
-# seal's own ink (measured outside the slot) along its core, though blur leaves only a sliver of it above the
-# margin above. Ink darker than the seal by this smaller margin is a stroke's core; the ink joined to it
-# within a pen's half width is its stroke. Only strokes count: each piece at least this long (a seal glyph's
-# darkest pixels are specks and short bits), and the rest is judged as before (the writer's rule, traces,
-# rings). It can only turn "a seal hides the slot" into "signed" when the pen's own strokes make the name.
-PEN_CORE_OVER_SEAL_DARKNESS_MARGIN = 0.05
-PEN_CORE_GROW_MM = 0.4
-PEN_STROKE_MIN_MM = 3.0
-# And a name found this way must be clearly one: one or two stray strokes under the seal, their crossings with
-# its ring as dark as pen over seal, made up to 16.4 mm of "name" in this look on the stress pages (gray_seal,
-# seeds 22000-22199; at 14 mm seeds 22114 and 22120, 600 dpi, read signed); the names it settles on the
-# benchmark hold 21-46 mm (one of 18.4 mm stays in review).
-PEN_CORE_WRITER_STROKE_MIN_MM = 20.0
 # The seal's star is solid and stays dark where thin strokes blur paler, and it
 # usually lies in the slot: the solid ink (this thick) at the seal's centre sets the
 # level too, and no solid ink under a seal is taken for pen. No pen stroke is this thick.
@@ -450,11 +435,9 @@ def measure_area(
     seal_trace: bool = False,
     pen_levels: list[float | None] | None = None,
     bilevel: bool = False,
-    pen_margin_cut: float = 0.0,
 ) -> SignatureReading:
     """``seals`` are circles in ``area`` px; their discs are not counted as signature ink,
-    except, under one seal alone, ink darker than that seal's ``pen_levels`` entry (less ``pen_margin_cut``:
-    then only whole pen strokes grown from that ink count, see ``PEN_CORE_*``).
+    except, under one seal alone, ink darker than that seal's ``pen_levels`` entry.
 
     ``seal_trace``: pieces of a seal were seen near the slot, so ink in it may be seal, not pen.
     """
@@ -473,20 +456,13 @@ def measure_area(
             cv2.circle(one, (round(cx), round(cy)), int(r + SEAL_RING_PAD_MM * px_per_mm), 1, thickness=-1)
             cover += one
             if level is not None:
-                pen |= (one > 0) & (darkness > level - pen_margin_cut)
-        if pen_margin_cut > 0:
-            # Only the seal's star is set aside, not every solid: a name's own scribble is solid at a stamp's level.
-            stars = _stars(darkness > SEAL_INK_DARKNESS_MIN_RATIO, px_per_mm, [(cx, cy) for cx, cy, _r in seals])
-            pen = _pen_strokes(pen & ~stars, (raw_ink > 0) & ~stars, px_per_mm)
-            solid_pen = _solid_ink(pen, px_per_mm, SEAL_SOLID_GROW_MM)
-        else:
-            solid_pen = _solid_ink(darkness > SEAL_INK_DARKNESS_MIN_RATIO, px_per_mm, SEAL_SOLID_GROW_MM)
+                pen |= (one > 0) & (darkness > level)
         disc = (cover > 0).astype(np.uint8) * 255
         # Under a seal only what no seal ink reaches counts: on a gray scan seal text and a
         # light pen look alike. Where two seals overlap, their ink darkens as a pen's would.
         hidden_share = float(np.count_nonzero(disc)) / disc.size
         under_mm2 = float(np.count_nonzero(cv2.bitwise_and(ink, disc))) / (px_per_mm * px_per_mm)
-        pen &= (cover == 1) & ~solid_pen
+        pen &= (cover == 1) & ~_solid_ink(darkness > SEAL_INK_DARKNESS_MIN_RATIO, px_per_mm, SEAL_SOLID_GROW_MM)
         counted = cv2.bitwise_not(disc)
         counted[pen] = 255
         ink = np.asarray(cv2.bitwise_and(ink, counted), dtype=np.uint8)
@@ -522,7 +498,7 @@ def measure_area(
               "stroke_mm": stroke_mm, "writer_mm": writer_mm, "writer_w_mm": writer_w, "writer_h_mm": writer_h}
     if star:
         common["seal"] = True
-        return SignatureReading("uncertain", 0.0, reason=SEAL_HIDES_REASON, **common)  # type: ignore[arg-type]
+        return SignatureReading("uncertain", 0.0, reason="签名处盖有印章，无法判断是否签名", **common)  # type: ignore[arg-type]
     if ink_mm2 >= SIGNED_INK_MIN_MM2 and extent >= SIGNED_EXTENT_MIN_MM:
         if not (writer_mm >= SIGNED_WRITER_STROKE_MIN_MM and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM
                 and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM):
@@ -543,37 +519,11 @@ def measure_area(
         return SignatureReading("signed", float(min(1.0, 0.25 + 0.25 * margin)), reason=None, **common)  # type: ignore[arg-type]
     # Ink under a seal may be a signature: never call that slot empty.
     if seal and (hidden_share > SEAL_HIDES_SHARE_MAX or under_mm2 > EMPTY_INK_MAX_MM2):
-        return SignatureReading("uncertain", 0.0, reason=SEAL_HIDES_REASON, **common)  # type: ignore[arg-type]
+        return SignatureReading("uncertain", 0.0, reason="签名处盖有印章，无法判断是否签名", **common)  # type: ignore[arg-type]
     if ink_mm2 <= EMPTY_INK_MAX_MM2 or extent <= EMPTY_EXTENT_MAX_MM:
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
         return SignatureReading("empty", conf, reason=None, **common)  # type: ignore[arg-type]
     return SignatureReading("uncertain", 0.0, reason="签名处有少量笔迹，无法判断是否签名", **common)  # type: ignore[arg-type]
-
-
-def _stars(inked: np.ndarray, px_per_mm: float, centres: list[tuple[float, float]]) -> np.ndarray:
-    """The solids of ``inked`` within ``SEAL_STAR_FROM_CENTRE_MAX_MM`` of a seal's centre, grown by ``SEAL_SOLID_GROW_MM``."""
-    solid = _solid_ink(inked, px_per_mm).astype(np.uint8)
-    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    reach = SEAL_STAR_FROM_CENTRE_MAX_MM * px_per_mm
-    stars = [c for c in contours if any(cv2.pointPolygonTest(c, (float(x), float(y)), True) >= -reach for x, y in centres)]
-    mask = np.zeros(inked.shape, np.uint8)
-    cv2.drawContours(mask, stars, -1, 1, thickness=-1)
-    grow = 2 * round(SEAL_SOLID_GROW_MM * px_per_mm) + 1
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow))) > 0
-
-
-def _pen_strokes(core: np.ndarray, ink: np.ndarray, px_per_mm: float) -> np.ndarray:
-    """The pen strokes grown from their dark ``core`` into ``ink`` (a pen's half width), pieces too short dropped."""
-    grow = 2 * max(1, round(PEN_CORE_GROW_MM * px_per_mm)) + 1
-    grown = cv2.dilate(core.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
-    strokes = ((grown > 0) & ink).astype(np.uint8)
-    count, labels = cv2.connectedComponents(strokes, connectivity=8)
-    if count <= 1:
-        return strokes > 0
-    length = np.bincount(labels[skeletonize(strokes > 0)], minlength=count)
-    keep = length >= PEN_STROKE_MIN_MM * px_per_mm
-    keep[0] = False
-    return keep[labels]
 
 
 def _largest_solid_mm2(ink: np.ndarray, px_per_mm: float) -> float:
@@ -911,22 +861,15 @@ def read_signatures(
             seal_hue = (red >= SEAL_REDNESS_MIN_LEVEL) & (red >= SEAL_REDNESS_PER_DEPTH_MIN * depth)
             area = np.where(seal_hue, np.maximum(area, np.uint8(slot_paper)), area)
         reading = measure_area(area, slot_paper, px, local, seal_trace=bool(near), pen_levels=levels, bilevel=bilevel)
-        cut = 0.0
-        if (reading.state == "uncertain" and reading.reason == SEAL_HIDES_REASON and not colour and not bilevel
-                and any(level is not None for level in levels)):
-            again = measure_area(area, slot_paper, px, local, seal_trace=bool(near), pen_levels=levels, bilevel=bilevel,
-                                 pen_margin_cut=PEN_OVER_SEAL_DARKNESS_MARGIN - PEN_CORE_OVER_SEAL_DARKNESS_MARGIN)
-            if again.state == "signed" and again.writer_mm >= PEN_CORE_WRITER_STROKE_MIN_MM:
-                reading, cut = again, PEN_OVER_SEAL_DARKNESS_MARGIN - PEN_CORE_OVER_SEAL_DARKNESS_MARGIN
         if reading.state == "signed" and not colour:
-            reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel, cut)
+            reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
 
 
 def _unless_banded(
     reading: SignatureReading, area: np.ndarray, paper_level: float, px_per_mm: float,
-    seals: list[tuple[float, float, float]], pen_levels: list[float | None], bilevel: bool, pen_margin_cut: float = 0.0,
+    seals: list[tuple[float, float, float]], pen_levels: list[float | None], bilevel: bool,
 ) -> SignatureReading:
     """``reading`` (signed), or uncertain when the name leans on a roller band's ink (SLOT_BAND_*)."""
     light = area.astype(np.float32)
@@ -938,8 +881,7 @@ def _unless_banded(
     if max(float(column_excess.max()), float(row_excess.max())) < trigger:
         return reading
     evened = np.clip(light + column_excess[None, :] + row_excess[:, None], 0, 255).astype(np.uint8)
-    again = measure_area(evened, paper_level, px_per_mm, seals, pen_levels=pen_levels, bilevel=bilevel,
-                         pen_margin_cut=pen_margin_cut)
+    again = measure_area(evened, paper_level, px_per_mm, seals, pen_levels=pen_levels, bilevel=bilevel)
     if again.state == "signed":
         return reading
     return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_BAND_REASON)

@@ -489,8 +489,10 @@ def test_seal_pieces_or_a_star_on_the_border_of_an_empty_1bit_slot_are_never_sig
 
 # Stress seeds 22114 and 22120 (gray_seal, 600 dpi): one or two stray strokes under a seal across the empty slot,
 # their crossings with the ring as dark as pen over seal, made 15.2-16.4 mm of "name" in the second look for pen
-# strokes under a seal (``ocr.signatures.PEN_CORE_*``) while it asked for the general 14 mm; both read signed.
-GRAY_SEAL_STROKE_SEEDS = (22114, 22120)
+# strokes under a seal (then asked at 14 mm); both read signed. Seed 40171 (600 dpi) read signed even with
+# that look raised to 20 mm, so the look was taken out again: a name under a seal on a gray scan is decided
+# by the first rule (pen darker than the seal by PEN_OVER_SEAL_DARKNESS_MARGIN) or goes to review.
+GRAY_SEAL_STROKE_SEEDS = (22114, 22120, 40171)
 
 
 @pytest.mark.parametrize("seed", GRAY_SEAL_STROKE_SEEDS)
