@@ -55,8 +55,10 @@ SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
 # On a 1-bit scan a red seal breaks into black pieces that look like pen, and a seal that shows
 # nothing outside the slot cannot be found: there a name must be clearly one. On the stress pages
 # seal pieces in an empty slot spanned at most 8.2 mm and held at most 17.4 mm of stroke; 4 of
-# 151 names on 1-bit pages fall short and go to review.
-BILEVEL_WRITER_STROKE_MIN_MM = 18.0
+# 151 names on 1-bit pages fall short and go to review. Stress seed 40715 (169 dpi: a long stray stroke
+# with seal glyph pieces, the ring gone) made 18.0 mm, so 20 mm: of the 202 names the benchmark's 1-bit
+# pages read signed at 18 mm, 11 (5%) now go to review.
+BILEVEL_WRITER_STROKE_MIN_MM = 20.0
 BILEVEL_WRITER_WIDTH_MIN_MM = 9.0
 BILEVEL_INK_MIN_MM2 = 12.0
 # A seal's star survives a 1-bit scan as a solid blob when its ring and glyphs do not, and then no seal is
