@@ -95,26 +95,21 @@ def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
-def test_convnet_inference_matches_the_plain_definition() -> None:
+# Channels per convolution and the flattened map's side: two convolutions (28 -> 14 -> 7), and three as
+# the shipped deeper nets have (28 -> 14 -> 7 -> 3: the odd 7x7 map's last row and column are dropped).
+CONVNET_SHAPES = (((3, 4), 7), ((3, 4, 5), 3))
+
+
+@pytest.mark.parametrize(("channels", "side"), CONVNET_SHAPES)
+def test_convnet_inference_matches_the_plain_definition(channels: tuple[int, ...], side: int) -> None:
     rng = np.random.default_rng(7)
     # Asymmetric random kernels: a transposed or flipped kernel, or a
     # channel-last flatten, would each give different probabilities.
-    net = ConvNet((rng.normal(size=(3, 1, 3, 3)).astype(np.float32), rng.normal(size=(4, 3, 3, 3)).astype(np.float32)),
-                  (rng.normal(size=3).astype(np.float32), rng.normal(size=4).astype(np.float32)),
-                  (rng.normal(size=(4 * 7 * 7, 5)).astype(np.float32) * 0.1, rng.normal(size=(5, 10)).astype(np.float32)),
-                  (rng.normal(size=5).astype(np.float32), rng.normal(size=10).astype(np.float32)))
-    images = rng.random((2, 28, 28)).astype(np.float32)
-    fast = net.probabilities(images)
-    for image, row in zip(images, fast):
-        np.testing.assert_allclose(row, _naive_convnet(net, image), rtol=1e-4, atol=1e-6)
-
-
-def test_a_third_convolution_on_the_odd_map_matches_the_plain_definition() -> None:
-    # The shipped deeper nets pool 28 -> 14 -> 7 -> 3: the 7x7 map's last row and column are dropped.
-    rng = np.random.default_rng(11)
-    net = ConvNet(tuple(rng.normal(size=shape).astype(np.float32) for shape in ((3, 1, 3, 3), (4, 3, 3, 3), (5, 4, 3, 3))),
-                  tuple(rng.normal(size=n).astype(np.float32) for n in (3, 4, 5)),
-                  (rng.normal(size=(5 * 3 * 3, 6)).astype(np.float32) * 0.1, rng.normal(size=(6, 10)).astype(np.float32)),
+    inputs = (1, *channels[:-1])
+    net = ConvNet(tuple(rng.normal(size=(out, into, 3, 3)).astype(np.float32) for out, into in zip(channels, inputs)),
+                  tuple(rng.normal(size=n).astype(np.float32) for n in channels),
+                  (rng.normal(size=(channels[-1] * side * side, 6)).astype(np.float32) * 0.1,
+                   rng.normal(size=(6, 10)).astype(np.float32)),
                   (rng.normal(size=6).astype(np.float32), rng.normal(size=10).astype(np.float32)))
     images = rng.random((2, 28, 28)).astype(np.float32)
     fast = net.probabilities(images)
