@@ -570,9 +570,9 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     at 180 dpi). At a stamp's level the ring is whole.
 
     ``bilevel``: on a 1-bit page a seal across the slot may show nothing outside it, so the circle's
-    centre may lie inside the slot too, and the rest must be a name by the 1-bit rule (stress seed
-    12557, 289 dpi: the ring's left arc, joined to a glyph piece and so no arc by itself, with the
-    ring's right arc, inner line and glyph pieces made 19 mm of "name")."""
+    centre may lie inside the slot too (stress seed 12557, 289 dpi: the ring's left arc, joined to a
+    glyph piece and so no arc by itself, with the ring's right arc, inner line and glyph pieces made
+    19 mm of "name"), and an arc found there is enough: what is left is not judged."""
     skeleton = skeletonize((ink if ring_ink is None else ring_ink) > 0)
     ys, xs = np.nonzero(skeleton)
     if xs.size < RING_SET_MIN_MM * px_per_mm:
@@ -616,9 +616,6 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     rest = cv2.bitwise_and(ink, cv2.bitwise_not(cv2.dilate(ring, np.ones((grow, grow), np.uint8))))
     _total, writer_mm, writer_w, writer_h = _stroke_lengths(rest, px_per_mm)
     rest_mm2 = float(np.count_nonzero(rest)) / (px_per_mm * px_per_mm)
-    if bilevel and not (writer_mm >= BILEVEL_WRITER_STROKE_MIN_MM and writer_w >= BILEVEL_WRITER_WIDTH_MIN_MM
-                        and rest_mm2 >= BILEVEL_INK_MIN_MM2):
-        return True
     return not (rest_mm2 >= SIGNED_INK_MIN_MM2 and writer_mm >= SIGNED_WRITER_STROKE_MIN_MM
                 and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM)
 
