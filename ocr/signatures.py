@@ -50,6 +50,12 @@ WRITER_GAP_Y_MM = 1.5
 # ~6 mm), or a few pieces of a seal, is not. Measured on the stress pages: stray strokes gave at
 # most 11.4 mm of stroke, the shortest names read 15-16 mm.
 SIGNED_WRITER_STROKE_MIN_MM = 14.0
+# Ink in the slot's outer band that runs in from its edge and lies along it is no part of a name's
+# length: it is the bottom of a seal's ring dipping in over the border (stress seed 60817, gray at
+# 187 dpi: a 6 mm flat cap of the ring, joined to a stray stroke, made the stroke 16.8 mm long). A pen
+# crossing the border is steep there, a few pixels along the edge.
+EDGE_CAP_BAND_MM = 2.0
+EDGE_CAP_ALONG_MIN_MM = 3.0
 SIGNED_WRITER_WIDTH_MIN_MM = 6.0
 SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
 # On a 1-bit scan a red seal breaks into black pieces that look like pen, and a seal that shows
@@ -103,6 +109,10 @@ RING_SET_EDGE_STEP_MM = 0.2
 RING_SET_SHARE_MIN = 0.7
 # ... and then the circle's points may be parted by this much where a stroke crosses the ring.
 RING_SET_CROSSING_GAP_MAX_MM = 5.0
+# A 1-bit scan's threshold drops a stamp's paler stretches, so its ring comes in pieces with wider gaps
+# than a copier's light line leaves (stress seed 60726, 260 dpi: the ring's lower arc through an empty
+# slot in two pieces 3 mm apart, neither long enough alone, read with a stray stroke as a 29 mm "name").
+RING_SET_BILEVEL_GAP_MAX_MM = 4.0
 # The ring is looked for at a stamp's level only when that level adds at least this much ink (a 6 mm arc
 # half a mm wide) farther than this from the pen's strokes: a name's own pale halo lies against them.
 FAINT_RING_AWAY_MM = 1.0
@@ -488,7 +498,8 @@ def measure_area(
         xs = np.concatenate([c[:, 0, 0] for c in strokes])
         ys = np.concatenate([c[:, 0, 1] for c in strokes])
         extent = float(max(xs.max() - xs.min(), ys.max() - ys.min())) / px_per_mm
-        stroke_mm, writer_mm, writer_w, writer_h = _stroke_lengths(kept, px_per_mm)
+        stroke_mm, writer_mm, writer_w, writer_h = _stroke_lengths(
+            cv2.bitwise_and(kept, cv2.bitwise_not(_along_the_edges(kept, px_per_mm))), px_per_mm)
     else:
         ink_px, extent = 0, 0.0
     ink_mm2 = ink_px * mm2_per_px
@@ -600,7 +611,8 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
     for best in np.argsort(-near.sum(axis=1))[:RING_SET_CANDIDATES]:
         if near[best].sum() < RING_SET_MIN_MM * px_per_mm:
             break
-        on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm, (h, w))
+        on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm, (h, w),
+                             RING_SET_BILEVEL_GAP_MAX_MM if bilevel else RING_SET_GAP_MAX_MM)
         if on is not None:
             break
     if on is None:
@@ -621,7 +633,8 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
 
 
 def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: float,
-                    px_per_mm: float, shape: tuple[int, int]) -> np.ndarray | None:
+                    px_per_mm: float, shape: tuple[int, int], gap_max_mm: float = RING_SET_GAP_MAX_MM
+                    ) -> np.ndarray | None:
     """The points of a ring's arc among ``pts`` (those ``near`` the circle), or None. The longest run along
     the circle with no gap wider than a copier's light line must be long enough and visibly curved (a
     straight stroke lies on a large circle too, within the tolerance). When the run reaches the edge of
@@ -633,7 +646,7 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())
     along = np.angle(np.exp(1j * (angle - mean))) * r
     order = np.argsort(along)
-    gaps = np.diff(along[order]) > RING_SET_GAP_MAX_MM * px_per_mm
+    gaps = np.diff(along[order]) > gap_max_mm * px_per_mm
     starts = np.concatenate([[0], np.nonzero(gaps)[0] + 1])
     ends = np.concatenate([np.nonzero(gaps)[0] + 1, [len(order)]])
     lengths = along[order][ends - 1] - along[order][starts]
@@ -752,6 +765,28 @@ def _local_paper(image: np.ndarray, paper_level: float) -> float:
     if local >= paper_level * LOCAL_PAPER_DARKER_RATIO:
         return paper_level
     return max(local, paper_level * LOCAL_PAPER_FLOOR_RATIO)
+
+
+def _along_the_edges(ink: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The ink lying along the area's edges: in a band ``EDGE_CAP_BAND_MM`` wide, running in from the edge
+    and ``EDGE_CAP_ALONG_MIN_MM`` or more along it (see ``EDGE_CAP_BAND_MM``)."""
+    h, w = ink.shape
+    band = max(1, round(EDGE_CAP_BAND_MM * px_per_mm))
+    along_min = EDGE_CAP_ALONG_MIN_MM * px_per_mm
+    out = np.zeros_like(ink)
+    # (rows, columns, runs along the x axis, which side of the band is the edge)
+    sides = ((slice(0, band), slice(None), True, "start"), (slice(max(0, h - band), h), slice(None), True, "end"),
+             (slice(None), slice(0, band), False, "start"), (slice(None), slice(max(0, w - band), w), False, "end"))
+    for rows, columns, horizontal, edge in sides:
+        part = np.ascontiguousarray(ink[rows, columns])
+        count, labels, stats, _centroids = cv2.connectedComponentsWithStats(part, connectivity=8)
+        for label in range(1, count):
+            x, y, width, height, _area = stats[label]
+            depth_from, extent, size = (y, height, part.shape[0]) if horizontal else (x, width, part.shape[1])
+            touches = depth_from == 0 if edge == "start" else depth_from + extent == size
+            if touches and (width if horizontal else height) >= along_min:
+                out[rows, columns][labels == label] = 255
+    return out
 
 
 def _stroke_lengths(ink: np.ndarray, px_per_mm: float) -> tuple[float, float, float, float]:

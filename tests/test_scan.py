@@ -411,7 +411,9 @@ def test_an_empty_slot_with_a_stray_stroke_or_part_of_a_seal_is_never_signed(pri
 # Seeds 23224 (gray, 153 dpi: a stray stroke across the ring's lower arc parted it into two runs, each too
 # flat alone) and 27269 (a 1-bit copy at 278 dpi: with the arc found, a stroke cut by light lines and glyph
 # pieces still made 18 mm), found by the gray-seal pass's 1,600 fresh partial-seal seeds.
-RING_ABOVE_SEEDS = (6135, 6174, 7119, 23224, 27269)
+# Seed 60817 (gray, 187 dpi, 2026-12-03, seeds 60000-60999): only the ring's flat bottom dipped into the
+# slot, too flat over its 6 mm to be an arc; joined to a stray stroke it made 16.8 mm of "name".
+RING_ABOVE_SEEDS = (6135, 6174, 7119, 23224, 27269, 60817)
 
 
 @pytest.mark.parametrize("seed", RING_ABOVE_SEEDS)
@@ -474,7 +476,9 @@ def test_a_seal_left_in_the_red_channel_of_a_dim_colour_photo_is_never_a_name(pr
 # neither by ring nor star; its ring's left arc, joined to a glyph piece, with its right arc and inner line
 # made 19 mm of "name", just over the 1-bit rule.
 # Seed 40715 (169 dpi): a long stray stroke and the seal's glyph pieces, its ring gone, made 18.0 mm of stroke.
-BILEVEL_SEAL_SEEDS = (10572, 10597, 12557, 40715)
+# Seed 60726 (260 dpi, seeds 60000-60999): the ring's lower arc through the slot in two pieces 3 mm apart,
+# neither an arc alone, with a stray stroke made 29 mm of "name".
+BILEVEL_SEAL_SEEDS = (10572, 10597, 12557, 40715, 60726)
 
 
 @pytest.mark.parametrize("seed", BILEVEL_SEAL_SEEDS)

@@ -18,8 +18,8 @@ import numpy as np
 import pdfplumber
 import pypdfium2
 import pytest
-import sqlalchemy as sa
 import zxingcpp
+from conftest import smallest_group
 from docx import Document
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,12 +42,8 @@ AMP_UNIT_SUFFIX = "&<联合>"
 @pytest.fixture(scope="module")
 def printed(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ws = copy_workspace(planned_workspace, tmp_path_factory.mktemp("sheets") / "ducha-data")
+    group = smallest_group(ws, "2015-08")
     with Session(ws.engine()) as session, session.begin():
-        counts = session.execute(
-            select(RoundVillage.group_no, sa.func.count()).where(RoundVillage.round == "2015-08")
-            .group_by(RoundVillage.group_no)
-        ).all()
-        group = min(counts, key=lambda row: row[1])[0]
         rows = list(session.scalars(
             select(RoundVillage).where(RoundVillage.round == "2015-08", RoundVillage.group_no == group)
             .order_by(RoundVillage.visit_order)
