@@ -109,10 +109,12 @@ RING_SET_EDGE_STEP_MM = 0.2
 RING_SET_SHARE_MIN = 0.7
 # ... and then the circle's points may be parted by this much where a stroke crosses the ring.
 RING_SET_CROSSING_GAP_MAX_MM = 5.0
-# A 1-bit scan's threshold drops a stamp's paler stretches, so its ring comes in pieces with wider gaps
-# than a copier's light line leaves (stress seed 60726, 260 dpi: the ring's lower arc through an empty
-# slot in two pieces 3 mm apart, neither long enough alone, read with a stray stroke as a 29 mm "name").
-RING_SET_BILEVEL_GAP_MAX_MM = 4.0
+# On a 1-bit page a circle holding this share of the slot's stroke is enough for its pieces to be one
+# ring (the threshold drops a stamp's paler stretches): stress seed 60726, 260 dpi, the ring's lower arc
+# through an empty slot in two pieces 3 mm apart, neither an arc alone, held 68% of the stroke and read
+# with a stray stroke as a 29 mm "name". (Letting a 1-bit ring's pieces be 4 mm apart instead took 19
+# of the benchmark's 1-bit names for rings; names hold 16-55% on their best circle, see RING_SET_SHARE_MIN.)
+RING_SET_BILEVEL_SHARE_MIN = 0.6
 # The ring is looked for at a stamp's level only when that level adds at least this much ink (a 6 mm arc
 # half a mm wide) farther than this from the pen's strokes: a name's own pale halo lies against them.
 FAINT_RING_AWAY_MM = 1.0
@@ -612,7 +614,7 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
         if near[best].sum() < RING_SET_MIN_MM * px_per_mm:
             break
         on = _continuous_arc(pts, near[best], float(cx[best]), float(cy[best]), float(r[best]), px_per_mm, (h, w),
-                             RING_SET_BILEVEL_GAP_MAX_MM if bilevel else RING_SET_GAP_MAX_MM)
+                             RING_SET_BILEVEL_SHARE_MIN if bilevel else RING_SET_SHARE_MIN)
         if on is not None:
             break
     if on is None:
@@ -633,7 +635,7 @@ def _rests_on_a_ring(ink: np.ndarray, px_per_mm: float, ring_ink: np.ndarray | N
 
 
 def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: float,
-                    px_per_mm: float, shape: tuple[int, int], gap_max_mm: float = RING_SET_GAP_MAX_MM
+                    px_per_mm: float, shape: tuple[int, int], share_min: float = RING_SET_SHARE_MIN
                     ) -> np.ndarray | None:
     """The points of a ring's arc among ``pts`` (those ``near`` the circle), or None. The longest run along
     the circle with no gap wider than a copier's light line must be long enough and visibly curved (a
@@ -646,12 +648,12 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     mean = np.arctan2(np.sin(angle).mean(), np.cos(angle).mean())
     along = np.angle(np.exp(1j * (angle - mean))) * r
     order = np.argsort(along)
-    gaps = np.diff(along[order]) > gap_max_mm * px_per_mm
+    gaps = np.diff(along[order]) > RING_SET_GAP_MAX_MM * px_per_mm
     starts = np.concatenate([[0], np.nonzero(gaps)[0] + 1])
     ends = np.concatenate([np.nonzero(gaps)[0] + 1, [len(order)]])
     lengths = along[order][ends - 1] - along[order][starts]
     k = int(np.argmax(lengths))
-    if (near.sum() >= RING_SET_SHARE_MIN * len(pts) and len(lengths) > 1
+    if (near.sum() >= share_min * len(pts) and len(lengths) > 1
             and float(np.diff(along[order]).max()) <= RING_SET_CROSSING_GAP_MAX_MM * px_per_mm):
         # Most of the stroke is on the circle, parted only where another stroke crosses the ring (the
         # crossing bends the skeleton off the circle): the parts are one arc (stress seed 23224, gray at
@@ -680,7 +682,7 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     # edge; then all the points on the circle are the ring's, not only the run. (On 65 names of the
     # stress pages the best such circle held 16-41% of the stroke, on two short names of the benchmark
     # 51% and 55%; on stress seeds 6135 and 6174's empty slots 83% and 97%.)
-    if near.sum() >= RING_SET_SHARE_MIN * len(pts) and _runs_in_from_the_edge(
+    if near.sum() >= share_min * len(pts) and _runs_in_from_the_edge(
             along, float(along[order][starts[k]]), float(along[order][ends[k] - 1]), cx, cy, r, mean, px_per_mm, shape):
         return near.copy()
     return None
