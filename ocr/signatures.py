@@ -50,14 +50,14 @@ WRITER_GAP_Y_MM = 1.5
 # ~6 mm), or a few pieces of a seal, is not. Measured on the stress pages: stray strokes gave at
 # most 11.4 mm of stroke, the shortest names read 15-16 mm.
 SIGNED_WRITER_STROKE_MIN_MM = 14.0
+SIGNED_WRITER_WIDTH_MIN_MM = 6.0
+SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
 # Ink in the slot's outer band that runs in from its edge and lies along it is no part of a name's
 # length: it is the bottom of a seal's ring dipping in over the border (stress seed 60817, gray at
 # 187 dpi: a 6 mm flat cap of the ring, joined to a stray stroke, made the stroke 16.8 mm long). A pen
 # crossing the border is steep there, a few pixels along the edge.
 EDGE_CAP_BAND_MM = 2.0
 EDGE_CAP_ALONG_MIN_MM = 3.0
-SIGNED_WRITER_WIDTH_MIN_MM = 6.0
-SIGNED_WRITER_HEIGHT_MIN_MM = 3.0
 # On a 1-bit scan a red seal breaks into black pieces that look like pen, and a seal that shows
 # nothing outside the slot cannot be found: there a name must be clearly one. On the stress pages
 # seal pieces in an empty slot spanned at most 8.2 mm and held at most 17.4 mm of stroke; 4 of
@@ -182,6 +182,8 @@ SEAL_TRACE_SPECK_MAX_MM2 = 1.2
 SLOT_BAND_LIGHT_PERCENTILE = 75.0
 SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
 SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
+SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"
+SEAL_TRACE_REASON = "签名处附近有疑似印章的残迹，无法确认是签名"
 ROLLER_BAND_SHARE_MIN = 0.5
 ROLLER_BAND_GROW_MM = 1.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
@@ -513,7 +515,7 @@ def measure_area(
               "stroke_mm": stroke_mm, "writer_mm": writer_mm, "writer_w_mm": writer_w, "writer_h_mm": writer_h}
     if star:
         common["seal"] = True
-        return SignatureReading("uncertain", 0.0, reason="签名处盖有印章，无法判断是否签名", **common)  # type: ignore[arg-type]
+        return SignatureReading("uncertain", 0.0, reason=SEAL_HIDES_REASON, **common)  # type: ignore[arg-type]
     if ink_mm2 >= SIGNED_INK_MIN_MM2 and extent >= SIGNED_EXTENT_MIN_MM:
         if not (writer_mm >= SIGNED_WRITER_STROKE_MIN_MM and writer_w >= SIGNED_WRITER_WIDTH_MIN_MM
                 and writer_h >= SIGNED_WRITER_HEIGHT_MIN_MM):
@@ -523,18 +525,15 @@ def measure_area(
             # No relaxation for names in few pieces: one let seal pieces of a partial seal plus a stroke
             # (stress seed 10572, 288 dpi, one piece of 15 mm) read as a name on 1-bit.
             return SignatureReading("uncertain", 0.0, reason="黑白扫描件上的笔迹可能是印章的残片，无法确认是签名", **common)  # type: ignore[arg-type]
-        if seal_trace:
+        if seal_trace or _rests_on_a_ring(kept, px_per_mm, bilevel=bilevel) or (
+                not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm, counted, kept)):
             common["seal"] = True
-            return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
-        if _rests_on_a_ring(kept, px_per_mm, bilevel=bilevel) or (not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm,
-                                                                                        counted, kept)):
-            common["seal"] = True
-            return SignatureReading("uncertain", 0.0, reason="签名处附近有疑似印章的残迹，无法确认是签名", **common)  # type: ignore[arg-type]
+            return SignatureReading("uncertain", 0.0, reason=SEAL_TRACE_REASON, **common)  # type: ignore[arg-type]
         margin = min(ink_mm2 / SIGNED_INK_MIN_MM2, extent / SIGNED_EXTENT_MIN_MM)
         return SignatureReading("signed", float(min(1.0, 0.25 + 0.25 * margin)), reason=None, **common)  # type: ignore[arg-type]
     # Ink under a seal may be a signature: never call that slot empty.
     if seal and (hidden_share > SEAL_HIDES_SHARE_MAX or under_mm2 > EMPTY_INK_MAX_MM2):
-        return SignatureReading("uncertain", 0.0, reason="签名处盖有印章，无法判断是否签名", **common)  # type: ignore[arg-type]
+        return SignatureReading("uncertain", 0.0, reason=SEAL_HIDES_REASON, **common)  # type: ignore[arg-type]
     if ink_mm2 <= EMPTY_INK_MAX_MM2 or extent <= EMPTY_EXTENT_MAX_MM:
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
         return SignatureReading("empty", conf, reason=None, **common)  # type: ignore[arg-type]
