@@ -2,7 +2,8 @@
 
 Either way the ID's HMAC is verified with the workspace key, so a misread
 character can only make a page unidentified, never attribute it to the
-wrong village.
+wrong village: a printed MAC may be misread in a few characters, but one
+of another sheet lies that close by chance about once in 10^17.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
-from itertools import combinations, product
 
 import cv2
 import numpy as np
@@ -31,7 +31,6 @@ PRINTED_ID_SLACK_MM = 4.0
 PRINTED_ID_PX_PER_MM = 14.0
 TESSERACT_TIMEOUT_S = 20
 QUADRANT_OVERLAP_RATIO = 0.1
-OCR_VARIANTS_MAX = 8192
 # Gaps across copier light lines filled before the QR code is read again (modules are 0.67 mm: wider
 # fills eat white modules). Measured on ten copier pages whose code was lost: 8 read again.
 QR_MEND_LINE_MM = (0.5, 0.3)
@@ -46,6 +45,8 @@ class Identity:
     method: str  # "qr" | "ocr"
     # The QR code was read only after copier light lines were mended: the page is a worn copy.
     mended: bool = False
+    # Identified by the printed ID although the QR code read as something that did not verify.
+    qr_unverified: bool = False
 
 
 def _decode_qr(image: np.ndarray, try_rotate: bool) -> list[str]:
@@ -132,15 +133,19 @@ def identify_by_qr(
     return identity, reason
 
 
-# Characters OCR confuses. Digit segments (round, village code, page, layout
-# number) take the digit; the MAC alphabet (base32: A-Z, 2-7) has no 0, 1, 8, 9.
+# Characters OCR confuses in the digit segments (round, village code, page, layout number): they take
+# the digit. In the MAC (base32: A-Z, 2-7, no 0, 1, 8, 9) a digit outside the alphabet takes its letter.
 _DIGIT_FIX = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "T": "1", "J": "1", "Z": "2",
               "S": "5", "B": "8", "G": "6"}
 _MAC_FIX = {"0": "O", "1": "I", "8": "B", "9": "G"}
-# Swaps tried on the MAC, fewest first, before giving up (the HMAC decides).
-_MAC_SWAPS = {"O": "QD", "Q": "O", "D": "O", "I": "JTL", "J": "I", "T": "I", "L": "I", "B": "", "G": "6C", "6": "G",
-              "C": "G", "S": "5", "5": "S", "Z": "2", "2": "Z", "U": "V", "V": "U"}
-MAC_SWAPS_MAX = 3
+# A MAC read within this many edits (a character changed, dropped or added) of the one this workspace's
+# key gives the sheet named by the rest of the line verifies it; a change between look-alikes costs half.
+# Swap tables alone were tried first, and each new key found a pair they lacked (4 read as A, J as 3);
+# one key's Q read as O four times. The chance that a line of another sheet or workspace comes this
+# close: about C(16,3) * 32^3 / 32^16 for three free changes, 1e-17; six look-alike ones add 4e-19.
+MAC_MISREAD_MAX_EDITS = 3.0
+MAC_LOOKALIKE_EDIT_COST = 0.5
+_MAC_LOOKALIKES = ("OQD", "IJTL", "A4", "7TZ", "3BJ", "5S", "2Z", "6GC", "UV")
 ID_OCR_WHITELIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 ID_LINE_GAP_PX = 24
 ID_SMOOTH_SIGMA_PX = 1.2
@@ -158,7 +163,7 @@ class PrintedId:
     village_code: str
     page: int
     layout: str  # lower case, as in SheetId
-    mac: str | None  # 16 base32 characters when they could be read
+    mac: str | None  # what was read after the layout, digits outside base32 as their letters
 
     def matches(self, sheet: qr_payload.SheetId) -> bool:
         return (self.round, self.village_code, self.page, self.layout) == (
@@ -267,32 +272,28 @@ def _layouts_at(after: str, known: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _mac_of(segment: str) -> list[str]:
-    """MAC readings of 16 characters: a stray 17th dropped, digits turned to the letters they resemble."""
+def _mac_of(segment: str) -> str | None:
+    """The MAC as read, when its length is within the misreads allowed."""
     fixed = "".join(_MAC_FIX.get(c, c) for c in segment)
-    if len(fixed) == qr_payload.MAC_LENGTH_CHARS + 1:
-        options = [fixed[:i] + fixed[i + 1 :] for i in range(len(fixed))]
-    elif len(fixed) == qr_payload.MAC_LENGTH_CHARS:
-        options = [fixed]
-    else:
-        return []
-    return [m for m in dict.fromkeys(options) if re.fullmatch(r"[A-Z2-7]+", m)]
+    if abs(len(fixed) - qr_payload.MAC_LENGTH_CHARS) > MAC_MISREAD_MAX_EDITS:
+        return None
+    return fixed
 
 
-def _mac_variants(mac: str) -> list[str]:
-    """The MAC and its swaps of confusable letters, fewest swaps first."""
-    out = [mac]
-    spots = [i for i, c in enumerate(mac) if _MAC_SWAPS.get(c)]
-    for count in range(1, MAC_SWAPS_MAX + 1):
-        for chosen in combinations(spots, count):
-            for letters in product(*[_MAC_SWAPS[mac[i]] for i in chosen]):
-                chars = list(mac)
-                for i, letter in zip(chosen, letters, strict=True):
-                    chars[i] = letter
-                out.append("".join(chars))
-                if len(out) >= OCR_VARIANTS_MAX:
-                    return out
-    return out
+def _substitution_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return MAC_LOOKALIKE_EDIT_COST if any(a in group and b in group for group in _MAC_LOOKALIKES) else 1.0
+
+
+def _edits(read: str, expected: str) -> float:
+    """Levenshtein distance (characters changed, dropped or added), a look-alike change costing less."""
+    row = [float(j) for j in range(len(expected) + 1)]
+    for i, a in enumerate(read, start=1):
+        diagonal, row[0] = row[0], float(i)
+        for j, b in enumerate(expected, start=1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + _substitution_cost(a, b))
+    return row[-1]
 
 
 def parse_printed_ids(text: str, known_layouts: list[str]) -> list[PrintedId]:
@@ -338,23 +339,25 @@ def _tail_readings(round_id: str, village: str, rest: str, known_layouts: list[s
         if page is None or int(page) == 0:
             continue
         for layout, mac_text in _layouts_at(rest[1 + page_len :], known_layouts):
-            macs = _mac_of(mac_text)
-            mac_options: list[str | None] = list(macs) if macs else [None]
-            for mac in mac_options:
-                out.append(PrintedId(round_id, village, int(page), layout, mac))
+            out.append(PrintedId(round_id, village, int(page), layout, _mac_of(mac_text)))
     return out
 
 
-def candidate_payloads(text: str, known_layouts: list[str] | None = None) -> list[str]:
-    """Plausible payloads from OCR text, each segment corrected against its alphabet and length."""
-    layouts = known_layouts or ["rs1"]
-    out: list[str] = []
-    for printed in parse_printed_ids(text, layouts):
+def identities_in(text: str, known_layouts: list[str], key: bytes) -> list[Identity]:
+    """Every sheet an OCR'd ID line names whose MAC, as read, is within ``MAC_MISREAD_MAX_EDITS`` edits
+    of the one ``key`` gives it."""
+    out: list[Identity] = []
+    for printed in parse_printed_ids(text, known_layouts):
         if printed.mac is None:
             continue
-        head = f"{qr_payload.PAYLOAD_PREFIX}-{printed.round.replace('-', '')}-{printed.village_code}-P{printed.page}-{printed.layout.upper()}"
-        out += [f"{head}-{mac}" for mac in _mac_variants(printed.mac)]
-    return list(dict.fromkeys(out))
+        try:
+            sheet = qr_payload.SheetId(printed.round, printed.village_code, printed.page, printed.layout)
+            payload = qr_payload.encode(sheet, key)
+        except PayloadError:
+            continue
+        if _edits(printed.mac, payload.rsplit("-", 1)[1]) <= MAC_MISREAD_MAX_EDITS:
+            out.append(Identity(sheet, payload, "ocr"))
+    return list({identity.payload: identity for identity in out}.values())
 
 
 def printed_id_crop(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> np.ndarray:
@@ -386,12 +389,17 @@ def identify_by_ocr(gray: np.ndarray, alignment: Alignment, layouts: list[PageLa
         if all(layout.printed_id != other.printed_id for other in rects):
             rects.append(layout)
     for layout in rects:
-        image = printed_id_crop(gray, alignment, layout)
-        # Other looks (black and white, smoothed, smaller) when the first reading does not verify.
-        for attempt in (image, _binarized(image), *id_line_variants(image)[1:]):
-            for payload in candidate_payloads(_ocr_text(attempt), known):
-                try:
-                    return Identity(qr_payload.decode(payload, key), payload, "ocr")
-                except PayloadError:
-                    continue
+        identity = identify_id_line(printed_id_crop(gray, alignment, layout), known, key)
+        if identity is not None:
+            return identity
+    return None
+
+
+def identify_id_line(image: np.ndarray, known_layouts: list[str], key: bytes) -> Identity | None:
+    """The sheet an ID line's crop names, verified; other looks (black and white, smoothed, smaller)
+    when the first reading does not verify."""
+    for attempt in (image, _binarized(image), *id_line_variants(image)[1:]):
+        identities = identities_in(_ocr_text(attempt), known_layouts, key)
+        if identities:
+            return identities[0]
     return None

@@ -45,8 +45,10 @@ BLANK_DARK_LEVEL_RATIO = 0.6
 MARKER_QUIET_MM = 2.0
 # Bump when a change to the reader may read a page it once rejected: the next
 # scan reads every page that an older version rejected.
-READER_VERSION = "3"
+READER_VERSION = "4"
 UNFILLED_REASON = "纪实表未填写"
+QR_UNREAD_REASON = "二维码无法读取，由打印编号识别（已校验）"
+QR_UNVERIFIED_REASON = "二维码的读数未通过校验（可能已破损），由打印编号识别（已校验）"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
 FADED_SLOT_REASON = "复印件有缺墨条纹，签名处的笔迹可能已褪色，无法确认是否签名"
 MENDED_BILEVEL_REASON = "黑白复印件有缺墨条纹，浅色笔迹可能已消失，请核对整页"
@@ -123,13 +125,17 @@ def _identify(
     except AlignmentError as exc:
         align_problem = str(exc)
     identity, qr_problem = identify_by_qr(gray, alignment, candidates, key)
-    if identity is None and qr_problem is None and alignment is not None:
+    if identity is None and alignment is not None:
+        # Also when the QR code read as something that does not verify: half a torn code can read
+        # as a short number ("013257" in CI), while the printed ID beside it is whole.
         try:
             identity = identify_by_ocr(gray, alignment, candidates, key)
         except IdentificationError as exc:
-            qr_problem = str(exc)
+            qr_problem = qr_problem or str(exc)
             reading.tool_failure = isinstance(exc, ToolFailureError)
-        if identity is None and qr_problem is None:
+        if identity is not None:
+            identity.qr_unverified = qr_problem is not None
+        elif qr_problem is None:
             qr_problem = "二维码无法读取，打印编号也无法识别"
     if identity is None and qr_problem is None:
         qr_problem = "二维码无法读取，且找不到定位标记"
@@ -165,7 +171,7 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     reading.layout = sheet.layout
     reading.id_method = identity.method
     if identity.method == "ocr":
-        reading.review.append(("page", "二维码无法读取，由打印编号识别（已校验）"))
+        reading.review.append(("page", QR_UNVERIFIED_REASON if identity.qr_unverified else QR_UNREAD_REASON))
     if (identity.mended or reading.mended) and reading.bilevel:
         # A 1-bit copy whose low-ink lines cut the QR code: light pen strokes may be gone entirely.
         reading.review.append(("page", MENDED_BILEVEL_REASON))

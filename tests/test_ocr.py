@@ -22,7 +22,7 @@ from forms.geometry import PageLayout, load_layout
 from generator import degrade, handwriting
 from generator import simulate as sim
 from ocr.errors import SourceError
-from ocr.identify import candidate_payloads
+from ocr.identify import identities_in
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
 from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
 from ocr.reader import PageReading, read_page
@@ -265,7 +265,7 @@ def test_unreadable_qr_falls_back_to_the_printed_id(layouts, blank_sheet) -> Non
 def test_ocr_candidates_fix_confusable_characters() -> None:
     payload = qr_payload.encode(SHEET, KEY)
     garbled = payload.replace("DC1-", "DC1 - ").replace("511902101201", "5119O21O12O1")
-    assert payload in candidate_payloads(garbled)
+    assert [identity.payload for identity in identities_in(garbled, ["rs1"], KEY)] == [payload]
 
 
 def test_sheet_from_another_workspace_is_rejected(layouts, blank_sheet) -> None:
