@@ -127,7 +127,8 @@ def _identify(
     identity, qr_problem = identify_by_qr(gray, alignment, candidates, key)
     if identity is None and alignment is not None:
         # Also when the QR code read as something that does not verify: half a torn code can read
-        # as a short number ("013257" in CI), while the printed ID beside it is whole.
+        # as a short number ("013257", benchmarks/bench_printed_id_keys.py), while the printed ID beside it
+        # is whole.
         try:
             identity = identify_by_ocr(gray, alignment, candidates, key)
         except IdentificationError as exc:

@@ -85,9 +85,10 @@ def smallest_group(ws: Workspace, round_id: str) -> int:
 
 def fill_workspace(ws: Workspace, rounds: tuple[str, ...] = (SAMPLE_ROUND,)) -> None:
     """Import the sample registry and roster, and plan the given rounds with the sample seed."""
-    # A fixed key, so that every run prints the same MACs and reads the same pages (a drawn key once
-    # made a MAC whose 4 OCR read as A: a failure one CI run in a hundred would see). Many keys are
-    # benchmarks/bench_printed_id_keys.py's job. This is that CI run's key.
+    # A fixed key, so that every run prints the same MACs and reads the same pages: with a key drawn
+    # for each run, about one run in a hundred printed a MAC that OCR misread (CI failed on one). Many
+    # keys are benchmarks/bench_printed_id_keys.py's job. This one reproduced that CI failure's page
+    # (its MAC's 4 read as A) on the code before.
     ws.key_path.write_text(PLANNED_WORKSPACE_KEY_HEX + "\n", encoding="ascii")
     with session_of(ws) as session, session.begin():
         import_files(session, [SAMPLE_REGISTRY])

@@ -375,9 +375,9 @@ def test_a_printed_id_of_any_form_type_is_read() -> None:
 
 
 def test_a_mac_whose_4_reads_as_a_still_identifies_the_page() -> None:
-    """CI, 2026-12-03: the test workspace's random key gave the MAC RMJPOLZEDLYET4LR; every look at the
-    ID line (a colour page at 200 dpi whose QR code was scribbled over) read its 4 as A, and the page was
-    rejected. The crop is that page's; the key, that workspace's, is now the tests' fixed key."""
+    """CI, 2026-12-03, missed a colour page at 200 dpi whose QR code was scribbled over (the test below).
+    Reading it under fresh keys reproduced the miss: this key gives the MAC RMJPOLZEDLYET4LR, and every
+    look at the ID line read its 4 as A. The crop is that page's; the key is now the tests' fixed key."""
     from ducha.scan import load_layouts
 
     key = bytes.fromhex(PLANNED_WORKSPACE_KEY_HEX)
