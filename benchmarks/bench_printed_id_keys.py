@@ -5,7 +5,7 @@ sheet, so the characters OCR must read differ from workspace to workspace. The f
 (``tests/test_scan_faults.py``) reads 16 damaged pages under one fixed key; this reads them under
 ``--keys`` fresh keys (a workspace printed again for each), and lists every page missed.
 
-    .venv/bin/python benchmarks/bench_printed_id_keys.py [--keys 50] [--sheets 4] [--workdir DIR]
+    .venv/bin/python benchmarks/bench_printed_id_keys.py [--keys 50] [--sheets 4] [--bilevel] [--workdir DIR]
 
 Found by this, before the fix (2 of about 120 keys, 16 pages each): a MAC's 4 read as A in every
 look, and a torn QR code read as "013257", which stopped the printed ID from being tried.
@@ -41,7 +41,7 @@ from ducha.workspace import KEY_FILE_NAME, Workspace, copy_workspace, create
 from forms.geometry import load_layout
 from generator.qr_damage import QR_DAMAGES, damaged_qr_scan
 from ocr.align import align
-from ocr.pages import decode_jpeg
+from ocr.pages import _decode_png, decode_jpeg
 from ocr.reader import read_page
 
 
@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=50)
     parser.add_argument("--sheets", type=int, default=4, help="sheets a key (16 pages for 4)")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--bilevel", action="store_true", help="1-bit PNG scans instead of gray and colour JPEG")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-keys-"))
     base, group = _planned(workdir / "base")
@@ -83,12 +84,12 @@ def main() -> int:
             page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
             homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
             for m, kind in enumerate(QR_DAMAGES):
-                data, dpi, mode = damaged_qr_scan(page, homography, layout, n, m)
-                reading = read_page(decode_jpeg(data, 1), layouts, key)
+                data, dpi, mode = damaged_qr_scan(page, homography, layout, n, m, bilevel=args.bilevel)
+                reading = read_page((_decode_png if args.bilevel else decode_jpeg)(data, 1), layouts, key)
                 pages += 1
                 village = sheet.form_id.split("-", 2)[2]
                 if reading.rejected is not None or reading.village_code != village:
-                    name = workdir / f"missed-key{k}-sheet{n}-{kind}-{int(dpi)}-{mode}.jpg"
+                    name = workdir / f"missed-key{k}-sheet{n}-{kind}-{int(dpi)}-{mode}.{'png' if args.bilevel else 'jpg'}"
                     name.write_bytes(data)
                     missed.append(f"密钥 {k}（{ws.root / KEY_FILE_NAME}）{sheet.form_id} {kind} {dpi:.0f} dpi {mode}："
                                   f"{reading.rejected or '村代码 ' + str(reading.village_code)}，图像 {name}")

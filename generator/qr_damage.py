@@ -42,17 +42,22 @@ def damage_qr(page: np.ndarray, homography: np.ndarray, layout: PageLayout, kind
 
 
 def damaged_qr_scan(page: np.ndarray, homography: np.ndarray, layout: PageLayout, sheet_index: int,
-                    damage_index: int) -> tuple[bytes, float, str]:
-    """Page ``sheet_index``'s copy with damage ``damage_index``, scanned as JPEG: (data, dpi, mode)."""
+                    damage_index: int, bilevel: bool = False) -> tuple[bytes, float, str]:
+    """Page ``sheet_index``'s copy with damage ``damage_index``, scanned: (data, dpi, mode). JPEG, or
+    with ``bilevel`` a 1-bit PNG (an office scanner's black-and-white mode, Otsu's threshold)."""
     rng = np.random.default_rng(100 * sheet_index + damage_index)
     page = page.copy()
     damage_qr(page, homography, layout, QR_DAMAGES[damage_index], rng)
     dpi, mode = QR_DAMAGE_PROFILES[(sheet_index + damage_index) % len(QR_DAMAGE_PROFILES)]
-    image = page if mode == "colour" else np.asarray(degrade.to_gray(page))
+    image = page if mode == "colour" and not bilevel else np.asarray(degrade.to_gray(page))
     scanned, _dpi = degrade.rescale(image, rng, PRINT_DPI, dpi=dpi)
     scanned = np.asarray(scanned)
-    bgr = scanned if scanned.ndim == 2 else cv2.cvtColor(scanned, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QR_DAMAGE_JPEG_QUALITY])
+    if bilevel:
+        ok, data = cv2.imencode(".png", np.asarray(degrade.to_bilevel(scanned)))
+        mode = "1-bit"
+    else:
+        bgr = scanned if scanned.ndim == 2 else cv2.cvtColor(scanned, cv2.COLOR_RGB2BGR)
+        ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QR_DAMAGE_JPEG_QUALITY])
     if not ok:
-        raise SimulationError("模拟扫描页无法编码为 JPEG")
+        raise SimulationError("模拟扫描页无法编码")
     return data.tobytes(), dpi, mode
