@@ -25,37 +25,25 @@ from pathlib import Path
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# The tests' planned workspace (sample registry, roster, round planned with the sample seed) and group.
+sys.path.insert(0, str(REPO / "tests"))
 
 import cv2
-from bench_scan import RECORD_SHEET, ROUND, SEED_TEXT
-from sqlalchemy import func, select
+from bench_scan import RECORD_SHEET, ROUND
+from conftest import fill_workspace, smallest_group
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ducha.cli import main as cli_main
-from ducha.db.models import IssuedSheet, RoundVillage
-from ducha.groups import import_roster
-from ducha.registry import import_files
+from ducha.db.models import IssuedSheet
 from ducha.scan import load_layouts
 from ducha.simulate import _render
-from ducha.workspace import KEY_FILE_NAME, Workspace, copy_workspace, create
+from ducha.workspace import KEY_FILE_NAME, copy_workspace, create
 from forms.geometry import load_layout
 from generator.qr_damage import QR_DAMAGES, damaged_qr_scan
 from ocr.align import align
 from ocr.pages import _decode_png, decode_jpeg
 from ocr.reader import read_page
-
-
-def _planned(root: Path) -> tuple[Workspace, int]:
-    from ducha.rounds import plan_round
-
-    ws = create(root)
-    with Session(ws.engine()) as session, session.begin():
-        import_files(session, [REPO / "samples" / "registry.xlsx"])
-        import_roster(session, ROUND, [REPO / "samples" / f"groups_{ROUND}.xlsx"])
-        plan_round(session, ROUND, SEED_TEXT)
-        counts = session.execute(select(RoundVillage.group_no, func.count()).where(RoundVillage.round == ROUND)
-                                 .group_by(RoundVillage.group_no)).all()
-    return ws, int(min(counts, key=lambda row: row[1])[0])
 
 
 def main() -> int:
@@ -66,7 +54,9 @@ def main() -> int:
     parser.add_argument("--bilevel", action="store_true", help="1-bit PNG scans instead of gray and colour JPEG")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-keys-"))
-    base, group = _planned(workdir / "base")
+    base = create(workdir / "base")
+    fill_workspace(base)
+    group = smallest_group(base, ROUND)
     layouts = load_layouts()
     layout = load_layout(RECORD_SHEET, 1)
     missed: list[str] = []

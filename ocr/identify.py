@@ -145,7 +145,8 @@ _MAC_FIX = {"0": "O", "1": "I", "8": "B", "9": "G"}
 # close: about C(16,3) * 32^3 / 32^16 for three free changes, 1e-17; six look-alike ones add 4e-19.
 MAC_MISREAD_MAX_EDITS = 3.0
 MAC_LOOKALIKE_EDIT_COST = 0.5
-_MAC_LOOKALIKES = ("OQD", "IJTL", "A4", "7TZ", "3BJ", "5S", "2Z", "6GC", "UV")
+_MAC_LOOKALIKE_PAIRS = frozenset((a, b) for group in ("OQD", "IJTL", "A4", "7TZ", "3BJ", "5S", "2Z", "6GC", "UV")
+                                 for a in group for b in group if a != b)
 ID_OCR_WHITELIST = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 ID_LINE_GAP_PX = 24
 ID_SMOOTH_SIGMA_PX = 1.2
@@ -283,7 +284,7 @@ def _mac_of(segment: str) -> str | None:
 def _substitution_cost(a: str, b: str) -> float:
     if a == b:
         return 0.0
-    return MAC_LOOKALIKE_EDIT_COST if any(a in group and b in group for group in _MAC_LOOKALIKES) else 1.0
+    return MAC_LOOKALIKE_EDIT_COST if (a, b) in _MAC_LOOKALIKE_PAIRS else 1.0
 
 
 def _edits(read: str, expected: str) -> float:

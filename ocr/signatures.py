@@ -775,18 +775,18 @@ def _along_the_edges(ink: np.ndarray, px_per_mm: float) -> np.ndarray:
     band = max(1, round(EDGE_CAP_BAND_MM * px_per_mm))
     along_min = EDGE_CAP_ALONG_MIN_MM * px_per_mm
     out = np.zeros_like(ink)
-    # (rows, columns, runs along the x axis, which side of the band is the edge)
-    sides = ((slice(0, band), slice(None), True, "start"), (slice(max(0, h - band), h), slice(None), True, "end"),
-             (slice(None), slice(0, band), False, "start"), (slice(None), slice(max(0, w - band), w), False, "end"))
-    for rows, columns, horizontal, edge in sides:
+    # (rows, columns, whether the band runs along the x axis, whether the edge is at the band's start)
+    sides = ((slice(0, band), slice(None), True, True), (slice(max(0, h - band), h), slice(None), True, False),
+             (slice(None), slice(0, band), False, True), (slice(None), slice(max(0, w - band), w), False, False))
+    for rows, columns, horizontal, edge_first in sides:
         part = np.ascontiguousarray(ink[rows, columns])
-        count, labels, stats, _centroids = cv2.connectedComponentsWithStats(part, connectivity=8)
-        for label in range(1, count):
-            x, y, width, height, _area = stats[label]
-            depth_from, extent, size = (y, height, part.shape[0]) if horizontal else (x, width, part.shape[1])
-            touches = depth_from == 0 if edge == "start" else depth_from + extent == size
-            if touches and (width if horizontal else height) >= along_min:
-                out[rows, columns][labels == label] = 255
+        _count, labels, stats, _centroids = cv2.connectedComponentsWithStats(part, connectivity=8)
+        x, y, width, height = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+        depth_from, extent, along, size = (y, height, width, part.shape[0]) if horizontal else (x, width, height, part.shape[1])
+        touches = depth_from == 0 if edge_first else depth_from + extent == size
+        keep = touches & (along >= along_min)
+        keep[0] = False  # the background
+        out[rows, columns][keep[labels]] = 255
     return out
 
 
