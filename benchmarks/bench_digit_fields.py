@@ -5,7 +5,10 @@ percentages, 4+1-box amounts), holding a random value written the way
 people write it: right-aligned, left-aligned or centred; Chinese writers'
 7 and 9 dropping below the baseline and 6 rising above. Every box is
 drawn, scanned (150, 200 or 300 dpi; gray, JPEG or 1-bit) and cut as the
-reader cuts it, reaching past the box. Then the field gate is applied:
+reader cuts it, reaching past the box. A field's boxes share one pen and
+one scan, as on paper; ``--per-box`` gives each box its own (harder than
+paper: a light pen on a 1-bit scan can then lose one digit of a field and
+keep the next). Then the field gate is applied:
 
 - ``digit``: every written digit's least sure member at or above the gate;
 - ``field``: the product over the field's boxes (digits and blanks) at or
@@ -17,7 +20,7 @@ figures are reported on), or with ``--validation NPZ`` from the
 validation slice that ``scripts/digit_data.py`` extracts (what gates are
 chosen on; it is not shipped).
 
-    .venv/bin/python benchmarks/bench_digit_fields.py [--fields 1000] [--validation /tmp/digits/allowed.npz]
+    .venv/bin/python benchmarks/bench_digit_fields.py [--fields 1000] [--validation /tmp/digits/allowed.npz] [--per-box]
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import numpy as np
 
 from forms.record_sheet import NUMERIC_FIELDS, NumericField
 from generator.digit_data import held_back_digits
-from generator.handwriting import digit_box_specimen
+from generator.handwriting import Pen, digit_box_specimen, random_pen
 from ocr import digits as reader
 from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM, NumberResult, check_numbers
 
@@ -79,13 +82,16 @@ def box_digits(field: NumericField, text: str, placement: str) -> list[int | Non
     return boxes
 
 
-def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generator, dpi: float) -> np.ndarray:
+def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generator, dpi: float,
+             pen: Pen | None = None, scan_seed: int | None = None) -> np.ndarray:
     shift = 0.0
     if digit in (7, 9) and rng.random() < DROP_PROBABILITY:
         shift = float(rng.uniform(0.3, DROP_MAX_MM))
     elif digit == 6 and rng.random() < DROP_PROBABILITY:
         shift = -float(rng.uniform(0.3, DROP_MAX_MM))
-    crop = digit_box_specimen(image, rng, box_mm=BOX_MM, reach_mm=DIGIT_REACH_MM, shift_mm=shift, dpi=dpi)
+    scan_rng = None if scan_seed is None else np.random.default_rng(scan_seed)
+    crop = digit_box_specimen(image, rng, box_mm=BOX_MM, reach_mm=DIGIT_REACH_MM, shift_mm=shift, dpi=dpi,
+                              pen=pen, scan_rng=scan_rng)
     # The reader samples a page at its own rate, between 6 and 10 px/mm.
     scan_px = dpi / 25.4
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(scan_px, SAMPLE_PX_PER_MM_MAX))
@@ -144,6 +150,8 @@ def main() -> int:
     parser.add_argument("--validation", type=Path, help="scripts/digit_data.py 写出的 .npz：改用其验证集数字")
     parser.add_argument("--model", type=Path, default=reader.MODEL_PATH)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--per-box", action="store_true",
+                        help="每个格子各用一支笔、各扫描一次（比纸面更难：一栏的数字可能只丢一部分）")
     args = parser.parse_args()
     if args.validation:
         with np.load(args.validation) as data:
@@ -161,7 +169,11 @@ def main() -> int:
         placement = PLACEMENTS[int(rng.integers(0, len(PLACEMENTS)))]
         truth = None if rng.random() < BLANK_FIELD_SHARE else field_value(field, rng)
         boxes = box_digits(field, truth, placement) if truth else [None] * len(field.digit_boxes)
-        crops = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi) for d in boxes]
+        # On paper a field is written with one pen and scanned once; --per-box draws each box apart.
+        pen = None if args.per_box else random_pen(rng)
+        scan_seed = None if args.per_box else int(rng.integers(2**32))
+        crops = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi, pen, scan_seed)
+                 for d in boxes]
         drawn.append((field, truth, placement, boxes, crops, dpi))
     # One batch per scan resolution, as a page's boxes are read together.
     read: dict[int, list[reader.DigitReading]] = {}

@@ -508,8 +508,13 @@ SPECIMEN_DPI_MAX = 300.0
 def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
                        degrade_scan: bool = True, pen: Pen | None = None,
                        box_mm: tuple[float, float] | None = None, reach_mm: float = 0.0,
-                       shift_mm: float = 0.0, dpi: float | None = None, smudge: bool = False) -> np.ndarray:
+                       shift_mm: float = 0.0, dpi: float | None = None, smudge: bool = False,
+                       scan_rng: np.random.Generator | None = None) -> np.ndarray:
     """A gray crop of one comb box as the reader cuts it from a scan.
+
+    ``scan_rng`` draws the scan (skew, blur, light, 1-bit threshold, noise,
+    JPEG) instead of ``rng``: boxes given generators seeded alike share one
+    scan, as the boxes of one field on one page do.
 
     ``smudge``: a soft gray smear in the box as well (a dirty thumb), as the
     page simulator puts into some empty boxes.
@@ -539,18 +544,19 @@ def digit_box_specimen(digit_image: np.ndarray | None, rng: np.random.Generator,
     gray = degrade.to_gray(page)
     scan_dpi = float(DPI_DEFAULT)
     if degrade_scan:
-        gray = degrade.skew(gray, rng, max_angle_deg=0.7)
-        gray = degrade.blur(gray, rng, max_sigma_px=1.5)
-        gray, scan_dpi = degrade.rescale(gray, rng, DPI_DEFAULT, dpi=dpi, dpi_min=SPECIMEN_DPI_MIN,
+        scan = scan_rng if scan_rng is not None else rng
+        gray = degrade.skew(gray, scan, max_angle_deg=0.7)
+        gray = degrade.blur(gray, scan, max_sigma_px=1.5)
+        gray, scan_dpi = degrade.rescale(gray, scan, DPI_DEFAULT, dpi=dpi, dpi_min=SPECIMEN_DPI_MIN,
                                          dpi_max=SPECIMEN_DPI_MAX)
-        gray = degrade.brightness_contrast(gray, rng)
-        if rng.random() < 0.2:
+        gray = degrade.brightness_contrast(gray, scan)
+        if scan.random() < 0.2:
             # A full page's Otsu threshold sits near this range; on a lone box
             # Otsu would be skewed by how little ink there is.
-            gray = degrade.to_bilevel(gray, threshold_level=int(rng.integers(170, 210)))
+            gray = degrade.to_bilevel(gray, threshold_level=int(scan.integers(170, 210)))
         else:
-            gray = degrade.gaussian_noise(gray, rng, max_sigma_levels=10.0)
-            gray = degrade.jpeg(gray, rng, quality_min=40, quality_max=95)
+            gray = degrade.gaussian_noise(gray, scan, max_sigma_levels=10.0)
+            gray = degrade.jpeg(gray, scan, quality_min=40, quality_max=95)
     scale = scan_dpi / DPI_DEFAULT
     misalign = rng.uniform(-CROP_MISALIGN_MAX_MM, CROP_MISALIGN_MAX_MM, size=4) * ppm * scale if degrade_scan \
         else np.zeros(4)

@@ -152,6 +152,18 @@ def test_digit_box_specimen_holds_the_box() -> None:
     assert abs(crop.shape[1] - 6 * PPM) <= 1 and abs(crop.shape[0] - 8 * PPM) <= 1
     assert crop[0].mean() < 128  # the printed top border is in the crop
 
+def test_boxes_given_one_scan_seed_are_scanned_alike() -> None:
+    """The field replay's boxes of one field share a scan: all 1-bit, or none."""
+    rng = np.random.default_rng(11)
+    bilevel_fields = 0
+    for scan_seed in range(40):
+        crops = [digit_box_specimen(None, rng, box_mm=(5.5, 7.5), dpi=200.0,
+                                    scan_rng=np.random.default_rng(scan_seed)) for _ in range(3)]
+        bilevel = [set(np.unique(crop).tolist()) <= {0, 255} for crop in crops]
+        assert len(set(bilevel)) == 1, f"scan seed {scan_seed}: boxes scanned apart {bilevel}"
+        bilevel_fields += bilevel[0]
+    assert 2 <= bilevel_fields <= 20  # about a fifth of scans are 1-bit
+
 
 # --- degrade ---------------------------------------------------------------
 
