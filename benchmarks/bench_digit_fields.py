@@ -41,7 +41,7 @@ from forms.record_sheet import NUMERIC_FIELDS, NumericField
 from generator.digit_data import held_back_digits
 from generator.handwriting import Pen, digit_box_specimen, random_pen
 from ocr import digits as reader
-from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM, NumberResult, check_numbers
+from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM, NumberResult, check_bilevel_blanks, check_numbers
 
 SEED = 1602
 SCAN_DPIS = (150.0, 200.0, 300.0)
@@ -53,7 +53,7 @@ BLANK_FIELD_SHARE = 0.05
 SAMPLE_PX_PER_MM_MAX = 10.0
 SHOWN_GATE = reader.FIELD_ACCEPT_MIN_PROBABILITY
 SHOWN_WRONG_MAX = 20
-GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.993, 0.995, 0.996, 0.997, 0.998)
+GATES = (0.5, 0.7, 0.8, 0.9, 0.93, 0.95, 0.96, 0.97, 0.975, 0.98, 0.983, 0.985, 0.988, 0.99, 0.993, 0.995, 0.996, 0.997, 0.998)
 
 
 def field_value(field: NumericField, rng: np.random.Generator) -> str:
@@ -83,7 +83,8 @@ def box_digits(field: NumericField, text: str, placement: str) -> list[int | Non
 
 
 def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generator, dpi: float,
-             pen: Pen | None = None, scan_seed: int | None = None) -> np.ndarray:
+             pen: Pen | None = None, scan_seed: int | None = None) -> tuple[np.ndarray, bool]:
+    """The box as the reader cuts it, and whether it was scanned 1-bit."""
     shift = 0.0
     if digit in (7, 9) and rng.random() < DROP_PROBABILITY:
         shift = float(rng.uniform(0.3, DROP_MAX_MM))
@@ -92,22 +93,24 @@ def crop_for(image: np.ndarray | None, digit: int | None, rng: np.random.Generat
     scan_rng = None if scan_seed is None else np.random.default_rng(scan_seed)
     crop = digit_box_specimen(image, rng, box_mm=BOX_MM, reach_mm=DIGIT_REACH_MM, shift_mm=shift, dpi=dpi,
                               pen=pen, scan_rng=scan_rng)
+    bilevel = set(np.unique(crop).tolist()) <= {0, 255}
     # The reader samples a page at its own rate, between 6 and 10 px/mm.
     scan_px = dpi / 25.4
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(scan_px, SAMPLE_PX_PER_MM_MAX))
     if abs(px - scan_px) > 1e-6:
         size = (max(1, round(crop.shape[1] * px / scan_px)), max(1, round(crop.shape[0] * px / scan_px)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if px < scan_px else cv2.INTER_LINEAR)
-    return crop
+    return crop, bilevel
 
 
-def outcome(field: NumericField, truth: str | None, readings: list[reader.DigitReading]) -> str:
+def outcome(field: NumericField, truth: str | None, readings: list[reader.DigitReading], bilevel: bool = False) -> str:
     # The gate was applied by ``gated``: the reader's own field gate must not cut in again.
     number = reader.combine_digits(readings[:field.integer_digits], readings[field.integer_digits:],
                                    field_min_probability=0.0)
     result = NumberResult(field.key, number.value, number.confidence, number.blank, number.text,
                           None if not number.uncertain else "review")
     check_numbers({field.key: result})
+    check_bilevel_blanks([result], bilevel)
     if result.problem:
         return "review"
     if truth is None:
@@ -128,12 +131,15 @@ def gated(readings: list[reader.DigitReading], rule: str, gate: float) -> list[r
                                 r.blank, r.probabilities, r.best, r.ink_ratio) for r in readings]
 
 
-def review_cause(field: NumericField, truth: str | None, readings: list[reader.DigitReading], gate: float) -> str:
+def review_cause(field: NumericField, truth: str | None, readings: list[reader.DigitReading], gate: float,
+                 bilevel: bool) -> str:
     """Why a field went to review: the first of a box not read, the field's rules, or its probability."""
     if any(not r.blank and r.best is None for r in readings):
         scrap = any(not r.blank and r.best is None and r.confidence > 0 for r in readings)
         return "a box not read (" + ("a scrap too short for a digit" if scrap else
                                      "unreadable: too little ink, a smudge, side-line ink, too wide") + ")"
+    if bilevel and all(r.blank for r in readings):
+        return "an empty field on a 1-bit scan" + (" (it was empty)" if truth is None else " (it was written)")
     if outcome(field, truth, gated(readings, "field", 0.0)) == "review":
         return "every box read, but a gap between digits or a check failed"
     would_be = outcome(field, truth, gated(readings, "field", 0.0))
@@ -172,9 +178,11 @@ def main() -> int:
         # On paper a field is written with one pen and scanned once; --per-box draws each box apart.
         pen = None if args.per_box else random_pen(rng)
         scan_seed = None if args.per_box else int(rng.integers(2**32))
-        crops = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi, pen, scan_seed)
-                 for d in boxes]
-        drawn.append((field, truth, placement, boxes, crops, dpi))
+        cut = [crop_for(None if d is None else images[int(rng.choice(by_digit[d]))], d, rng, dpi, pen, scan_seed)
+               for d in boxes]
+        crops = [crop for crop, _bilevel in cut]
+        # A page is 1-bit or not; with --per-box only a field scanned 1-bit throughout counts as one.
+        drawn.append((field, truth, placement, boxes, crops, dpi, all(bilevel for _crop, bilevel in cut)))
     # One batch per scan resolution, as a page's boxes are read together.
     read: dict[int, list[reader.DigitReading]] = {}
     for dpi in SCAN_DPIS:
@@ -184,25 +192,25 @@ def main() -> int:
                                   accept_min_confidence=0.0, reach_px=reach_px)
         for k in mine:
             read[k], flat = flat[:len(drawn[k][4])], flat[len(drawn[k][4]):]
-    cases = [(field, truth, placement, boxes, read[k], dpi)
-             for k, (field, truth, placement, boxes, _crops, dpi) in enumerate(drawn)]
+    cases = [(field, truth, placement, boxes, read[k], dpi, bilevel)
+             for k, (field, truth, placement, boxes, _crops, dpi, bilevel) in enumerate(drawn)]
     print(f"{len(cases)} fields read in {time.perf_counter() - started:.0f} s "
           f"({'validation slice' if args.validation else 'held-back bank'})")
-    written = [(r, d, dpi) for _f, _t, _p, boxes, rs, dpi in cases for r, d in zip(rs, boxes) if d is not None]
+    written = [(r, d, dpi) for _f, _t, _p, boxes, rs, dpi, _b in cases for r, d in zip(rs, boxes) if d is not None]
     top1 = np.mean([r.best == d for r, d, _dpi in written])
     print(f"per written digit: top-1 {top1:.4f} over {len(written)} boxes; "
           f"read blank {np.mean([r.blank for r, _d, _dpi in written]):.4f}; "
           + "; ".join(f"{dpi:.0f} dpi top-1 {np.mean([r.best == d for r, d, at in written if at == dpi]):.4f}"
                       for dpi in SCAN_DPIS))
-    empty = [r for _f, _t, _p, boxes, rs, _dpi in cases for r, d in zip(rs, boxes) if d is None]
+    empty = [r for _f, _t, _p, boxes, rs, _dpi, _b in cases for r, d in zip(rs, boxes) if d is None]
     print(f"per empty box: read blank {np.mean([r.blank for r in empty]):.4f} over {len(empty)} boxes")
     for rule in ("digit", "field"):
         for gate in GATES:
             tally = {"right": 0, "review": 0, "wrong": 0}
             by_place = {p: {"right": 0, "review": 0, "wrong": 0} for p in PLACEMENTS}
             by_dpi = {d: {"right": 0, "review": 0, "wrong": 0} for d in SCAN_DPIS}
-            for field, truth, placement, _boxes, readings, dpi in cases:
-                result = outcome(field, truth, gated(readings, rule, gate))
+            for field, truth, placement, _boxes, readings, dpi, bilevel in cases:
+                result = outcome(field, truth, gated(readings, rule, gate), bilevel)
                 tally[result] += 1
                 by_place[placement][result] += 1
                 by_dpi[dpi][result] += 1
@@ -214,15 +222,15 @@ def main() -> int:
                   f"wrong {tally['wrong'] / n:.4f}   right by placement: {places}   right/wrong by dpi: {dpis}")
     print(f"fields sent to review at the shipped field gate {SHOWN_GATE}, by cause:")
     causes: dict[str, int] = {}
-    for field, truth, _placement, _boxes, readings, _dpi in cases:
-        if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "review":
-            cause = review_cause(field, truth, readings, SHOWN_GATE)
+    for field, truth, _placement, _boxes, readings, _dpi, bilevel in cases:
+        if outcome(field, truth, gated(readings, "field", SHOWN_GATE), bilevel) == "review":
+            cause = review_cause(field, truth, readings, SHOWN_GATE, bilevel)
             causes[cause] = causes.get(cause, 0) + 1
     for cause, count in sorted(causes.items(), key=lambda item: -item[1]):
         print(f"  {count / len(cases):.4f} ({count}) {cause}")
     shown = 0
-    for field, truth, placement, boxes, readings, _dpi in cases:
-        if outcome(field, truth, gated(readings, "field", SHOWN_GATE)) == "wrong" and shown < SHOWN_WRONG_MAX:
+    for field, truth, placement, boxes, readings, _dpi, bilevel in cases:
+        if outcome(field, truth, gated(readings, "field", SHOWN_GATE), bilevel) == "wrong" and shown < SHOWN_WRONG_MAX:
             shown += 1
             marks = "".join("_" if r.blank else str(r.best) for r in readings)
             confidences = " ".join(f"{r.confidence:.3f}" for r in readings)

@@ -321,7 +321,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         _evidence(gray, alignment, [boxes[first_key], boxes[second_key]], reading, key)
 
     try:
-        numbers, _digit_crops = read_numbers(gray, alignment, layout)
+        numbers, _digit_crops = read_numbers(gray, alignment, layout, bilevel=reading.bilevel)
     except DigitModelError as exc:
         numbers = [
             NumberResult(f.key, None, 0.0, False, "", f"数字识别模型不可用：{exc}") for f in fields_on(layout)

@@ -18,10 +18,11 @@ from forms.geometry import PageLayout, load_layout
 from forms.record_sheet import NUMERIC_FIELDS
 from generator import degrade
 from generator.digit_data import held_back_digits
-from generator.handwriting import PENS, blank_page, composite_ink
+from generator.handwriting import PENS, Pen, blank_page, composite_ink
 from ocr.align import Alignment
 from ocr.digits import read_digit
 from ocr.numbers import (
+    BILEVEL_BLANK_REASON,
     CHECK_PERCENT_RANGE,
     CHECK_PERCENT_SUM,
     CHECK_POPULATION,
@@ -57,10 +58,10 @@ def empty_sheet() -> np.ndarray:
     return page
 
 
-def read(page: np.ndarray) -> dict[str, NumberResult]:
+def read(page: np.ndarray, bilevel: bool = False) -> dict[str, NumberResult]:
     gray = degrade.to_gray(page)
     alignment = Alignment(np.diag([PPM, PPM, 1.0]), 0.0, 4, PPM)
-    results, _crops = read_numbers(gray, alignment, layout())
+    results, _crops = read_numbers(gray, alignment, layout(), bilevel=bilevel)
     return {r.key: r for r in results}
 
 
@@ -74,13 +75,14 @@ def digit_ink(digit: int, height_px: int, pick: int = 0) -> np.ndarray:
     return np.clip(cv2.resize(image, (width, height_px), interpolation=cv2.INTER_CUBIC) / 255.0, 0, 1)
 
 
-def write(page: np.ndarray, box_key: str, digit: int, pick: int = 0, top_mm: float | None = None) -> None:
+def write(page: np.ndarray, box_key: str, digit: int, pick: int = 0, top_mm: float | None = None,
+          pen: Pen = BLACK) -> None:
     """A digit in the box, centred, 70% of the box high; ``top_mm`` puts its top that far below the box top."""
     r = layout().boxes[box_key]
     ink = digit_ink(digit, round(0.7 * r.h_mm * PPM), pick)
     top = r.y_mm + (0.15 * r.h_mm if top_mm is None else top_mm)
     x = round((r.x_mm + r.w_mm / 2) * PPM - ink.shape[1] / 2)
-    composite_ink(page, ink, (x, round(top * PPM)), BLACK.rgb, 1.0)
+    composite_ink(page, ink, (x, round(top * PPM)), pen.rgb, 1.0 if pen is BLACK else pen.opacity)
 
 
 def readable_picks(digit: int, count: int) -> list[int]:
@@ -191,6 +193,33 @@ def test_a_smudge_in_an_empty_box_is_never_a_digit(bilevel: bool) -> None:
             # The same box cut alone, as the classifier sees it.
             gray = degrade.to_gray(page)[y0 + margin:y1 - margin, x0 + margin:x1 - margin]
             assert read_digit(gray).value is None
+
+
+def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[list[int], list[int]]) -> None:
+    """A light pen under a 1-bit scanner's threshold leaves nothing: "empty" there is never settled.
+
+    On the benchmark's 1-bit copies, written fields read empty at certainty 1.0 were silently wrong.
+    """
+    twos, sevens = twos_and_sevens
+    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    page = empty_sheet()
+    write(page, "visited_satisfied.d1", 2, twos[0], pen=light_blue)
+    write(page, "visited_satisfied.d2", 7, sevens[0], pen=light_blue)
+    write(page, "satisfaction_pct.d1", 2, twos[0], pen=black)
+    write(page, "satisfaction_pct.d2", 7, sevens[0], pen=black)
+    gray_results = read(page)
+    assert gray_results["visited_satisfied"].text == "_27" and gray_results["satisfaction_pct"].text == "_27"
+    assert gray_results["project_funds"].blank and gray_results["project_funds"].problem is None
+
+    one_bit = np.where(degrade.to_gray(page) < 120, 0, 255).astype(np.uint8)
+    results = read(one_bit, bilevel=True)
+    # The light pen is gone from the scan: the field reads empty, and a person checks the paper.
+    lost = results["visited_satisfied"]
+    assert lost.blank and lost.value is None and lost.problem == BILEVEL_BLANK_REASON
+    # So does a field nobody wrote in: on a 1-bit scan the reader cannot tell the two apart.
+    assert results["project_funds"].problem == BILEVEL_BLANK_REASON
+    # A field with ink is read as on any scan.
+    assert results["satisfaction_pct"].text == "_27" and results["satisfaction_pct"].problem != BILEVEL_BLANK_REASON
 
 
 def result(key: str, value: float | None) -> NumberResult:
