@@ -20,7 +20,7 @@ from forms.record_sheet import (
     NumericField,
 )
 from ocr import digits
-from ocr.align import Alignment, crop
+from ocr.align import Alignment, crop, restore_faded_lines
 
 DIGIT_SAMPLE_PX_PER_MM = 6.0
 # How far above and below its box a digit's ink is followed: Chinese
@@ -78,7 +78,8 @@ def read_numbers(
     flat: list[np.ndarray] = []
     reach_px = round(DIGIT_REACH_MM * px)
     for field in fields:
-        crops[field.key] = [crop(gray, alignment, _reaching(layout.boxes[k], reach_px / px), px)
+        crops[field.key] = [_faded_print_restored(crop(gray, alignment, _reaching(layout.boxes[k], reach_px / px), px),
+                                                  reach_px, px)
                             for k in field.digit_boxes]
         flat += crops[field.key]
     readings = digits.read_digits(flat, reach_px=reach_px) if flat else []
@@ -110,6 +111,25 @@ def check_bilevel_blanks(results: Sequence[NumberResult], bilevel: bool) -> None
     for result in results:
         if result.blank and not result.problem:
             result.problem = BILEVEL_BLANK_REASON
+
+
+def _faded_print_restored(box: np.ndarray, reach_px: int, px_per_mm: float) -> np.ndarray:
+    """The box's crop with print that a worn copier's low-ink lines faded brought back to full ink.
+
+    A light line across a digit breaks its strokes, and the classifier reads the pieces unsure
+    (copier pages of the benchmark: 58% of number fields right and accepted, against 80-90% on
+    other scans). Rows are restored only inside the box, where the printed side lines are each
+    row's darkest print, so only a row a light line crossed is faded; above and below the box the
+    darkest ink of a row may be a light pen's own stroke, which must keep its shape. Columns cross
+    the top and bottom lines over the whole crop. Only contrast is restored (ocr.align), never a
+    shape; on the benchmark's pages other than copies no field read differently.
+    """
+    inside = box[reach_px:box.shape[0] - reach_px]
+    rows_restored = restore_faded_lines(inside, px_per_mm, across_rows=True)
+    if rows_restored is not inside:
+        box = box.copy()
+        box[reach_px:box.shape[0] - reach_px] = rows_restored
+    return restore_faded_lines(box, px_per_mm, across_rows=False)
 
 
 def _reaching(rect: Rect, reach_mm: float) -> Rect:

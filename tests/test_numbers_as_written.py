@@ -195,6 +195,23 @@ def test_a_smudge_in_an_empty_box_is_never_a_digit(bilevel: bool) -> None:
             assert read_digit(gray).value is None
 
 
+def test_digits_crossed_by_copier_light_lines_are_read(twos_and_sevens: tuple[list[int], list[int]]) -> None:
+    """A worn copier's low-ink lines (periodic, page-wide, either way) break a digit's strokes.
+
+    Before the faded print was restored, 8 of these 32 fields went to review and one "27" was read as 21.
+    """
+    twos, sevens = twos_and_sevens
+    for seed in range(16):
+        page = empty_sheet()
+        for k, key in enumerate(("visited_satisfied", "satisfaction_pct")):
+            write(page, f"{key}.d1", 2, twos[(seed + k) % 3])
+            write(page, f"{key}.d2", 7, sevens[(seed + k) % 3])
+        page = degrade.low_ink_lines(page, np.random.default_rng(seed), PPM, vertical=bool(seed % 2))
+        results = read(page)
+        for key in ("visited_satisfied", "satisfaction_pct"):
+            assert (results[key].value, results[key].problem) == (27, None), (seed, key, results[key])
+
+
 def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[list[int], list[int]]) -> None:
     """A light pen under a 1-bit scanner's threshold leaves nothing: "empty" there is never settled.
 
