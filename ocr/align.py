@@ -156,33 +156,83 @@ def restore_faded_lines(image: np.ndarray, px_per_mm: float, across_rows: bool,
     """``image`` (dark print on paper) with print that low-ink lines faded brought back to full ink:
     lines running along its rows (``across_rows``) or its columns. Only contrast is restored, never a
     shape: a pixel at the paper's level stays paper, so no stroke appears where nothing was printed.
-    ``paper_level``: the page's paper, for a crop that may be mostly ink (else the crop's own)."""
-    axis = 1 if across_rows else 0
-    img = image.astype(np.float32)
-    low = _line_percentile(image, axis, FADED_INK_PERCENTILE * (image.shape[axis] - 1) / 100)
-    paper = float(np.percentile(img, EVEN_PAPER_PERCENTILE)) if paper_level is None else paper_level
-    darkest = float(low.min())
-    inked = low[low < paper - 0.5 * (paper - darkest)]
-    if inked.size == 0:
-        return image
-    ink = float(np.median(inked))
-    contrast = paper - ink
-    if contrast <= 0:
-        return image
+    ``paper_level``: the page's paper, for a crop that may be mostly ink (else the crop's own).
+    Returns ``image`` itself when nothing was faded."""
+    restored, changed = restore_faded_lines_stack(image[None], px_per_mm, across_rows, paper_level)
+    return restored[0] if changed[0] else image
+
+
+def restore_faded_lines_stack(images: np.ndarray, px_per_mm: float, across_rows: bool,
+                              paper_level: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``restore_faded_lines`` of each image of an (n, h, w) stack at once (a page's comb boxes),
+    and which of them changed; each image is judged against its own paper and ink."""
+    axis = 2 if across_rows else 1
+    n = images.shape[0]
+    img = images.astype(np.float32)
+    low = _line_percentile(images, axis, FADED_INK_PERCENTILE * (images.shape[axis] - 1) / 100)
+    if paper_level is None:
+        paper64 = _percentile_u8(images.reshape(n, -1), EVEN_PAPER_PERCENTILE).astype(np.float64)
+    else:
+        paper64 = np.full(n, float(paper_level))
+    # float32 throughout, as one image's arithmetic on its float32 pixels always was.
+    paper = paper64.astype(np.float32)[:, None]
+    darkest = low.min(axis=1).astype(np.float64)
+    inked = low < (paper64 - 0.5 * (paper64 - darkest)).astype(np.float32)[:, None]
+    counts = inked.sum(axis=1)
+    ink = _inked_median(np.sort(np.where(inked, low, np.inf), axis=1), counts)
+    contrast = (paper[:, 0] - ink)[:, None]
+    usable = ((counts > 0) & (contrast[:, 0] > 0))[:, None]
+    contrast = np.where(usable, contrast, np.float32(1.0))
     darkness = (paper - low) / contrast
-    faded = (darkness > FADED_DARKNESS_MIN_RATIO) & (darkness < FADED_DARKNESS_MAX_RATIO)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], faded.astype(np.int8), [0]])))
-    run_min = max(2, round(FADED_RUN_MIN_MM * px_per_mm))
-    restored = np.zeros_like(faded)
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
-        if end - start >= run_min:
-            restored[start:end] = True
-    if not restored.any():
-        return image
-    gain = np.where(restored, contrast / np.maximum(paper - low, 1.0), 1.0).astype(np.float32)
-    shape = (-1, 1) if across_rows else (1, -1)
-    out = np.where(img >= paper, img, paper - (paper - img) * gain.reshape(shape))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    faded = (darkness > FADED_DARKNESS_MIN_RATIO) & (darkness < FADED_DARKNESS_MAX_RATIO) & usable
+    restored = _runs_at_least(faded, max(2, round(FADED_RUN_MIN_MM * px_per_mm)))
+    changed: np.ndarray = np.asarray(restored.any(axis=1))
+    if not changed.any():
+        return images, changed
+    gain = np.where(restored, contrast / np.maximum(paper - low, np.float32(1.0)), np.float32(1.0))
+    gain = gain[:, :, None] if across_rows else gain[:, None, :]
+    top = paper[:, :, None]
+    out = np.clip(np.where(img >= top, img, top - (top - img) * gain), 0, 255).astype(np.uint8)
+    out[~changed] = images[~changed]
+    return out, changed
+
+
+def _percentile_u8(rows: np.ndarray, percent: float) -> np.ndarray:
+    """``np.percentile(rows.astype(np.float32), percent, axis=1)`` of uint8 rows, exactly (float32, linear
+    interpolation), from each row's histogram: several times faster than sorting a box's pixels."""
+    n, m = rows.shape
+    counts = np.bincount((rows.astype(np.int32) + (256 * np.arange(n, dtype=np.int32))[:, None]).ravel(),
+                         minlength=256 * n).reshape(n, 256)
+    cumulative = counts.cumsum(axis=1)
+    position = percent / 100 * (m - 1)
+    below = int(np.floor(position))
+    above = min(below + 1, m - 1)
+    t = position - below
+    a = np.argmax(cumulative > below, axis=1).astype(np.float32)
+    b = np.argmax(cumulative > above, axis=1).astype(np.float32)
+    # numpy's own lerp: from the nearer end, so t = 1 gives b exactly.
+    return b - (b - a) * np.float32(1 - t) if t >= 0.5 else a + (b - a) * np.float32(t)
+
+
+def _inked_median(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per row of ``ordered`` (sorted, the first ``counts`` values real), the median of those values."""
+    rows = np.arange(ordered.shape[0])
+    safe = np.maximum(counts, 1)
+    lower = ordered[rows, (safe - 1) // 2]
+    upper = ordered[rows, safe // 2]
+    return np.where(counts > 0, (lower + upper) / np.float32(2), np.float32(0)).astype(np.float32)
+
+
+def _runs_at_least(flags: np.ndarray, length: int) -> np.ndarray:
+    """``flags`` (n, m) with runs of True along each row shorter than ``length`` cleared."""
+    padded = np.pad(flags, ((0, 0), (1, 1)))
+    edges = np.diff(padded.astype(np.int8), axis=1)
+    out = np.zeros_like(flags)
+    for row, start in zip(*np.nonzero(edges == 1), strict=True):
+        end = start + int(np.argmax(edges[row, start:] == -1))
+        if end - start >= length:
+            out[row, start:end] = True
+    return out
 
 
 def _line_percentile(image: np.ndarray, axis: int, index: float) -> np.ndarray:

@@ -21,6 +21,7 @@ from forms import qr_payload
 from forms.geometry import PageLayout, load_layout
 from generator import degrade, handwriting
 from generator import simulate as sim
+from ocr.align import _percentile_u8, restore_faded_lines, restore_faded_lines_stack
 from ocr.errors import SourceError
 from ocr.identify import identities_in
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
@@ -520,3 +521,37 @@ def test_on_a_mended_copy_an_empty_slot_with_some_ink_goes_to_review() -> None:
     # A slot with no ink at all is empty on any copy, and it still makes the sheet invalid.
     assert reading.signatures["group_member"]["state"] == "empty"
     assert reading.validity == "invalid"
+
+
+def _striped_boxes(count: int, seed: int) -> np.ndarray:
+    """Comb boxes with a digit-like bar, some crossed by a copier's low-ink line."""
+    rng = np.random.default_rng(seed)
+    boxes = np.clip(rng.normal(235, 6, (count, 75, 55)), 0, 255).astype(np.uint8)
+    boxes[:, :3] = boxes[:, -3:] = 40
+    boxes[:, :, :3] = boxes[:, :, -3:] = 40
+    boxes[:, 20:60, 25:31] = 60
+    for k in range(0, count, 2):
+        row = int(rng.integers(10, 60))
+        boxes[k, row:row + 4] = (255 - (255 - boxes[k, row:row + 4].astype(np.float32)) * 0.35).astype(np.uint8)
+    return boxes
+
+
+def test_a_stack_of_boxes_is_restored_as_each_box_alone() -> None:
+    """A page's comb boxes are restored as one stack; each is judged against its own paper and ink."""
+    boxes = _striped_boxes(12, 3)
+    for across_rows in (True, False):
+        stacked, changed = restore_faded_lines_stack(boxes, 10.0, across_rows)
+        for k, box in enumerate(boxes):
+            alone = restore_faded_lines(box, 10.0, across_rows)
+            assert np.array_equal(stacked[k], alone) and bool(changed[k]) == (alone is not box)
+    _rows, changed = restore_faded_lines_stack(boxes, 10.0, across_rows=True)
+    assert changed[::2].all() and not changed[1::2].any()  # the striped boxes, and only they
+
+
+def test_the_histogram_percentile_is_numpys() -> None:
+    rng = np.random.default_rng(7)
+    for size in (2, 3, 55, 4125, 6325):
+        rows = rng.integers(0, 256, (9, size)).astype(np.uint8)
+        expected = np.percentile(rows.astype(np.float32), 90.0, axis=1)
+        got = _percentile_u8(rows, 90.0)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
