@@ -183,13 +183,13 @@ def main() -> int:
         crops = [crop for crop, _bilevel in cut]
         # A page is 1-bit or not; with --per-box only a field scanned 1-bit throughout counts as one.
         drawn.append((field, truth, placement, boxes, crops, dpi, all(bilevel for _crop, bilevel in cut)))
-    # One batch per scan resolution, as a page's boxes are read together.
+    # One batch per scan resolution and kind (1-bit or not), as a page's boxes are read together.
     read: dict[int, list[reader.DigitReading]] = {}
-    for dpi in SCAN_DPIS:
+    for dpi, bilevel in [(dpi, bilevel) for dpi in SCAN_DPIS for bilevel in (False, True)]:
         reach_px = round(DIGIT_REACH_MM * max(DIGIT_SAMPLE_PX_PER_MM, min(dpi / 25.4, SAMPLE_PX_PER_MM_MAX)))
-        mine = [k for k, case in enumerate(drawn) if case[5] == dpi]
+        mine = [k for k, case in enumerate(drawn) if case[5] == dpi and case[6] == bilevel]
         flat = reader.read_digits([crop for k in mine for crop in drawn[k][4]], model,
-                                  accept_min_confidence=0.0, reach_px=reach_px)
+                                  accept_min_confidence=0.0, reach_px=reach_px, bilevel=bilevel)
         for k in mine:
             read[k], flat = flat[:len(drawn[k][4])], flat[len(drawn[k][4]):]
     cases = [(field, truth, placement, boxes, read[k], dpi, bilevel)

@@ -232,6 +232,8 @@ class PreparedCrop:
     blank: bool
     # The strokes' height as a share of the crop's: a scrap of a lost digit is small.
     ink_height_ratio: float = 0.0
+    # Blank, its only ink a lone dark speck smaller than any digit (dust, toner).
+    dust: bool = False
 
 
 def _quantile(values: np.ndarray, share: float) -> float:
@@ -671,7 +673,7 @@ def _prepared_strokes(gray: np.ndarray, dark: np.ndarray, box_h: int | None = No
                 and float(dark[strokes].max()) >= DIGIT_DOT_MIN_DARKNESS:
             # A lone dark speck of dust or toner, smaller than any written digit;
             # a faint one may be what is left of a light pen's digit.
-            return PreparedCrop(None, ratio, True)
+            return PreparedCrop(None, ratio, True, dust=True)
         x0, x1 = int(xs.min()), int(xs.max()) + 1
         side_band = DIGIT_SIDE_INK_BAND_RATIO * gray.shape[1]
         if ratio > DIGIT_BLANK_INK_MAX_RATIO and (x1 <= side_band or x0 >= gray.shape[1] - side_band):
@@ -970,10 +972,12 @@ def _shipped_model() -> DigitModel:
 
 
 def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
-                accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE, reach_px: int = 0) -> list[DigitReading]:
+                accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE, reach_px: int = 0,
+                bilevel: bool = False) -> list[DigitReading]:
     """Read many box crops at once; preparation, features and the ensemble run as one batch.
 
     ``reach_px``: the crops reach this far above and below their boxes (see ``prepare_crops``).
+    ``bilevel``: the page is a 1-bit scan, where a speck may be all a light pen's digit left.
     """
     model = model or _shipped_model()
     prepared = prepare_crops([np.asarray(crop) for crop in crops], reach_px)
@@ -986,8 +990,10 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
     out: list[DigitReading] = []
     for i, p in enumerate(prepared):
         if p.blank:
-            out.append(DigitReading(None, 1.0 - p.ink_ratio / DIGIT_READ_MIN_INK_RATIO, True,
-                                    tuple([0.0] * 10), None, p.ink_ratio))
+            # A dust speck on a gray or colour scan is no digit's remnant: the box is surely empty
+            # (such specks held 30 fields of the benchmark's pages under the field gate).
+            certainty = 1.0 if p.dust and not bilevel else 1.0 - p.ink_ratio / DIGIT_READ_MIN_INK_RATIO
+            out.append(DigitReading(None, certainty, True, tuple([0.0] * 10), None, p.ink_ratio))
             continue
         if p.image is None:
             out.append(DigitReading(None, 0.0, False, tuple([0.0] * 10), None, p.ink_ratio))

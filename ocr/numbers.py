@@ -82,7 +82,7 @@ def read_numbers(
                             for k in field.digit_boxes]
         flat += crops[field.key]
     flat = _faded_print_restored(flat, reach_px, px)
-    readings = digits.read_digits(flat, reach_px=reach_px) if flat else []
+    readings = digits.read_digits(flat, reach_px=reach_px, bilevel=bilevel) if flat else []
     results: list[NumberResult] = []
     pos = 0
     for field in fields:

@@ -212,6 +212,24 @@ def test_digits_crossed_by_copier_light_lines_are_read(twos_and_sevens: tuple[li
             assert (results[key].value, results[key].problem) == (27, None), (seed, key, results[key])
 
 
+def test_a_dust_speck_in_an_empty_box_leaves_it_empty(twos_and_sevens: tuple[list[int], list[int]]) -> None:
+    """A speck of dust or toner (0.3-0.5 mm) in the empty box of "_27": on a gray scan the box is
+    surely empty and 27 is accepted; on a 1-bit scan a speck may be all a light pen's digit left."""
+    twos, sevens = twos_and_sevens
+    black = next(pen for pen in PENS if pen.name == "black")
+    r = layout().boxes["visited_satisfied.d0"]
+    for k, diameter_mm in enumerate((0.3, 0.4, 0.5)):
+        page = empty_sheet()
+        write(page, "visited_satisfied.d1", 2, twos[k], pen=black)
+        write(page, "visited_satisfied.d2", 7, sevens[k], pen=black)
+        centre = (round((r.x_mm + r.w_mm * (0.3 + 0.2 * k)) * PPM), round((r.y_mm + r.h_mm * 0.6) * PPM))
+        cv2.circle(page, centre, round(diameter_mm / 2 * PPM), (20, 20, 20), thickness=-1)
+        gray = read(page)["visited_satisfied"]
+        assert (gray.value, gray.problem, gray.text) == (27, None, "_27"), (diameter_mm, gray)
+        one_bit = read(np.where(degrade.to_gray(page) < 128, 0, 255).astype(np.uint8), bilevel=True)
+        assert one_bit["visited_satisfied"].value is None and one_bit["visited_satisfied"].problem, diameter_mm
+
+
 def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[list[int], list[int]]) -> None:
     """A light pen under a 1-bit scanner's threshold leaves nothing: "empty" there is never settled.
 
