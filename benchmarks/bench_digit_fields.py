@@ -110,7 +110,8 @@ def outcome(field: NumericField, truth: str | None, readings: list[reader.DigitR
     result = NumberResult(field.key, number.value, number.confidence, number.blank, number.text,
                           None if not number.uncertain else "review")
     check_numbers({field.key: result})
-    check_bilevel_blanks([result], bilevel)
+    if bilevel:
+        check_bilevel_blanks([result])
     if result.problem:
         return "review"
     if truth is None:

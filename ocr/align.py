@@ -168,10 +168,9 @@ def restore_faded_lines_stack(images: np.ndarray, px_per_mm: float, across_rows:
     and which of them changed; each image is judged against its own paper and ink."""
     axis = 2 if across_rows else 1
     n = images.shape[0]
-    img = images.astype(np.float32)
     low = _line_percentile(images, axis, FADED_INK_PERCENTILE * (images.shape[axis] - 1) / 100)
     if paper_level is None:
-        paper64 = _percentile_u8(images.reshape(n, -1), EVEN_PAPER_PERCENTILE).astype(np.float64)
+        paper64 = _rows_percentile_u8(images.reshape(n, -1), EVEN_PAPER_PERCENTILE).astype(np.float64)
     else:
         paper64 = np.full(n, float(paper_level))
     # float32 throughout, as one image's arithmetic on its float32 pixels always was.
@@ -192,26 +191,32 @@ def restore_faded_lines_stack(images: np.ndarray, px_per_mm: float, across_rows:
     gain = np.where(restored, contrast / np.maximum(paper - low, np.float32(1.0)), np.float32(1.0))
     gain = gain[:, :, None] if across_rows else gain[:, None, :]
     top = paper[:, :, None]
+    img = images.astype(np.float32)
     out = np.clip(np.where(img >= top, img, top - (top - img) * gain), 0, 255).astype(np.uint8)
     out[~changed] = images[~changed]
     return out, changed
 
 
-def _percentile_u8(rows: np.ndarray, percent: float) -> np.ndarray:
-    """``np.percentile(rows.astype(np.float32), percent, axis=1)`` of uint8 rows, exactly (float32, linear
-    interpolation), from each row's histogram: several times faster than sorting a box's pixels."""
+def percentile_of_histograms(cumulative: np.ndarray, count: int, percent: float,
+                             dtype: type[np.floating] = np.float64) -> np.ndarray:
+    """``np.percentile`` (linear) of uint8 values from their cumulative histograms (one row of 256 per
+    set of ``count`` values), bit-identical to NumPy's on values of ``dtype``: far faster than a sort."""
+    position = percent / 100 * (count - 1)
+    below = int(np.floor(position))
+    above = min(below + 1, count - 1)
+    t = position - below
+    a = np.argmax(cumulative > below, axis=-1).astype(dtype)
+    b = np.argmax(cumulative > above, axis=-1).astype(dtype)
+    # NumPy's own interpolation order: from the nearer end, so t = 1 gives b exactly.
+    return b - (b - a) * dtype(1 - t) if t >= 0.5 else a + (b - a) * dtype(t)
+
+
+def _rows_percentile_u8(rows: np.ndarray, percent: float) -> np.ndarray:
+    """``np.percentile(rows.astype(np.float32), percent, axis=1)`` of uint8 rows, exactly."""
     n, m = rows.shape
     counts = np.bincount((rows.astype(np.int32) + (256 * np.arange(n, dtype=np.int32))[:, None]).ravel(),
                          minlength=256 * n).reshape(n, 256)
-    cumulative = counts.cumsum(axis=1)
-    position = percent / 100 * (m - 1)
-    below = int(np.floor(position))
-    above = min(below + 1, m - 1)
-    t = position - below
-    a = np.argmax(cumulative > below, axis=1).astype(np.float32)
-    b = np.argmax(cumulative > above, axis=1).astype(np.float32)
-    # numpy's own lerp: from the nearer end, so t = 1 gives b exactly.
-    return b - (b - a) * np.float32(1 - t) if t >= 0.5 else a + (b - a) * np.float32(t)
+    return percentile_of_histograms(counts.cumsum(axis=1), m, percent, np.float32)
 
 
 def _inked_median(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:

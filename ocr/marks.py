@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from forms.geometry import Rect
-from ocr.align import Alignment, crop, restore_faded_lines
+from ocr.align import Alignment, crop, percentile_of_histograms, restore_faded_lines
 
 BoxState = Literal["empty", "marked", "filled", "uncertain"]
 PairValue = str  # first/second label, "blank" or "uncertain"
@@ -229,15 +229,7 @@ def percentile_u8(image: np.ndarray, q: float) -> float:
         counts = cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel().astype(np.int64)
     else:
         counts = np.bincount(flat, minlength=256)
-    cumulative = np.cumsum(counts)
-    index = (n - 1) * (q / 100)
-    lo = int(np.floor(index))
-    hi = min(lo + 1, n - 1)
-    a = float(np.searchsorted(cumulative, lo, side="right"))
-    b = float(np.searchsorted(cumulative, hi, side="right"))
-    t = index - lo
-    # NumPy's own interpolation order, so the result is bit-identical.
-    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+    return float(percentile_of_histograms(np.cumsum(counts), n, q))
 
 
 def darkness(image: np.ndarray, paper_level: float) -> np.ndarray:

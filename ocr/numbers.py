@@ -115,21 +115,27 @@ def read_numbers(
             problem = f"数字看不清（识别为 {number.text}{hint}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
     check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
-    check_bilevel_blanks(results, bilevel)
-    if bilevel and sum(_cut_by_a_light_line(box, reach_px, px) for box in flat) >= LIGHT_LINE_CUT_BOXES_MIN:
-        for result in results:
-            if not result.problem and "_" in result.text:
-                result.problem = BILEVEL_LIGHT_LINES_REASON
+    if bilevel:
+        check_bilevel_blanks(results)
+        check_bilevel_light_lines(results, flat, reach_px, px)
     return results, crops
 
 
-def check_bilevel_blanks(results: Sequence[NumberResult], bilevel: bool) -> None:
+def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
     """On a 1-bit scan an empty field is never settled as empty: it goes to review against the paper."""
-    if not bilevel:
-        return
     for result in results:
         if result.blank and not result.problem:
             result.problem = BILEVEL_BLANK_REASON
+
+
+def check_bilevel_light_lines(results: Sequence[NumberResult], boxes: Sequence[np.ndarray], reach_px: int,
+                              px_per_mm: float) -> None:
+    """On a 1-bit copy whose low-ink lines cut the comb, a field with an empty box is never settled."""
+    if sum(_cut_by_a_light_line(box, reach_px, px_per_mm) for box in boxes) < LIGHT_LINE_CUT_BOXES_MIN:
+        return
+    for result in results:
+        if not result.problem and "_" in result.text:
+            result.problem = BILEVEL_LIGHT_LINES_REASON
 
 
 def _cut_by_a_light_line(box: np.ndarray, reach_px: int, px_per_mm: float) -> bool:

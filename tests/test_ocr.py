@@ -21,7 +21,7 @@ from forms import qr_payload
 from forms.geometry import PageLayout, load_layout
 from generator import degrade, handwriting
 from generator import simulate as sim
-from ocr.align import _percentile_u8, restore_faded_lines, restore_faded_lines_stack
+from ocr.align import _rows_percentile_u8, restore_faded_lines, restore_faded_lines_stack
 from ocr.errors import SourceError
 from ocr.identify import identities_in
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
@@ -553,5 +553,5 @@ def test_the_histogram_percentile_is_numpys() -> None:
     for size in (2, 3, 55, 4125, 6325):
         rows = rng.integers(0, 256, (9, size)).astype(np.uint8)
         expected = np.percentile(rows.astype(np.float32), 90.0, axis=1)
-        got = _percentile_u8(rows, 90.0)
+        got = _rows_percentile_u8(rows, 90.0)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
