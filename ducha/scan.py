@@ -45,6 +45,8 @@ from ducha.pool import process_pool
 from ducha.review import blocks_validity
 from ducha.rounds import parse_round_id
 from ducha.workspace import Workspace
+from forms import qr_payload
+from forms.errors import PayloadError
 from forms.form_spec import typed_form_id
 from forms.geometry import LAYOUTS_DIR, PageLayout, load_layout
 from forms.record_sheet import SIGNATURE_SLOTS, inspection_validity
@@ -132,14 +134,15 @@ class ChunkTask:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(layouts: dict[tuple[str, int], PageLayout], key: bytes, root: str) -> None:
+def _init_worker(layouts: dict[tuple[str, int], PageLayout], key: bytes, root: str,
+                 issued: dict[str, str] | None = None) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     cv2.setNumThreads(1)
     # One process per core: BLAS threads (the digit MLP) would only fight each other.
     from threadpoolctl import threadpool_limits
 
     _STATE["blas_limit"] = threadpool_limits(1)
-    _STATE.update(layouts=layouts, key=key, root=Path(root))
+    _STATE.update(layouts=layouts, key=key, root=Path(root), issued=issued or {})
 
 
 def _write_jpeg(path: Path, image: Any, quality: int) -> None:
@@ -225,7 +228,7 @@ def run_chunk(task: ChunkTask) -> tuple[ChunkTask, list[PageOutcome]]:
         for page_no in task.page_nos:
             try:
                 page = source.read(page_no)
-                read.append((read_page(page, layouts, key), page.gray))
+                read.append((read_page(page, layouts, key, _STATE.get("issued")), page.gray))
             except SourceError as exc:
                 outcomes[page_no] = PageOutcome(page_no, None, str(exc))
             except Exception as exc:  # noqa: BLE001 - a bad page fails alone, with its reason kept
@@ -899,6 +902,7 @@ def scan(
             store = _Store(session, round_id, workspace.root, group_no)
             stored = 0
             tasks, held = work.pending()
+            issued = issued_macs(session, key)
             total = sum(len(t.page_nos) for t in tasks) + held
             if progress:
                 progress(0, total)
@@ -906,7 +910,7 @@ def scan(
                 if not tasks:
                     # Another live scan holds pages of these files: wait for it (or for its claims to go stale).
                     time.sleep(CLAIM_POLL_S)
-                for task, outcomes in _run_tasks(tasks, layouts, key, workspace.root, workers, work.claim):
+                for task, outcomes in _run_tasks(tasks, layouts, key, workspace.root, workers, work.claim, issued):
                     store.prefetch([outcome.form_id for outcome in outcomes])
                     for outcome in outcomes:
                         store.store(task.file_id, outcome, now, work.existing(task.file_id, outcome.page_no))
@@ -948,6 +952,21 @@ def _batch_notes(files: list[InputFile], pages: list[dict[str, Any]], notes: lis
         notes.append(BILEVEL_NOTE.format(n=bilevel))
 
 
+def issued_macs(session: Session, key: bytes) -> dict[str, str]:
+    """MAC -> payload of every page of every sheet this workspace issued: ``ocr.reader.read_page`` names a
+    page whose QR code and printed ID both fail by the MAC at the end of its ID line."""
+    out: dict[str, str] = {}
+    for row in session.scalars(select(IssuedSheet)):
+        village = row.form_id[len(row.round) + 1 :].split("-")[0]
+        for page in range(1, row.pages + 1):
+            try:
+                payload = qr_payload.encode(qr_payload.SheetId(row.round, village, page, row.layout_version.lower()), key)
+            except PayloadError:
+                continue
+            out[payload.rsplit("-", 1)[1]] = payload
+    return out
+
+
 def _close_finished(session: Session, file_id: int) -> None:
     row = session.get(ScanFile, file_id)
     if row is None or row.status != "open":
@@ -962,20 +981,20 @@ ClaimFn = Callable[[ChunkTask], ChunkTask | None]
 
 def _run_tasks(
     tasks: list[ChunkTask], layouts: dict[tuple[str, int], PageLayout], key: bytes, root: Path, workers: int | None,
-    claim: ClaimFn,
+    claim: ClaimFn, issued: dict[str, str] | None = None,
 ) -> Iterator[tuple[ChunkTask, list[PageOutcome]]]:
     """Each chunk is claimed just before it is read, so concurrent scans share the pages."""
     workers = workers or max(1, os.cpu_count() or 1)
     claimed = (task for task in map(claim, tasks) if task is not None)
     if workers == 1 or len(tasks) <= 1:
-        _init_worker(layouts, key, str(root))
+        _init_worker(layouts, key, str(root), issued)
         for task in claimed:
             yield run_chunk(task)
         return
     # Bounded submission keeps memory flat however large the batch is.
     limit = workers * INFLIGHT_CHUNKS_PER_WORKER
     pending: set[Future[tuple[ChunkTask, list[PageOutcome]]]] = set()
-    with process_pool(workers, _init_worker, (layouts, key, str(root))) as pool:
+    with process_pool(workers, _init_worker, (layouts, key, str(root), issued)) as pool:
         for task in claimed:
             pending.add(pool.submit(run_chunk, task))
             if len(pending) >= limit:

@@ -63,6 +63,19 @@ FADED_DARKNESS_MIN_RATIO = 0.06
 FADED_DARKNESS_MAX_RATIO = 0.5
 FADED_RUN_MIN_MM = 0.35
 
+# Two markers decoded and the others' cells cut apart by copier light lines (benchmark: two 1-bit copies):
+# the two fix the page's scale, turn and shift (a flatbed's copy), which says where the others lie. Each is
+# then taken as the dark square of a marker's size there, gaps up to MARKER_BLOB_CLOSE_MM closed. The square
+# must sit within MARKER_BLOB_OFFSET_MAX_MM of where the two put it, with sides within
+# MARKER_BLOB_SIZE_TOLERANCE_RATIO of the marker's and turned as they say.
+MARKER_BLOB_SEARCH_MM = 6.0
+MARKER_BLOB_CLOSE_MM = 1.2
+# Filled in, the square keeps its shape through an opening this wide; a dark roller band touching it does not.
+MARKER_BLOB_OPEN_MM = 3.0
+MARKER_BLOB_OFFSET_MAX_MM = 2.0
+MARKER_BLOB_SIZE_TOLERANCE_RATIO = 0.06
+MARKER_BLOB_TURN_MAX_DEG = 4.0
+
 _DICTIONARY = cv2.aruco.getPredefinedDictionary(cv2.aruco.DICT_4X4_50)
 _PARAMS = cv2.aruco.DetectorParameters()
 _DETECTOR = cv2.aruco.ArucoDetector(_DICTIONARY, _PARAMS)
@@ -79,6 +92,8 @@ class Alignment:
     error_mm: float
     markers_found: int
     px_per_mm: float
+    # Markers taken as dark squares where two decoded ones put them (``markers_completed``).
+    markers_inferred: int = 0
 
     def to_image(self, points_mm: np.ndarray) -> np.ndarray:
         pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)
@@ -320,10 +335,76 @@ def _marker_corners_mm(layout: PageLayout, name: str) -> np.ndarray:
     return np.array([[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]], dtype=np.float64)
 
 
+def markers_completed(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """The markers of ``layout`` not decoded, found as dark squares where exactly two decoded ones put them
+    (see ``MARKER_BLOB_SEARCH_MM``); only the decoded ones when fewer than two, or more."""
+    decoded = {mid: pts for mid, pts in markers.items() if _NAME_BY_ID[mid] in layout.markers}
+    if len(decoded) != 2:
+        return decoded
+    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in decoded])
+    dst = np.vstack(list(decoded.values()))
+    similarity, _inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if similarity is None:
+        return decoded
+    px_per_mm = float(np.hypot(similarity[0, 0], similarity[1, 0]))
+    turn = float(np.degrees(np.arctan2(similarity[1, 0], similarity[0, 0])))
+    if px_per_mm < PX_PER_MM_MIN:
+        return decoded
+    out = dict(decoded)
+    for name, mid in MARKER_IDS.items():
+        if mid in out or name not in layout.markers:
+            continue
+        expected = cv2.transform(_marker_corners_mm(layout, name).reshape(-1, 1, 2), similarity).reshape(4, 2)
+        found = _dark_square(gray, expected, layout.marker_size_mm, px_per_mm, turn)
+        if found is not None:
+            out[mid] = found
+    return out
+
+
+def _dark_square(gray: np.ndarray, expected: np.ndarray, side_mm: float, px_per_mm: float,
+                 turn_deg: float) -> np.ndarray | None:
+    """The corners of the dark square near ``expected`` (4 corners, image px), in the same order; None when
+    no blob there has a marker's size, place and turn."""
+    centre = expected.mean(axis=0)
+    reach = side_mm / 2 * np.sqrt(2) * px_per_mm + MARKER_BLOB_SEARCH_MM * px_per_mm
+    h, w = gray.shape[:2]
+    x0, y0 = max(0, int(centre[0] - reach)), max(0, int(centre[1] - reach))
+    x1, y1 = min(w, int(centre[0] + reach) + 1), min(h, int(centre[1] + reach) + 1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    window = np.ascontiguousarray(gray[y0:y1, x0:x1])
+    _level, ink = cv2.threshold(window, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    side = max(3, 2 * round(MARKER_BLOB_CLOSE_MM * px_per_mm / 2) + 1)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    outlines, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    solid = np.zeros_like(ink)
+    cv2.drawContours(solid, outlines, -1, 255, thickness=-1)
+    side = max(3, round(MARKER_BLOB_OPEN_MM * px_per_mm))
+    solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    contours, _ = cv2.findContours(solid, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    side_px = side_mm * px_per_mm
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+        (cx, cy), (bw, bh), angle = cv2.minAreaRect(contour)
+        if not all(abs(v / side_px - 1.0) <= MARKER_BLOB_SIZE_TOLERANCE_RATIO for v in (bw, bh)):
+            continue
+        if np.hypot(cx + x0 - centre[0], cy + y0 - centre[1]) > MARKER_BLOB_OFFSET_MAX_MM * px_per_mm:
+            continue
+        # A square's rectangle angle is only known modulo 90 degrees.
+        if abs((angle - turn_deg + 45.0) % 90.0 - 45.0) > MARKER_BLOB_TURN_MAX_DEG:
+            continue
+        box = cv2.boxPoints(((cx + x0, cy + y0), (bw, bh), angle)).astype(np.float64)
+        order = [int(np.argmin(np.linalg.norm(box - corner, axis=1))) for corner in expected]
+        if len(set(order)) == 4:
+            return box[order]
+    return None
+
+
 def align(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray] | None = None) -> Alignment:
     if markers is None:
         markers = find_markers(gray)
-    usable = [(mid, pts) for mid, pts in markers.items() if _NAME_BY_ID[mid] in layout.markers]
+    completed = markers_completed(gray, layout, markers)
+    inferred = len(completed) - len([mid for mid in markers if _NAME_BY_ID[mid] in layout.markers])
+    usable = list(completed.items())
     if len(usable) < MIN_MARKERS:
         raise AlignmentError(f"只找到 {len(usable)} 个定位标记（至少需要 {MIN_MARKERS} 个），无法对齐")
     src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid, _ in usable])
@@ -343,7 +424,8 @@ def align(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray] |
         raise AlignmentError(f"扫描分辨率过低（约 {px_per_mm * 25.4:.0f} dpi），无法读取")
     if error_mm > ALIGN_REJECT_ERROR_MM:
         raise AlignmentError(f"定位标记与版式不符（误差 {error_mm:.1f} 毫米），可能不是本版式的纪实表")
-    return Alignment(homography=homography, error_mm=error_mm, markers_found=len(usable), px_per_mm=px_per_mm)
+    return Alignment(homography=homography, error_mm=error_mm, markers_found=len(usable), px_per_mm=px_per_mm,
+                     markers_inferred=inferred)
 
 
 def crop(

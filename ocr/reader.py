@@ -45,10 +45,11 @@ BLANK_DARK_LEVEL_RATIO = 0.6
 MARKER_QUIET_MM = 2.0
 # Bump when a change to the reader may read a page it once rejected: the next
 # scan reads every page that an older version rejected.
-READER_VERSION = "4"
+READER_VERSION = "5"
 UNFILLED_REASON = "纪实表未填写"
 QR_UNREAD_REASON = "二维码无法读取，由打印编号识别（已校验）"
 QR_UNVERIFIED_REASON = "二维码的读数未通过校验（可能已破损），由打印编号识别（已校验）"
+ISSUED_MAC_REASON = "二维码无法读取，打印编号部分看不清，按编号末尾的校验码对上已印发的纪实表，请核对是否为这张表"
 PRINTED_ID_MISMATCH = "二维码与打印编号不一致"
 FADED_SLOT_REASON = "复印件有缺墨条纹，签名处的笔迹可能已褪色，无法确认是否签名"
 MENDED_BILEVEL_REASON = "黑白复印件有缺墨条纹，浅色笔迹可能已消失，请核对整页"
@@ -112,7 +113,8 @@ def _is_blank(gray: np.ndarray) -> bool:
 
 
 def _identify(
-    page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes, reading: PageReading
+    page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes, reading: PageReading,
+    issued: dict[str, str] | None,
 ) -> tuple[Identity | None, Alignment | None, str | None]:
     gray = page.gray
     markers, reading.mended = find_markers_mending(gray)
@@ -124,13 +126,16 @@ def _identify(
         alignment = align(gray, candidates[0], markers)
     except AlignmentError as exc:
         align_problem = str(exc)
+    if alignment is not None and alignment.markers_inferred:
+        # Markers that only a light line's gaps closed: the page is a worn copy, as when they were mended.
+        reading.mended = True
     identity, qr_problem = identify_by_qr(gray, alignment, candidates, key)
     if identity is None and alignment is not None:
         # Also when the QR code read as something that does not verify: half a torn code can read
         # as a short number ("013257", benchmarks/bench_printed_id_keys.py), while the printed ID beside it
         # is whole.
         try:
-            identity = identify_by_ocr(gray, alignment, candidates, key)
+            identity = identify_by_ocr(gray, alignment, candidates, key, issued)
         except IdentificationError as exc:
             qr_problem = qr_problem or str(exc)
             reading.tool_failure = isinstance(exc, ToolFailureError)
@@ -153,10 +158,13 @@ def _identify(
     return identity, alignment, qr_problem if identity is None else align_problem
 
 
-def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes) -> PageReading:
+def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes,
+              issued: dict[str, str] | None = None) -> PageReading:
+    """``issued``: MAC -> payload of every sheet page the workspace issued; a page whose QR code and
+    printed ID both fail may still be named by the MAC at the end of its ID line."""
     reading = PageReading(page_no=page.page_no, colour=page.colour, bilevel=page.bilevel)
     gray = page.gray
-    identity, alignment, problem = _identify(page, layouts, key, reading)
+    identity, alignment, problem = _identify(page, layouts, key, reading, issued)
     if identity is None:
         if reading.markers_found == 0 and _is_blank(gray):
             reading.blank = True
@@ -171,7 +179,9 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes)
     reading.sheet_page = sheet.page
     reading.layout = sheet.layout
     reading.id_method = identity.method
-    if identity.method == "ocr":
+    if identity.by_issued_mac:
+        reading.review.append(("page", ISSUED_MAC_REASON))
+    elif identity.method == "ocr":
         reading.review.append(("page", QR_UNVERIFIED_REASON if identity.qr_unverified else QR_UNREAD_REASON))
     if (identity.mended or reading.mended) and reading.bilevel:
         # A 1-bit copy whose low-ink lines cut the QR code: light pen strokes may be gone entirely.

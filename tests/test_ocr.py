@@ -21,9 +21,17 @@ from forms import qr_payload
 from forms.geometry import PageLayout, load_layout
 from generator import degrade, handwriting
 from generator import simulate as sim
-from ocr.align import _rows_percentile_u8, restore_faded_lines, restore_faded_lines_stack
-from ocr.errors import SourceError
-from ocr.identify import identities_in
+from ocr.align import (
+    MARKER_IDS,
+    _rows_percentile_u8,
+    align,
+    find_markers,
+    markers_completed,
+    restore_faded_lines,
+    restore_faded_lines_stack,
+)
+from ocr.errors import AlignmentError, SourceError
+from ocr.identify import ISSUED_MAC_MAX_EDITS, identities_in, issued_by_mac
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
 from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
 from ocr.reader import PageReading, read_page
@@ -416,6 +424,94 @@ def test_a_page_whose_qr_code_and_markers_copier_light_lines_cut_is_still_identi
         else:
             assert (reading.round, reading.village_code, reading.sheet_page) == ("2015-08", "511902101201", 1)
     assert len(lost) <= 1, lost
+
+
+def _markers_unreadable(page: np.ndarray, homography: np.ndarray, layout: PageLayout, names: tuple[str, ...],
+                        shift_mm: float = 0.0) -> np.ndarray:
+    """``page`` (gray) with the cells of the markers ``names`` inked over, as a copy's light lines leave them
+    for the ArUco decoder: their squares whole, their codes gone; ``shift_mm`` moves the squares right."""
+    out = page.copy()
+    mm = sim.PRINT_PX_PER_MM
+    for name in names:
+        cx, cy = layout.markers[name]
+        half = layout.marker_size_mm / 2
+        x0, y0 = (homography @ [cx - half, cy - half, 1.0])[:2]
+        out[round(y0) : round(y0 + layout.marker_size_mm * mm), round(x0) : round(x0 + layout.marker_size_mm * mm)] = 255
+        x0 += shift_mm * mm
+        out[round(y0) : round(y0 + layout.marker_size_mm * mm), round(x0) : round(x0 + layout.marker_size_mm * mm)] = 0
+    return out
+
+
+def test_two_markers_whose_codes_a_copy_lost_are_found_where_the_other_two_put_them(layouts, blank_sheet) -> None:
+    """Two 1-bit copies of the benchmark kept two markers whole and cut the other two's cells apart:
+    the page was not aligned, and one of them not identified. The two decoded markers fix the page's
+    scale, turn and shift, and the others are taken as the dark squares of a marker's size there."""
+    layout = layouts[("rs1", 1)]
+    clean = degrade.to_gray(blank_sheet[0])
+    page = _markers_unreadable(clean, blank_sheet[1], layout, ("top_right", "bottom_right"))
+    rng = np.random.default_rng(3)
+    out, _ = degrade.rescale(degrade.skew(page, rng, angle_deg=1.2), rng, sim.PRINT_DPI, dpi=200)
+    clean_out, _ = degrade.rescale(degrade.skew(clean, np.random.default_rng(3), angle_deg=1.2),
+                                   np.random.default_rng(3), sim.PRINT_DPI, dpi=200)
+    found = find_markers(out)
+    assert sorted(found) == sorted(MARKER_IDS[n] for n in ("top_left", "bottom_left"))  # the codes are gone
+    assert len(markers_completed(out, layout, found)) == 4
+    alignment = align(out, layout, found)
+    assert alignment.markers_inferred == 2 and alignment.error_mm < 0.2
+    reference = align(clean_out, layout)
+    corners = np.array([[0.0, 0.0], [210.0, 0.0], [210.0, 297.0], [0.0, 297.0]])
+    drift_mm = np.abs(alignment.to_image(corners) - reference.to_image(corners)).max() / reference.px_per_mm
+    assert drift_mm < 0.3
+    reading = read_page(_as_page(out), layouts, KEY)
+    assert reading.rejected is None and reading.alignment_error_mm is not None
+    assert (reading.round, reading.village_code, reading.sheet_page) == ("2015-08", "511902101201", 1)
+
+
+def test_a_square_out_of_place_or_merged_with_a_dark_band_is_not_taken_for_a_marker(layouts, blank_sheet) -> None:
+    """Only a square of a marker's size, where the two decoded markers put it, is taken: one printed 3 mm
+    off, or one that a copier's dark roller band has joined (taller than a marker), leaves the page unaligned."""
+    layout = layouts[("rs1", 1)]
+    clean = degrade.to_gray(blank_sheet[0])
+    shifted = _markers_unreadable(clean, blank_sheet[1], layout, ("top_right", "bottom_right"), shift_mm=3.0)
+    banded = _markers_unreadable(clean, blank_sheet[1], layout, ("top_right", "bottom_right"))
+    for name in ("top_right", "bottom_right"):
+        y = (blank_sheet[1] @ [0.0, layout.markers[name][1] + layout.marker_size_mm / 2, 1.0])[1]
+        banded[round(y) : round(y + 1.5 * sim.PRINT_PX_PER_MM)] = 0  # a dark band along the squares' lower edge
+    for page in (shifted, banded):
+        found = find_markers(page)
+        assert len(found) == 2
+        assert len(markers_completed(page, layout, found)) == 2
+        with pytest.raises(AlignmentError):
+            align(page, layout, found)
+
+
+def test_an_id_line_that_does_not_verify_is_named_by_its_mac_among_the_sheets_issued() -> None:
+    """A copy's light line took the village code's digits from a printed ID line (benchmark: "DC1-201508-
+    511922106201" read "NC1-761568-51197271062781"), so the line did not verify, while its MAC was read with
+    a few look-alike misreads. Among the sheets the workspace issued, the MAC names one; another key's
+    sheets, or a line naming two issued sheets, name none."""
+    sheets = [qr_payload.SheetId("2015-08", f"5119021012{n:02d}", page, "rs1") for n in range(1, 80) for page in (1, 2)]
+    issued = {}
+    for sheet in sheets:
+        payload = qr_payload.encode(sheet, KEY)
+        issued[payload.rsplit("-", 1)[1]] = payload
+    target = qr_payload.encode(qr_payload.SheetId("2015-08", "511902101237", 1, "rs1"), KEY)
+    mac = target.rsplit("-", 1)[1]
+    assert mac == "A3XK6WTPGWWGFRME"
+    misread = "A3KK6WIPGWGFRME1"  # X as K, T as its look-alike I, a W lost, a 1 added: 3.5 edits
+    line = f"NC1-761568-51197271062781-P1-RS1-{misread}"
+    assert identities_in(line, ["rs1"], KEY) == []  # the line alone does not verify
+    assert issued_by_mac([line], issued) == target
+    assert issued_by_mac([line], {k: v for k, v in issued.items() if v != target}) is None
+    other_key = {p.rsplit("-", 1)[1]: p for p in (qr_payload.encode(s, OTHER_KEY) for s in sheets)}
+    assert issued_by_mac([line], other_key) is None
+    second = qr_payload.encode(qr_payload.SheetId("2015-08", "511902101238", 1, "rs1"), KEY)
+    assert issued_by_mac([line, second], issued) is None
+    # Too many changes for ISSUED_MAC_MAX_EDITS: unnamed.
+    free = "KMNPRWXY"
+    changed = int(ISSUED_MAC_MAX_EDITS) + 1
+    far = "".join(next(f for f in free if f != c) for c in mac[:changed]) + mac[changed:]
+    assert issued_by_mac([f"NC1-761568-51197271062781-P1-RS1-{far}"], issued) is None
 
 
 def test_a_seal_stamped_above_an_empty_slot_is_never_signed(layouts, blank_sheet) -> None:

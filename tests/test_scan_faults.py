@@ -41,7 +41,7 @@ from generator.qr_damage import QR_DAMAGES, damaged_qr_scan
 from ocr.align import align
 from ocr.identify import MAC_MISREAD_MAX_EDITS, identify_id_line, identities_in, parse_printed_ids
 from ocr.pages import _decode_png, decode_jpeg
-from ocr.reader import PRINTED_ID_MISMATCH, QR_UNVERIFIED_REASON, UNFILLED_REASON, read_page
+from ocr.reader import ISSUED_MAC_REASON, PRINTED_ID_MISMATCH, QR_UNVERIFIED_REASON, UNFILLED_REASON, read_page
 
 LAYOUT = load_layout("rs1", 1)
 RNG_SEED = 7
@@ -325,6 +325,32 @@ def test_a_qr_code_that_reads_as_a_stray_number_leaves_the_printed_id_to_identif
     assert entry["status"] == "review", entry
     assert entry["form_id"] == sheet.form_id
     assert QR_UNVERIFIED_REASON in (entry["reason"] or "")
+
+
+def test_a_page_whose_qr_code_and_village_code_are_lost_is_named_by_its_mac_among_the_sheets_issued(
+        printed: Workspace, tmp_path: Path) -> None:
+    """Benchmark, two 1-bit copies: a light line took the QR code and the lower half of the ID line's
+    digits, while its MAC was read. ``ducha scan`` names the page among the sheets the workspace issued,
+    and asks for a check; with that sheet not issued, the same page stays unidentified."""
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[2]
+    page = _filled(sheet, 45)
+    _blank_page, homography = _page_one(sheet)
+    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
+    page[y : y + h, x : x + w] = 255
+    x, y, w, h = sim._rect_px(homography, LAYOUT.printed_id)
+    page[y + h // 2 : y + h, x : x + int(w * 0.55)] = 255  # the digits up to the page number, halved
+    path = _save_gray(page, tmp_path / "lost_id.jpg", half=False)
+    report = scan(ws, [path], workers=1)
+    entry = report.pages[0]
+    assert entry["status"] == "review", entry
+    assert entry["form_id"] == sheet.form_id
+    assert ISSUED_MAC_REASON in (entry["reason"] or "")
+    other = copy_workspace(printed, tmp_path / "not-issued")
+    with Session(other.engine()) as session, session.begin():
+        session.delete(session.get(IssuedSheet, sheet.form_id))
+    entry = scan(other, [path], workers=1).pages[0]
+    assert entry["status"] == "rejected" and entry["form_id"] is None, entry
 
 
 def test_genuine_pages_pass_the_printed_id_check(printed: Workspace, tmp_path: Path) -> None:
