@@ -142,6 +142,41 @@ def test_gray_seal_never_makes_an_empty_slot_signed(layouts, blank_sheet) -> Non
         assert reading.validity in ("invalid", "review")
 
 
+def test_a_slip_of_the_pen_in_an_empty_slot_reads_empty_on_gray_and_is_never_signed_on_1_bit(
+        layouts, blank_sheet) -> None:
+    """A stray stroke or two short slips (under 8 mm of stroke) in an empty slot went to review on every
+    scan (12 of the benchmark's 604 pages); on gray and colour pages the slot is empty, and the sheet
+    invalid. On a 1-bit page a light pen's name can come apart into such pieces: there it is never
+    called empty from the pieces alone, and never signed."""
+    layout = layouts[("rs1", 1)]
+    gray_states, bilevel_states = [], []
+    for seed in range(8):
+        page, homography = blank_sheet[0].copy(), blank_sheet[1]
+        rng = np.random.default_rng(900 + seed)
+        for slot in ("village_head", "first_secretary"):
+            handwriting.draw_signature(page, sim._rect_px(homography, layout.boxes[slot]), rng)
+        rect = sim._rect_px(homography, layout.boxes["group_member"])
+        kind = "long_stroke" if seed % 2 else "stroke"
+        for _ in range(1 if seed % 2 else 2):
+            handwriting.draw_stray_mark(page, rect, rng, kind, sim.PRINT_PX_PER_MM, pen=handwriting.PENS[seed % 3])
+        out, _dpi = degrade.rescale(degrade.to_gray(page), rng, sim.PRINT_DPI, dpi=(200, 300)[seed % 2])
+        out = degrade.jpeg(degrade.gaussian_noise(out, rng, sigma_levels=3), rng, quality=80)
+        reading = read_page(_as_page(out), layouts, KEY)
+        gray_states.append(reading.signatures["group_member"]["state"])
+        if gray_states[-1] == "empty":
+            assert reading.validity == "invalid"
+        buffer = io.BytesIO()
+        Image.fromarray(degrade.to_bilevel(out, 170)).convert("1").save(buffer, format="PNG")
+        bilevel = read_page(_decode_png(buffer.getvalue(), 1), layouts, KEY)
+        assert bilevel.bilevel
+        slot = bilevel.signatures["group_member"]
+        bilevel_states.append(slot["state"])
+        if slot["state"] == "empty":
+            assert slot["ink_mm2"] <= 3.0 or slot["extent_mm"] <= 4.0, slot  # only as before: a speck
+    assert "signed" not in gray_states + bilevel_states
+    assert gray_states.count("empty") >= 7, gray_states
+
+
 def _signed_under_a_seal(layouts, blank_sheet, seed: int, pen: handwriting.Pen, seal_slot: str = "village_head",
                          empty_slot: str | None = None) -> PageReading:
     """Every slot signed with ``pen`` but ``empty_slot``; a red seal across ``seal_slot``; a gray office scan."""
