@@ -434,6 +434,8 @@ def issued_by_mac(texts: list[str], issued: dict[str, str]) -> str | None:
     """The issued payload whose MAC the OCR'd ID lines end with (see ``ISSUED_MAC_MAX_EDITS``), if exactly one."""
     if not issued:
         return None
+    payloads = list(issued.values())
+    macs = np.frombuffer("".join(issued).encode("ascii"), dtype=np.uint8).reshape(len(issued), -1)
     found: set[str] = set()
     for text in texts:
         for line in text.splitlines():
@@ -443,9 +445,27 @@ def issued_by_mac(texts: list[str], issued: dict[str, str]) -> str | None:
                 mac = _mac_of(tail)
                 if mac is None:
                     continue
-                ranked = sorted((_edits(mac, known), payload) for known, payload in issued.items())
-                best, payload = ranked[0]
-                runner_up = ranked[1][0] if len(ranked) > 1 else float("inf")
-                if best <= ISSUED_MAC_MAX_EDITS and runner_up - best >= ISSUED_MAC_MARGIN_EDITS:
-                    found.add(payload)
+                edits = _edits_to_each(mac, macs)
+                best = int(np.argmin(edits))
+                runner_up = float(np.partition(edits, 1)[1]) if edits.size > 1 else float("inf")
+                if edits[best] <= ISSUED_MAC_MAX_EDITS and runner_up - edits[best] >= ISSUED_MAC_MARGIN_EDITS:
+                    found.add(payloads[best])
     return found.pop() if len(found) == 1 else None
+
+
+# _substitution_cost for every pair of ASCII codes, so that one read MAC is compared with thousands at once.
+_SUBSTITUTION_COSTS = np.array([[_substitution_cost(chr(a), chr(b)) for b in range(128)] for a in range(128)])
+
+
+def _edits_to_each(read: str, expected: np.ndarray) -> np.ndarray:
+    """``_edits(read, e)`` for every row ``e`` of ``expected`` (ASCII codes, one string a row, all one length)."""
+    count, length = expected.shape
+    row = np.tile(np.arange(length + 1, dtype=np.float64), (count, 1))
+    for i, char in enumerate(read.encode("ascii"), start=1):
+        costs = _SUBSTITUTION_COSTS[char & 0x7F][expected]
+        new = np.empty_like(row)
+        new[:, 0] = i
+        for j in range(1, length + 1):
+            new[:, j] = np.minimum(np.minimum(row[:, j], new[:, j - 1]) + 1, row[:, j - 1] + costs[:, j - 1])
+        row = new
+    return row[:, -1]

@@ -31,7 +31,7 @@ from ocr.align import (
     restore_faded_lines_stack,
 )
 from ocr.errors import AlignmentError, SourceError
-from ocr.identify import ISSUED_MAC_MAX_EDITS, identities_in, issued_by_mac
+from ocr.identify import ISSUED_MAC_MAX_EDITS, _edits, _edits_to_each, identities_in, issued_by_mac
 from ocr.marks import BOX_CORRECTION_MIN_RATIO, BOX_FILL_MIN_RATIO, classify_box, classify_pair
 from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
 from ocr.reader import PageReading, read_page
@@ -39,6 +39,7 @@ from ocr.signatures import is_bilevel
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 KEY = bytes(range(32))
+RNG_SEED = 7
 OTHER_KEY = bytes(range(1, 33))
 SHEET = qr_payload.SheetId("2015-08", "511902101201", 1, "rs1")
 
@@ -547,6 +548,23 @@ def test_an_id_line_that_does_not_verify_is_named_by_its_mac_among_the_sheets_is
     changed = int(ISSUED_MAC_MAX_EDITS) + 1
     far = "".join(next(f for f in free if f != c) for c in mac[:changed]) + mac[changed:]
     assert issued_by_mac([f"NC1-761568-51197271062781-P1-RS1-{far}"], issued) is None
+
+
+def test_a_read_mac_is_compared_with_every_issued_one_as_with_each_alone() -> None:
+    """The vectorised edit distance that compares a read MAC with thousands of issued ones at once gives
+    the one-pair distance (look-alikes at half cost) for reads that are longer, shorter or misread."""
+    rng = np.random.default_rng(RNG_SEED)
+    alphabet = list("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    expected = ["".join(rng.choice(alphabet, 16)) for _ in range(200)]
+    codes = np.frombuffer("".join(expected).encode("ascii"), dtype=np.uint8).reshape(len(expected), -1)
+    for n in range(60):
+        if n % 2:
+            chars = list(expected[n])
+            chars[n % 16] = {"O": "Q", "I": "J", "Z": "7"}.get(chars[n % 16], "K")
+            read = "".join(chars)[: 14 + n % 4] + "A" * (n % 3)
+        else:
+            read = "".join(rng.choice(alphabet, int(rng.integers(13, 20))))
+        assert _edits_to_each(read, codes).tolist() == [_edits(read, e) for e in expected], read
 
 
 def test_a_seal_stamped_above_an_empty_slot_is_never_signed(layouts, blank_sheet) -> None:
