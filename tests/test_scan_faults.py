@@ -319,12 +319,15 @@ def test_a_qr_code_that_reads_as_a_stray_number_leaves_the_printed_id_to_identif
     stray = cv2.imdecode(np.frombuffer(qr_png("013257"), np.uint8), cv2.IMREAD_GRAYSCALE)
     stray = cv2.resize(stray, (w, h), interpolation=cv2.INTER_NEAREST)
     page[y : y + h, x : x + w] = stray[:, :, None]
-    path = _save_gray(page, tmp_path / "stray_qr.jpg", half=False)
-    report = scan(ws, [path], workers=1)
-    entry = report.pages[0]
+    _in_review_as(ws, _save_gray(page, tmp_path / "stray_qr.jpg", half=False), sheet.form_id, QR_UNVERIFIED_REASON)
+
+
+def _in_review_as(ws: Workspace, path: Path, form_id: str, reason: str) -> None:
+    """``path``, scanned alone, is a page of ``form_id`` in review for ``reason``."""
+    entry = scan(ws, [path], workers=1).pages[0]
     assert entry["status"] == "review", entry
-    assert entry["form_id"] == sheet.form_id
-    assert QR_UNVERIFIED_REASON in (entry["reason"] or "")
+    assert entry["form_id"] == form_id
+    assert reason in (entry["reason"] or "")
 
 
 def test_a_page_whose_qr_code_and_village_code_are_lost_is_named_by_its_mac_among_the_sheets_issued(
@@ -341,11 +344,7 @@ def test_a_page_whose_qr_code_and_village_code_are_lost_is_named_by_its_mac_amon
     x, y, w, h = sim._rect_px(homography, LAYOUT.printed_id)
     page[y + h // 2 : y + h, x : x + int(w * 0.55)] = 255  # the digits up to the page number, halved
     path = _save_gray(page, tmp_path / "lost_id.jpg", half=False)
-    report = scan(ws, [path], workers=1)
-    entry = report.pages[0]
-    assert entry["status"] == "review", entry
-    assert entry["form_id"] == sheet.form_id
-    assert ISSUED_MAC_REASON in (entry["reason"] or "")
+    _in_review_as(ws, path, sheet.form_id, ISSUED_MAC_REASON)
     other = copy_workspace(printed, tmp_path / "not-issued")
     with Session(other.engine()) as session, session.begin():
         session.delete(session.get(IssuedSheet, sheet.form_id))
