@@ -888,6 +888,10 @@ def scan(
     _immediate_sqlite(engine)
     sources, skipped = list_sources(paths)
     try:
+        # Read in a session of its own: on SQLite every transaction here holds the write lock (see
+        # _immediate_sqlite), and the scan's own session must not keep one open while pages are read.
+        with Session(engine) as lookup:
+            issued = issued_macs(lookup, key)
         with Session(engine, expire_on_commit=False) as session:
             seen: dict[str, str] = {}
             for entry in skipped:
@@ -902,7 +906,6 @@ def scan(
             store = _Store(session, round_id, workspace.root, group_no)
             stored = 0
             tasks, held = work.pending()
-            issued = issued_macs(session, key)
             total = sum(len(t.page_nos) for t in tasks) + held
             if progress:
                 progress(0, total)
