@@ -51,7 +51,7 @@ def read_form_contents(
 
     if spec.numeric_fields:
         try:
-            numbers, _crops = read_numbers(gray, alignment, layout, spec.numeric_fields, reading.bilevel)
+            numbers, _comb_cut = read_numbers(gray, alignment, layout, spec.numeric_fields, reading.bilevel)
         except DigitModelError as exc:
             numbers = [
                 NumberResult(f.key, None, 0.0, False, "", f"数字识别模型不可用：{exc}")

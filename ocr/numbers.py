@@ -85,8 +85,11 @@ def fields_on(layout: PageLayout, fields: Sequence[NumericField] = NUMERIC_FIELD
 def read_numbers(
     gray: np.ndarray, alignment: Alignment, layout: PageLayout, specs: Sequence[NumericField] = NUMERIC_FIELDS,
     bilevel: bool = False,
-) -> tuple[list[NumberResult], dict[str, list[np.ndarray]]]:
-    """``specs``: the form's digit fields (default: the record sheet's); ``bilevel``: a 1-bit scan."""
+) -> tuple[list[NumberResult], bool]:
+    """``specs``: the form's digit fields (default: the record sheet's); ``bilevel``: a 1-bit scan.
+
+    Also whether the page is a 1-bit copy whose low-ink lines cut the comb (``check_bilevel_light_lines``):
+    there a light pen's strokes anywhere on the page may be gone."""
     fields = fields_on(layout, specs)
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(alignment.px_per_mm, 10.0))
     crops: dict[str, list[np.ndarray]] = {}
@@ -115,10 +118,11 @@ def read_numbers(
             problem = f"数字看不清（识别为 {number.text}{hint}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
     check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
+    comb_cut = False
     if bilevel:
         check_bilevel_blanks(results)
-        check_bilevel_light_lines(results, flat, reach_px, px)
-    return results, crops
+        comb_cut = check_bilevel_light_lines(results, flat, reach_px, px)
+    return results, comb_cut
 
 
 def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
@@ -129,13 +133,15 @@ def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
 
 
 def check_bilevel_light_lines(results: Sequence[NumberResult], boxes: Sequence[np.ndarray], reach_px: int,
-                              px_per_mm: float) -> None:
-    """On a 1-bit copy whose low-ink lines cut the comb, a field with an empty box is never settled."""
+                              px_per_mm: float) -> bool:
+    """On a 1-bit copy whose low-ink lines cut the comb, a field with an empty box is never settled.
+    Whether they cut it."""
     if sum(_cut_by_a_light_line(box, reach_px, px_per_mm) for box in boxes) < LIGHT_LINE_CUT_BOXES_MIN:
-        return
+        return False
     for result in results:
         if not result.problem and "_" in result.text:
             result.problem = BILEVEL_LIGHT_LINES_REASON
+    return True
 
 
 def _cut_by_a_light_line(box: np.ndarray, reach_px: int, px_per_mm: float) -> bool:

@@ -62,7 +62,7 @@ def empty_sheet() -> np.ndarray:
 def read(page: np.ndarray, bilevel: bool = False) -> dict[str, NumberResult]:
     gray = degrade.to_gray(page)
     alignment = Alignment(np.diag([PPM, PPM, 1.0]), 0.0, 4, PPM)
-    results, _crops = read_numbers(gray, alignment, layout(), bilevel=bilevel)
+    results, _comb_cut = read_numbers(gray, alignment, layout(), bilevel=bilevel)
     return {r.key: r for r in results}
 
 
