@@ -48,6 +48,13 @@ STRAY_STROKE_MAX_MM = 8.0
 LOCAL_PAPER_DARKER_RATIO = 0.95
 LOCAL_PAPER_FLOOR_RATIO = 0.6
 LOCAL_PAPER_PERCENTILE = 90.0
+# Light that falls off along the slot (a phone photo's shadow): each column's own paper level (this
+# percentile of the column, smoothed over this width) is brought up to the slot's. It only lightens, so it
+# can only take ink away. Stress seed 71880 (a colour photo at 156 dpi): the darker end of an empty slot,
+# with a pale seal's ring taken out by its hue, read as 62 mm² of "name".
+COLUMN_PAPER_PERCENTILE = 90.0
+COLUMN_PAPER_SMOOTH_MM = 6.0
+COLUMN_PAPER_DARKER_RATIO = 0.97
 # Strokes of one name lie this close to each other: side by side along the line, and above and below.
 WRITER_GAP_X_MM = 4.0
 WRITER_GAP_Y_MM = 1.5
@@ -768,6 +775,18 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return bool(int(mid[lattice[1:255]].sum()) >= BILEVEL_LATTICE_SHARE_MIN * mid_total)
 
 
+def _light_evened(area: np.ndarray, paper: float, px_per_mm: float) -> np.ndarray:
+    """``area`` with each column whose paper is darker than ``paper`` (see ``COLUMN_PAPER_PERCENTILE``)
+    brightened to it; ``area`` itself when no column is."""
+    columns = np.percentile(area, COLUMN_PAPER_PERCENTILE, axis=0).astype(np.float32)
+    width = max(1, round(COLUMN_PAPER_SMOOTH_MM * px_per_mm))
+    smooth = cv2.blur(columns.reshape(1, -1), (width, 1), borderType=cv2.BORDER_REPLICATE).ravel()
+    if not (smooth < paper * COLUMN_PAPER_DARKER_RATIO).any():
+        return area
+    gain = paper / np.maximum(np.minimum(smooth, paper), 1.0)
+    return np.clip(area.astype(np.float32) * gain[None, :], 0, 255).astype(np.uint8)
+
+
 def _local_paper(image: np.ndarray, paper_level: float) -> float:
     """The paper's level in ``image`` when clearly darker than the page's (uneven light), else the page's."""
     local = percentile_u8(image, LOCAL_PAPER_PERCENTILE)
@@ -898,6 +917,8 @@ def read_signatures(
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
         slot_paper = _local_paper(area, paper_level)
+        if not bilevel:
+            area = _light_evened(area, slot_paper, px)
         if redness is not None:
             red = crop(redness, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM, border_value=0)
             depth = np.maximum(slot_paper - area.astype(np.float32), 1.0)
