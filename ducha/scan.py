@@ -959,8 +959,8 @@ def issued_macs(session: Session, key: bytes) -> dict[str, str]:
     """MAC -> payload of every page of every sheet this workspace issued: ``ocr.reader.read_page`` names a
     page whose QR code and printed ID both fail by the MAC at the end of its ID line."""
     out: dict[str, str] = {}
-    for row in session.scalars(select(IssuedSheet)):
-        village = row.form_id[len(row.round) + 1 :].split("-")[0]
+    rows = session.execute(select(IssuedSheet, Village.code).join(Village, Village.id == IssuedSheet.village_id))
+    for row, village in rows:
         for page in range(1, row.pages + 1):
             try:
                 payload = qr_payload.encode(qr_payload.SheetId(row.round, village, page, row.layout_version.lower()), key)

@@ -185,7 +185,7 @@ def restore_faded_lines_stack(images: np.ndarray, px_per_mm: float, across_rows:
     n = images.shape[0]
     low = _line_percentile(images, axis, FADED_INK_PERCENTILE * (images.shape[axis] - 1) / 100)
     if paper_level is None:
-        paper64 = _rows_percentile_u8(images.reshape(n, -1), EVEN_PAPER_PERCENTILE).astype(np.float64)
+        paper64 = rows_percentile_u8(images.reshape(n, -1), EVEN_PAPER_PERCENTILE).astype(np.float64)
     else:
         paper64 = np.full(n, float(paper_level))
     # float32 throughout, as one image's arithmetic on its float32 pixels always was.
@@ -226,7 +226,7 @@ def percentile_of_histograms(cumulative: np.ndarray, count: int, percent: float,
     return b - (b - a) * dtype(1 - t) if t >= 0.5 else a + (b - a) * dtype(t)
 
 
-def _rows_percentile_u8(rows: np.ndarray, percent: float) -> np.ndarray:
+def rows_percentile_u8(rows: np.ndarray, percent: float) -> np.ndarray:
     """``np.percentile(rows.astype(np.float32), percent, axis=1)`` of uint8 rows, exactly."""
     n, m = rows.shape
     counts = np.bincount((rows.astype(np.int32) + (256 * np.arange(n, dtype=np.int32))[:, None]).ravel(),

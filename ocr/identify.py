@@ -410,10 +410,10 @@ def identify_by_ocr(gray: np.ndarray, alignment: Alignment, layouts: list[PageLa
     payload = issued_by_mac(texts, issued or {})
     if payload is None:
         return None
-    identity, _reason = _verify([payload], key)
-    if identity is not None:
-        identity.method, identity.by_issued_mac = "ocr", True
-    return identity
+    try:
+        return Identity(qr_payload.decode(payload, key), payload, "ocr", by_issued_mac=True)
+    except PayloadError:
+        return None  # issued under another key: never this workspace's sheet
 
 
 def identify_id_line(image: np.ndarray, known_layouts: list[str], key: bytes,

@@ -92,13 +92,9 @@ def read_numbers(
     there a light pen's strokes anywhere on the page may be gone."""
     fields = fields_on(layout, specs)
     px = max(DIGIT_SAMPLE_PX_PER_MM, min(alignment.px_per_mm, 10.0))
-    crops: dict[str, list[np.ndarray]] = {}
-    flat: list[np.ndarray] = []
     reach_px = round(DIGIT_REACH_MM * px)
-    for field in fields:
-        crops[field.key] = [crop(gray, alignment, _reaching(layout.boxes[k], reach_px / px), px)
-                            for k in field.digit_boxes]
-        flat += crops[field.key]
+    flat = [crop(gray, alignment, _reaching(layout.boxes[k], reach_px / px), px)
+            for field in fields for k in field.digit_boxes]
     flat = _faded_print_restored(flat, reach_px, px)
     readings = digits.read_digits(flat, reach_px=reach_px, bilevel=bilevel) if flat else []
     results: list[NumberResult] = []

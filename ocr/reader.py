@@ -288,7 +288,7 @@ def _faded_slots_to_review(reading: PageReading) -> None:
 def _empty_slots_to_review(reading: PageReading, reason: str, inked_only: bool) -> None:
     """Slots read empty (``inked_only``: only those holding some ink) go to review for ``reason``."""
     reopened = [key for key, slot in reading.signatures.items()
-             if slot.get("state") == "empty" and (not inked_only or float(slot.get("ink_mm2", 0.0)) > 0.0)]
+                if slot.get("state") == "empty" and (not inked_only or float(slot.get("ink_mm2", 0.0)) > 0.0)]
     for key in reopened:
         reading.signatures[key]["state"] = "uncertain"
         reading.review.append((key, reason))

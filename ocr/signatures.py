@@ -22,7 +22,7 @@ from skimage.morphology import skeletonize
 
 from forms.geometry import Rect
 from forms.record_sheet import SignatureState
-from ocr.align import Alignment, crop, union_rect
+from ocr.align import Alignment, crop, rows_percentile_u8, union_rect
 from ocr.marks import darkness as darkness_of
 from ocr.marks import percentile_u8
 
@@ -778,7 +778,7 @@ def is_bilevel(gray: np.ndarray) -> bool:
 def _light_evened(area: np.ndarray, paper: float, px_per_mm: float) -> np.ndarray:
     """``area`` with each column whose paper is darker than ``paper`` (see ``COLUMN_PAPER_PERCENTILE``)
     brightened to it; ``area`` itself when no column is."""
-    columns = np.percentile(area, COLUMN_PAPER_PERCENTILE, axis=0).astype(np.float32)
+    columns = rows_percentile_u8(np.ascontiguousarray(area.T), COLUMN_PAPER_PERCENTILE)
     width = max(1, round(COLUMN_PAPER_SMOOTH_MM * px_per_mm))
     smooth = cv2.blur(columns.reshape(1, -1), (width, 1), borderType=cv2.BORDER_REPLICATE).ravel()
     if not (smooth < paper * COLUMN_PAPER_DARKER_RATIO).any():

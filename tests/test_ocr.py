@@ -23,12 +23,12 @@ from generator import degrade, handwriting
 from generator import simulate as sim
 from ocr.align import (
     MARKER_IDS,
-    _rows_percentile_u8,
     align,
     find_markers,
     markers_completed,
     restore_faded_lines,
     restore_faded_lines_stack,
+    rows_percentile_u8,
 )
 from ocr.errors import AlignmentError, SourceError
 from ocr.identify import ISSUED_MAC_MAX_EDITS, _edits, _edits_to_each, identities_in, issued_by_mac
@@ -734,5 +734,5 @@ def test_the_histogram_percentile_is_numpys() -> None:
     for size in (2, 3, 55, 4125, 6325):
         rows = rng.integers(0, 256, (9, size)).astype(np.uint8)
         expected = np.percentile(rows.astype(np.float32), 90.0, axis=1)
-        got = _rows_percentile_u8(rows, 90.0)
+        got = rows_percentile_u8(rows, 90.0)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
