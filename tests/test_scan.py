@@ -482,7 +482,11 @@ def test_a_seal_left_in_the_red_channel_of_a_dim_colour_photo_is_never_a_name(pr
 # Seed 40715 (169 dpi): a long stray stroke and the seal's glyph pieces, its ring gone, made 18.0 mm of stroke.
 # Seed 60726 (260 dpi, seeds 60000-60999): the ring's lower arc through the slot in two pieces 3 mm apart,
 # neither an arc alone, with a stray stroke made 29 mm of "name".
-BILEVEL_SEAL_SEEDS = (10572, 10597, 12557, 40715, 60726)
+# Seed 74132 (265 dpi, seeds 74000-74999): a seal stamped over the label above the slot, found neither by
+# the seal search (its centre among the printed labels) nor as a ring (its pieces in the slot are glyphs and
+# short arcs); glyph pieces reaching in over the slot's top edge, a stray stroke and the ring's lower arc
+# made 22 mm of "name".
+BILEVEL_SEAL_SEEDS = (10572, 10597, 12557, 40715, 60726, 74132)
 
 
 @pytest.mark.parametrize("seed", BILEVEL_SEAL_SEEDS)
