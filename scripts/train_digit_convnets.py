@@ -13,7 +13,12 @@ then warps them a little more (turn, scale, shear, shift, a thicker or
 thinner pen). ``train --init K`` goes on from net K of an existing model
 at a lower rate (base architecture only).
 
-The shipped nets (2026-12-03, second pass) are two deeper nets trained
+The shipped nets (2026-12-04) are three deeper nets: the two of
+2026-12-03 (below) and a third, ``train --arch deep --seed 9 --epochs 5``
+on the same 155,704 prepared images (25 minutes, one thread, sharing the
+machine with a stress run), added with ``assemble --keep-convnets --nets 9``.
+
+The nets of 2026-12-03 (second pass) are two deeper nets trained
 from scratch on the ``--renders 2`` boxes (155,453 images): ``train --arch
 deep --seed 4 --epochs 3`` and ``train --arch deep --seed 6 --epochs 2``
 (one-cycle rate to 3e-3, batch norm folded into the kernels when saved),
@@ -295,6 +300,8 @@ def load_net(path: Path) -> ConvNet:
 def command_assemble(args: argparse.Namespace) -> None:
     base = load_model(args.base)
     nets = tuple(load_net(WORK_DIR / f"net_{k}.npz") for k in args.nets)
+    if args.keep_convnets:
+        nets = base.convnets + nets
     members = base.members if args.keep_mlps else ()
     DigitModel(mean=base.mean, scale=base.scale, members=members, convnets=nets).save(args.out)
     model = load_model(args.out)
@@ -329,6 +336,8 @@ def main() -> int:
     assemble.add_argument("--nets", type=int, nargs="+", required=True)
     assemble.add_argument("--base", type=Path, default=MODEL_PATH, help="取其 HOG 标准化参数（及 MLP）的模型")
     assemble.add_argument("--keep-mlps", action="store_true", help="保留基础模型中的 MLP 成员")
+    assemble.add_argument("--keep-convnets", action="store_true",
+                          help="保留基础模型中的卷积网络，--nets 加在其后（原网络的训练文件已不在时）")
     assemble.add_argument("--data", type=Path, required=True)
     assemble.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
