@@ -15,8 +15,10 @@ at a lower rate (base architecture only).
 
 The shipped nets (2026-12-04) are three deeper nets: the two of
 2026-12-03 (below) and a third, ``train --arch deep --seed 9 --epochs 5``
-on the same 155,704 prepared images (25 minutes, one thread, sharing the
-machine with a stress run), added with ``assemble --keep-convnets --nets 9``.
+on the renders of 2026-12-03 afternoon (155,704 prepared images, made with
+the reader's preparation of that day; 25 minutes, one thread, sharing the
+machine with a stress run), added with ``assemble --keep-convnets --nets 9``
+(the shipped file as base: the first two nets' training files are gone).
 
 The nets of 2026-12-03 (second pass) are two deeper nets trained
 from scratch on the ``--renders 2`` boxes (155,453 images): ``train --arch
@@ -39,6 +41,8 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     $P scripts/train_digit_convnets.py train --arch deep --seed 6 --epochs 2; wait
     (or, going on from base-architecture nets: train --seed K --init K --init-model OLD.npz --epochs 1)
     $P scripts/train_digit_convnets.py assemble --nets 4 6 --data /tmp/digits/allowed.npz --out ocr/models/digits.npz
+    $P scripts/train_digit_convnets.py train --arch deep --seed 9 --epochs 5
+    $P scripts/train_digit_convnets.py assemble --keep-convnets --nets 9 --data /tmp/digits/allowed.npz
 """
 
 from __future__ import annotations
