@@ -920,6 +920,11 @@ def read_signatures(
     # Stress seed 7033 (a 1-bit scan at 238 dpi, halved on decoding): the levels of the reduced page were
     # spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
     bilevel = not colour and (bilevel or is_bilevel(gray))
+    # On a 1-bit page a seal stamped over the labels above the slots shows there only as its star: a solid
+    # blob among thin print (stress seeds 74132 and 77611: its glyphs and ring pieces in the slot, with a
+    # stray stroke, read as a name). A slot such a seal can reach is never signed from its ink alone. A
+    # heavy digit in a comb box on a 1-bit copy looks the same (one name of the benchmark's pages to review).
+    stars = _stars_among_labels(context, paper_level, px) if bilevel and rects else []
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
@@ -932,6 +937,8 @@ def read_signatures(
         local = [(covered[i][0] - dx, covered[i][1] - dy, covered[i][2]) for i in touching]
         levels = [pen_levels_by_seal[i] for i in touching]
         near = [(x, y) for x, y in traces if _distance_to_rect(x - dx, y - dy, w, h) <= SEAL_TRACE_REACH_MM * px]
+        near += [(x, y) for x, y in stars
+                 if _distance_to_rect(x - dx, y - dy, w, h) <= (SEAL_RADIUS_MAX_MM + SEAL_RING_PAD_MM) * px]
         slot_paper = _local_paper(area, paper_level)
         if not bilevel:
             area = _light_evened(area, slot_paper, px)
@@ -1023,6 +1030,17 @@ def _solid_ink(inked: np.ndarray, px_per_mm: float, grow_mm: float = 0.0) -> np.
         grow = 2 * round(grow_mm * px_per_mm) + 1
         solid = cv2.dilate(solid, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     return solid > 0
+
+
+def _stars_among_labels(context: np.ndarray, paper_level: float, px_per_mm: float) -> list[tuple[float, float]]:
+    """Centres (``context`` px) of solid blobs of a seal's star in the band above the slots, where the seal
+    search does not look; the corner markers and QR code are already painted out of ``context``."""
+    band = context[: int(SEAL_SEARCH_MARGIN_MM * px_per_mm)]
+    solid = _solid_ink(_ink_mask(band, paper_level, INK_DARKNESS_MIN_RATIO), px_per_mm).astype(np.uint8)
+    count, _labels, stats, centroids = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    min_px = BILEVEL_STAR_MIN_MM2 * px_per_mm * px_per_mm
+    return [(float(centroids[i][0]), float(centroids[i][1])) for i in range(1, count)
+            if stats[i, cv2.CC_STAT_AREA] >= min_px]
 
 
 def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
