@@ -161,15 +161,18 @@ DIGIT_SOLID_BLOB_MIN_SOLIDITY = 1.0
 DIGIT_SOFT_INK_MAX_SHARPNESS = 0.35
 DIGIT_SOFT_INK_BLUR_PX = 1.0
 # A faint smudge in an empty box whose edges JPEG noise and paper grain
-# make look sharp: too short for a digit, light (its 90th-percentile darkness),
-# filled (its pixels cover its hull), wider than a pen line and roundish. On the
-# benchmark's pages 72 empty boxes held ink read as "?" (70 fields to review);
-# this shape took 38 of them, and on a second set of 600 pages (seeds 300-303)
-# 27 of 74, with no written digit (15,000 boxes) meeting it. The nearest digits
-# were a copier's faint 1s (line width 0.044 of the box height, long and thin)
-# and a decimal 7 the copier reduced to a 1.2 mm scrap (width 0.044): the
-# width and the roundness keep them. A 1-bit page is never this light.
-DIGIT_SMUDGE_MAX_DARKNESS = 0.35
+# make look sharp: under half a digit's height, light (its 90th-percentile
+# darkness), filled (its pixels cover its hull), wider than a pen line and
+# roundish. On the benchmark's pages 72 empty boxes held ink read as "?" (70
+# fields to review); this shape and the dust rule (DIGIT_DOT_MAX_RATIO) leave
+# 16, and on a second set of 600 pages (seeds 300-303) 27 of 74, with no
+# written digit (15,000 boxes) meeting either. The nearest digits: a copier's faint 1s (line width 0.044 of the box
+# height, long and thin), a decimal 7 the copier reduced to a 1.2 mm scrap
+# (width 0.044), and light bold digits whose holes the copy closed (0.49 of the
+# box high at 0.34 darkness, the shortest; no written digit was under 0.48
+# high). A 1-bit page is never this light.
+DIGIT_SMUDGE_MAX_HEIGHT_RATIO = 0.45
+DIGIT_SMUDGE_MAX_DARKNESS = 0.3
 DIGIT_SMUDGE_MIN_SOLIDITY = 0.9
 DIGIT_SMUDGE_MIN_WIDTH_RATIO = 0.06
 DIGIT_SMUDGE_MAX_ELONGATION = 2.0
@@ -657,7 +660,7 @@ def _solidity(strokes: np.ndarray) -> float:
 
 
 def _is_faint_smudge(dark: np.ndarray, strokes: np.ndarray, box_h: int) -> bool:
-    """Ink shorter than a digit that is a light, filled, roundish patch (see DIGIT_SMUDGE_MAX_DARKNESS)."""
+    """Ink that is a light, filled, roundish patch (see DIGIT_SMUDGE_MAX_HEIGHT_RATIO)."""
     if _quantile(dark[strokes], 0.9) >= DIGIT_SMUDGE_MAX_DARKNESS \
             or _stroke_width_ratio(strokes, box_h) < DIGIT_SMUDGE_MIN_WIDTH_RATIO \
             or _solidity(strokes) < DIGIT_SMUDGE_MIN_SOLIDITY:
@@ -737,7 +740,7 @@ def _prepared_strokes(gray: np.ndarray, dark: np.ndarray, box_h: int | None = No
         # A long thin stroke hugging the edge may be a "1" written far off-centre,
         # not a border scrap: never call that box empty.
         return PreparedCrop(None, ratio, scrap_ratio < DIGIT_READ_MIN_INK_RATIO)
-    if ink_h < DIGIT_MIN_HEIGHT_RATIO * box_h and _is_faint_smudge(dark, strokes, box_h):
+    if ink_h < DIGIT_SMUDGE_MAX_HEIGHT_RATIO * box_h and _is_faint_smudge(dark, strokes, box_h):
         return PreparedCrop(None, 0.0, True)
     if (ratio < DIGIT_READ_MIN_INK_RATIO or ink_h < DIGIT_MIN_HEIGHT_RATIO * box_h) and _is_soft(dark, strokes):
         # Too little ink, or too short, for a digit: a scrap of a lost digit

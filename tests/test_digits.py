@@ -234,11 +234,13 @@ def _page_crops(prefix: str) -> list[tuple[str, np.ndarray, int]]:
 def test_a_faint_round_smudge_on_a_page_is_blank_and_a_faint_digit_is_never() -> None:
     # On whole pages (JPEG, paper grain, copier noise) a light smudge's edges
     # measure sharp, so the softness test let 72 of them through on the
-    # benchmark's pages, each a field sent to review as "?". These 27 crops,
+    # benchmark's pages, each a field sent to review as "?". These 35 crops,
     # from a second simulated round, all went to review before the smudge's
-    # shape (short, light, filled, wide, round) was a blank box.
+    # shape (under half a digit's height, light, filled, wide, round) was a
+    # blank box; the 8 "smudge_tall" ones are over a third of the box high,
+    # where the classifier guessed 8 at 0.35-0.9.
     smudges = _page_crops("smudge_")
-    assert len(smudges) == 27
+    assert len(smudges) == 35
     for name, crop, reach in smudges:
         assert read_digits([crop], reach_px=reach)[0].blank, name
     # The written digits nearest that shape on the same pages (shorter than half
