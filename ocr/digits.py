@@ -172,11 +172,11 @@ DIGIT_SOFT_INK_BLUR_PX = 1.0
 # roundish. On the benchmark's pages 72 empty boxes held ink read as "?" (70
 # fields to review); this shape and the dust rule (DIGIT_DOT_MAX_RATIO) leave
 # 16, and on a second set of 600 pages (seeds 300-303) 27 of 74, with no
-# written digit (15,000 boxes) meeting either. The nearest digits: a copier's faint 1s (line width 0.044 of the box
-# height, long and thin), a decimal 7 the copier reduced to a 1.2 mm scrap
-# (width 0.044), and light bold digits whose holes the copy closed (0.49 of the
-# box high at 0.34 darkness, the shortest; no written digit was under 0.48
-# high). A 1-bit page is never this light.
+# written digit (15,000 boxes) meeting either. The nearest digits: a copier's
+# faint 1s (line width 0.044 of the box height, long and thin), a decimal 7 the
+# copier reduced to a 1.2 mm scrap (width 0.044), and light bold digits whose
+# holes the copy closed (0.49 of the box high at 0.34 darkness, the shortest;
+# no written digit was under 0.48 high). A 1-bit page is never this light.
 DIGIT_SMUDGE_MAX_HEIGHT_RATIO = 0.45
 DIGIT_SMUDGE_MAX_DARKNESS = 0.3
 DIGIT_SMUDGE_MIN_SOLIDITY = 0.9
@@ -1047,6 +1047,7 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
             # A dust speck on a gray or colour scan is no digit's remnant: the box is surely empty
             # (such specks held 30 fields of the benchmark's pages under the field gate).
             if p.dust and bilevel and p.ink_ratio >= DIGIT_READ_MIN_INK_RATIO:
+                # On a 1-bit page a speck with a digit's share of ink may be all a light pen's digit left.
                 out.append(DigitReading(None, 0.0, False, tuple([0.0] * 10), None, p.ink_ratio))
                 continue
             certainty = 1.0 if p.dust and not bilevel else 1.0 - p.ink_ratio / DIGIT_READ_MIN_INK_RATIO
