@@ -70,12 +70,10 @@ DIGIT_SPECK_MAX_RATIO = 0.0025
 DIGIT_EDGE_FRAGMENT_MAX_RATIO = 0.012
 # Blobs much smaller than the main stroke are dropped, relative to the largest.
 DIGIT_COMPONENT_MIN_SHARE = 0.08
-# Ink no taller or wider than this share of the box height (about 1 mm) is a speck of dust
-# or a pen's dot, however dark: no digit is written that small. Until 2026-12-04 the
-# speck also had to be under the reading level of ink (DIGIT_READ_MIN_INK_RATIO),
-# which left a 1 mm dot to the classifier and its field to review (4 fields on the
-# benchmark's gray and colour pages, 12 on a second round); on a 1-bit page such a
-# speck may be all a light pen's digit left, and it still goes to review there.
+# Ink no taller or wider than this share of the box height, and little of it, is a speck of dust.
+# Not a bigger share: a light pen's 1 on a gray copy can leave only the dark blot
+# where the pen landed, its stroke under the ink threshold (a third simulated
+# round, 17.8 read as 7.8 when 1 mm dots of any ink share were dust).
 DIGIT_DOT_MAX_RATIO = 0.14
 DIGIT_DOT_MIN_DARKNESS = 0.45
 # Handwritten digits are at most ~1.5 times as wide as tall; wider ink is not a digit.
@@ -170,9 +168,9 @@ DIGIT_SOFT_INK_BLUR_PX = 1.0
 # make look sharp: under half a digit's height, light (its 90th-percentile
 # darkness), filled (its pixels cover its hull), wider than a pen line and
 # roundish. On the benchmark's pages 72 empty boxes held ink read as "?" (70
-# fields to review); this shape and the dust rule (DIGIT_DOT_MAX_RATIO) leave
-# 16, and on a second set of 600 pages (seeds 300-303) 27 of 74, with no
-# written digit (15,000 boxes) meeting either. The nearest digits: a copier's
+# fields to review); this shape took 49 of them, and on a second set of 600
+# pages (seeds 300-303) 35 of 74, with no written digit (15,000 boxes) meeting
+# it. The nearest digits: a copier's
 # faint 1s (line width 0.044 of the box height, long and thin), a decimal 7 the
 # copier reduced to a 1.2 mm scrap (width 0.044), and light bold digits whose
 # holes the copy closed (0.49 of the box high at 0.34 darkness, the shortest;
@@ -719,7 +717,8 @@ def _prepared_strokes(gray: np.ndarray, dark: np.ndarray, box_h: int | None = No
     if ratio > 0:
         ys, xs = np.nonzero(strokes)
         ink_h, ink_w = int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
-        if ink_h <= DIGIT_DOT_MAX_RATIO * box_h and ink_w <= DIGIT_DOT_MAX_RATIO * box_h \
+        if ratio < DIGIT_READ_MIN_INK_RATIO and ink_h <= DIGIT_DOT_MAX_RATIO * box_h \
+                and ink_w <= DIGIT_DOT_MAX_RATIO * box_h \
                 and float(dark[strokes].max()) >= DIGIT_DOT_MIN_DARKNESS:
             # A lone dark speck of dust or toner, smaller than any written digit;
             # a faint one may be what is left of a light pen's digit.
@@ -1046,10 +1045,6 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
         if p.blank:
             # A dust speck on a gray or colour scan is no digit's remnant: the box is surely empty
             # (such specks held 30 fields of the benchmark's pages under the field gate).
-            if p.dust and bilevel and p.ink_ratio >= DIGIT_READ_MIN_INK_RATIO:
-                # On a 1-bit page a speck with a digit's share of ink may be all a light pen's digit left.
-                out.append(DigitReading(None, 0.0, False, tuple([0.0] * 10), None, p.ink_ratio))
-                continue
             certainty = 1.0 if p.dust and not bilevel else 1.0 - p.ink_ratio / DIGIT_READ_MIN_INK_RATIO
             out.append(DigitReading(None, certainty, True, tuple([0.0] * 10), None, p.ink_ratio))
             continue
