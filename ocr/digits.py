@@ -133,7 +133,9 @@ DIGIT_PAPER_PERCENTILE = 80.0
 #   0.983 87.5% / 0.42% (87.1% / 0.40%)  (per draw at 0.98: 87.9% / 0.47% and 88.3% / 0.40%)
 # The gate stays 0.98. Benchmark pages (with this pass's smudge rules): 83.9% ->
 # 84.2% right and accepted, 13 -> 15 silently wrong (0.44%); a second simulated
-# round of 600 pages (seeds 300-303): 2,833 -> 2,844 right, 13 -> 13 wrong.
+# round of 600 pages (seeds 300-303): 2,833 -> 2,844 right, 13 -> 13 wrong; a
+# third (seeds 400-403, the final rules): 2,813 -> 2,829 right, 18 -> 20 wrong
+# (0.60%, over the budget; three nets 0.54%): to be looked at again.
 DIGIT_ACCEPT_MIN_CONFIDENCE = 0.93
 # Floor under each net's probability before the logarithm of the geometric vote.
 CONVNET_VOTE_MIN_PROBABILITY = 1e-12
