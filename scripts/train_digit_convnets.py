@@ -13,12 +13,7 @@ then warps them a little more (turn, scale, shear, shift, a thicker or
 thinner pen). ``train --init K`` goes on from net K of an existing model
 at a lower rate (base architecture only).
 
-The shipped nets (2026-12-04, ninth pass) are four: the three below and
-``train --arch deep --seed 8 --epochs 5`` (trained on the same renders on
-2026-12-03 afternoon, 25 minutes), added with ``assemble --keep-convnets
---nets 8`` on the three-net file (the result is byte for byte the file measured).
-
-Before that (2026-12-04) three deeper nets: the two of
+The shipped nets (2026-12-04) are three deeper nets: the two of
 2026-12-03 (below) and a third, ``train --arch deep --seed 9 --epochs 5``
 on the renders of 2026-12-03 afternoon (155,704 prepared images, made with
 the reader's preparation of that day; 25 minutes, one thread, sharing the
@@ -48,8 +43,6 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     $P scripts/train_digit_convnets.py assemble --nets 4 6 --data /tmp/digits/allowed.npz --out ocr/models/digits.npz
     $P scripts/train_digit_convnets.py train --arch deep --seed 9 --epochs 5
     $P scripts/train_digit_convnets.py assemble --keep-convnets --nets 9 --data /tmp/digits/allowed.npz
-    $P scripts/train_digit_convnets.py train --arch deep --seed 8 --epochs 5
-    $P scripts/train_digit_convnets.py assemble --keep-convnets --nets 8 --data /tmp/digits/allowed.npz
 """
 
 from __future__ import annotations
