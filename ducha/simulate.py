@@ -29,6 +29,7 @@ from forms.form_spec import form_spec
 from forms.geometry import load_layout
 from generator import form_simulate as form_sim
 from generator import simulate as sim
+from generator.handwriting import simulation_digit
 from ocr.align import align
 from ocr.pages import _decode_png, decode_jpeg
 from ocr.reader import read_page
@@ -88,6 +89,16 @@ def _encode(image: np.ndarray, bilevel: bool, profile: str) -> bytes:
 
 def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     """Render, fill and scan one printed page; returns encoded image, 1-bit flag, dpi, truth."""
+    image, bilevel, dpi, truth, _plan = scanned_page(item)
+    return _encode(image, bilevel, truth["scan"]["profile"]), bilevel, dpi, truth
+
+
+def scanned_page(item: SimItem, digit_image: sim.DigitSource = simulation_digit
+                 ) -> tuple[np.ndarray, bool, float, dict[str, Any], sim.PagePlan]:
+    """Render, fill and scan one printed page: the scan before encoding, 1-bit flag, dpi, truth, plan.
+
+    ``digit_image``: where written digits come from (``generator.simulate.fill_page``).
+    """
     layout = load_layout(item.layout, item.sheet_page)
     page = _render(item.pdf_path, item.pdf_page)
     gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
@@ -100,12 +111,13 @@ def make_page(item: SimItem) -> tuple[bytes, bool, float, dict[str, Any]]:
     else:
         plan = sim.plan_page(layout, item.form_id, np.random.default_rng(item.fill_seed), item.rect_rows,
                             item.answer_mix)
-        sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1))
+        sim.fill_page(page, homography, layout, plan, np.random.default_rng(item.fill_seed + 1),
+                      digit_image=digit_image)
         page_truth = plan.truth()
     image, dpi, info = sim.scan_page(page, np.random.default_rng(item.scan_seed), profile=item.profile)
     bilevel = bool(info.get("bilevel"))
     truth = dict(page_truth, village_id=item.village_id, scan=info, form_type=item.layout)
-    return _encode(image, bilevel, info["profile"]), bilevel, dpi, truth
+    return image, bilevel, dpi, truth, plan
 
 
 @dataclass
@@ -143,7 +155,8 @@ def empty_slot_reading(item: EmptySlotCase, key: bytes) -> dict[str, Any]:
             "signatures": reading.signatures, "notes": notes}
 
 
-def _items(session: Session, round_id: str, seed: int, limit: int | None) -> list[SimItem]:
+def printed_pages(session: Session, round_id: str, seed: int, limit: int | None) -> list[SimItem]:
+    """Every page of the round's printed sheets, in form order, each with its own fill seed (scan seeds are the caller's)."""
     sheets = session.scalars(select(IssuedSheet).where(IssuedSheet.round == round_id).order_by(IssuedSheet.form_id)).all()
     if not sheets:
         raise ScanError(f"{round_id} 轮还没有印发纪实表，请先运行 ducha sheets {round_id}")
@@ -195,7 +208,7 @@ def simulate_round(
 ) -> Path:
     """``profile`` scans every page the same way (default: each page a random one)."""
     rng = np.random.default_rng(seed)
-    items = _items(session, round_id, seed, limit_sheets)
+    items = printed_pages(session, round_id, seed, limit_sheets)
     order = [items[i] for i in rng.permutation(len(items))]
     # A sheet scanned twice: same paper (same fill), another pass of the scanner.
     if order:

@@ -129,7 +129,7 @@ def fill_form_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout,
         if value is None:
             continue
         pen = handwriting.random_pen(rng)
-        for box, digit in zip(number.digit_boxes, sim._digits_for(number, float(value))):
+        for box, digit in zip(number.digit_boxes, sim.box_digits(number, float(value))):
             if digit is not None:
                 image = handwriting.simulation_digit(digit, rng)
                 handwriting.draw_digit(page, sim._rect_px(homography, boxes[box]), image, rng, px_per_mm, pen)

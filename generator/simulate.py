@@ -9,6 +9,7 @@ what people write (the ground truth), draws it with
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ from forms.record_sheet import (
 from generator import degrade, handwriting
 from generator.images import box_png, marker_png, qr_png
 from generator.sheet_design import MARKER_CENTRE_INSET_MM, MARKER_IMAGE_MM
+
+DigitSource = Callable[[int, np.random.Generator], np.ndarray]
 
 PRINT_DPI = 300
 MM_PER_INCH = 25.4
@@ -159,7 +162,7 @@ def _rect_px(homography: np.ndarray, rect: Rect) -> tuple[int, int, int, int]:
     return round(x0), round(y0), round(x1 - x0), round(y1 - y0)
 
 
-def _digits_for(spec: NumericField, value: float, align: str = "right") -> list[int | None]:
+def box_digits(spec: NumericField, value: float, align: str = "right") -> list[int | None]:
     """Box contents, most significant first: the integer part placed as ``align`` says
     (right, left or centre in its boxes), decimals written out."""
     scaled = round(value * 10**spec.decimal_digits)
@@ -177,10 +180,14 @@ def _digits_for(spec: NumericField, value: float, align: str = "right") -> list[
 
 def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan: PagePlan,
               rng: np.random.Generator, px_per_mm: float = PRINT_PX_PER_MM,
-              seal_probability: float = SEAL_PROBABILITY) -> None:
+              seal_probability: float = SEAL_PROBABILITY,
+              digit_image: DigitSource = handwriting.simulation_digit) -> None:
     """Write the plan into the RGB page in place, the way people do.
 
     ``seal_probability`` is the chance of a red seal across the village head's slot.
+    ``digit_image`` picks the MNIST image for each written digit: the held-back bank
+    (simulated returns), or the allowed training digits (the digit model's page crops,
+    ``scripts/harvest_page_digits.py``).
     """
     boxes = layout.boxes
     for key, value in plan.fields.items():
@@ -211,13 +218,13 @@ def fill_page(page: np.ndarray, homography: np.ndarray, layout: PageLayout, plan
         digits: list[int | None] = [None] * len(spec.digit_boxes)
         if value is not None:
             align = _choice(rng, NUMBER_ALIGN_WEIGHTS)
-            digits = _digits_for(spec, float(value), align)
+            digits = box_digits(spec, float(value), align)
             if align != "right":
                 plan.notes.setdefault("number_align", {})[spec.key] = align
             pen = handwriting.random_pen(rng)
             for box, digit in zip(spec.digit_boxes, digits):
                 if digit is not None:
-                    image = handwriting.simulation_digit(digit, rng)
+                    image = digit_image(digit, rng)
                     handwriting.draw_digit(page, _rect_px(homography, boxes[box]), image, rng, px_per_mm, pen)
         empty = [box for box, digit in zip(spec.digit_boxes, digits) if digit is None]
         if empty and rng.random() < SMUDGE_PROBABILITY:

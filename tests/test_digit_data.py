@@ -100,3 +100,33 @@ def test_selection_drops_reserved_images_by_index_and_by_hash(
     assert start + 7 not in kept_index.tolist()
     with pytest.raises(SimulationError):
         allowed_mnist(train_x, train_y, range(start - 1, start + 10), reserved)
+
+
+def test_a_page_filled_for_training_takes_every_digit_from_the_training_source() -> None:
+    """``scripts/harvest_page_digits.py`` fills whole pages with the allowed training digits: not one
+    digit may come from the held-back bank (the benchmark's digits) behind its back."""
+    from forms.geometry import load_layout
+    from forms.record_sheet import NUMERIC_FIELDS
+    from generator import simulate as sim
+
+    layout = load_layout("rs1", 1)
+    training_image = np.zeros((28, 28), np.uint8)
+    training_image[6:22, 12:16] = 255
+    asked: list[int] = []
+
+    def training_digit(digit: int, _rng: np.random.Generator) -> np.ndarray:
+        asked.append(digit)
+        return training_image
+
+    written = 0
+    for seed in range(6):
+        page, homography = sim.stand_in_sheet(layout, "payload", px_per_mm=150 / 25.4)
+        plan = sim.plan_page(layout, "F-1", np.random.default_rng(seed))
+        sim.fill_page(page, homography, layout, plan, np.random.default_rng(seed + 100), px_per_mm=150 / 25.4,
+                      digit_image=training_digit)
+        for spec in NUMERIC_FIELDS:
+            value = plan.fields.get(spec.key)
+            if value is not None and value != "absent":
+                written += sum(d is not None for d in sim.box_digits(spec, float(value)))
+    assert written > 20
+    assert len(asked) == written
