@@ -106,39 +106,41 @@ def harvest(items: Sequence[SimItem], digits: TrainingDigits, key: bytes) -> tup
         return out
 
     ocr.digits.prepare_crops = recording  # type: ignore[assignment]  # this script's instrument only
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    profiles: list[str] = []
-    tally: Counter[str] = Counter()
-    for item in items:
-        image, bilevel, _dpi, truth, plan = scanned_page(item, digit_image=digits)
-        prepared_calls.clear()
-        reading = read_page(as_read_from_file(image, bilevel), layouts, key)
-        if reading.rejected or any(k == "page" for k, _ in reading.review):
-            tally["pages left out"] += 1
-            continue
-        assert reading.layout is not None and reading.sheet_page is not None
-        fields = fields_on(layouts[(reading.layout, reading.sheet_page)])
-        wanted = sum(len(f.digit_boxes) for f in fields)
-        calls = [c for c in prepared_calls if len(c) == wanted]
-        if not fields or not calls:
-            continue
-        tally["pages"] += 1
-        boxes = iter(calls[-1])
-        for field in fields:
-            written = written_digits(plan.fields, plan.notes, field.key)
-            for digit in written if written is not None else [None] * len(field.digit_boxes):
-                crop = next(boxes)
-                if digit is None:
-                    continue
-                tally["digits"] += 1
-                if crop.image is None:
-                    tally["digits not prepared"] += 1
-                    continue
-                images.append(np.rint(np.clip(crop.image, 0, 1) * 255).astype(np.uint8))
-                labels.append(digit)
-                profiles.append(str(truth["scan"]["profile"]) + ("/1bit" if bilevel else ""))
-    ocr.digits.prepare_crops = prepare  # type: ignore[assignment]
+    try:
+        images: list[np.ndarray] = []
+        labels: list[int] = []
+        profiles: list[str] = []
+        tally: Counter[str] = Counter()
+        for item in items:
+            image, bilevel, _dpi, truth, plan = scanned_page(item, digit_image=digits)
+            prepared_calls.clear()
+            reading = read_page(as_read_from_file(image, bilevel), layouts, key)
+            if reading.rejected or any(k == "page" for k, _ in reading.review):
+                tally["pages left out"] += 1
+                continue
+            assert reading.layout is not None and reading.sheet_page is not None
+            fields = fields_on(layouts[(reading.layout, reading.sheet_page)])
+            wanted = sum(len(f.digit_boxes) for f in fields)
+            calls = [c for c in prepared_calls if len(c) == wanted]
+            if not fields or not calls:
+                continue
+            tally["pages"] += 1
+            boxes = iter(calls[-1])
+            for field in fields:
+                written = written_digits(plan.fields, plan.notes, field.key)
+                for digit in written if written is not None else [None] * len(field.digit_boxes):
+                    crop = next(boxes)
+                    if digit is None:
+                        continue
+                    tally["digits"] += 1
+                    if crop.image is None:
+                        tally["digits not prepared"] += 1
+                        continue
+                    images.append(np.rint(np.clip(crop.image, 0, 1) * 255).astype(np.uint8))
+                    labels.append(digit)
+                    profiles.append(str(truth["scan"]["profile"]) + ("/1bit" if bilevel else ""))
+    finally:
+        ocr.digits.prepare_crops = prepare  # type: ignore[assignment]
     return images, labels, profiles, tally
 
 
