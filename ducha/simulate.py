@@ -26,12 +26,12 @@ from ducha.db.models import IssuedSheet
 from ducha.errors import ScanError
 from ducha.pool import process_pool
 from forms.form_spec import form_spec
-from forms.geometry import load_layout
+from forms.geometry import PageLayout, load_layout
 from generator import form_simulate as form_sim
 from generator import simulate as sim
 from generator.handwriting import simulation_digit
 from ocr.align import align
-from ocr.pages import _decode_png, decode_jpeg
+from ocr.pages import PageImage, _decode_png, decode_jpeg
 from ocr.reader import read_page
 
 PAGES_PER_FILE = 8
@@ -100,9 +100,7 @@ def scanned_page(item: SimItem, digit_image: sim.DigitSource = simulation_digit
     ``digit_image``: where written digits come from (``generator.simulate.fill_page``).
     """
     layout = load_layout(item.layout, item.sheet_page)
-    page = _render(item.pdf_path, item.pdf_page)
-    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
-    homography = align(gray, layout).homography
+    page, homography = _rendered(item.pdf_path, item.pdf_page, layout)
     described = form_spec(item.layout)
     if described is not None:
         plan = form_sim.plan_form_page(described, layout, item.form_id, np.random.default_rng(item.fill_seed))
@@ -134,21 +132,34 @@ class EmptySlotCase:
 _RENDERED: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
+def _rendered(pdf_path: str, pdf_page: int, layout: PageLayout) -> tuple[np.ndarray, np.ndarray]:
+    """A printed page at 300 dpi (a fresh copy to draw on) and its homography.
+
+    The last page rendered is kept: callers that take the same sheet page again in a row
+    (the stress test, the digit harvest) skip PDFium and the alignment.
+    """
+    cached = _RENDERED.get((pdf_path, pdf_page))
+    if cached is None:
+        page = _render(pdf_path, pdf_page)
+        homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
+        _RENDERED.clear()  # one sheet at a time is plenty; a page is 26 MB
+        cached = _RENDERED[(pdf_path, pdf_page)] = (page, homography)
+    return cached[0].copy(), cached[1]
+
+
+def read_back(image: np.ndarray, bilevel: bool, profile: str) -> PageImage:
+    """A simulated scan as the reader gets it from a file: 1-bit PNG, or JPEG at the transfer quality."""
+    data = _encode(image, bilevel, profile)
+    return _decode_png(data, 1) if bilevel else decode_jpeg(data, 1)
+
+
 def empty_slot_reading(item: EmptySlotCase, key: bytes) -> dict[str, Any]:
     """Draw one empty-slot stress page (``generator.simulate.empty_slot_case``), read it, and say what the reader made of the empty slot."""
     layout = load_layout(item.layout, 1)
-    cached = _RENDERED.get((item.pdf_path, item.pdf_page))
-    if cached is None:
-        page = _render(item.pdf_path, item.pdf_page)
-        homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
-        _RENDERED.clear()  # one sheet at a time is plenty; a page is 26 MB
-        cached = _RENDERED[(item.pdf_path, item.pdf_page)] = (page, homography)
-    page, homography = cached[0].copy(), cached[1]
+    page, homography = _rendered(item.pdf_path, item.pdf_page, layout)
     image, empty, notes = sim.empty_slot_case(page, homography, layout, item.case, item.seed)
     bilevel = bool(notes.get("bilevel"))
-    data = _encode(image, bilevel, notes["profile"])
-    decoded = _decode_png(data, 1) if bilevel else decode_jpeg(data, 1)
-    reading = read_page(decoded, {(layout.version, 1): layout}, key)
+    reading = read_page(read_back(image, bilevel, notes["profile"]), {(layout.version, 1): layout}, key)
     got = reading.signatures.get(empty, {})
     return {"case": item.case, "seed": item.seed, "empty": empty, "state": got.get("state"),
             "validity": reading.validity, "rejected": reading.rejected, "reason": dict(reading.review).get(empty),

@@ -30,7 +30,6 @@ never reads those.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import time
@@ -42,21 +41,19 @@ from pathlib import Path
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import numpy as np
-from PIL import Image
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ocr.digits
 from ducha.scan import load_layouts
-from ducha.simulate import PDF_JPEG_QUALITY, SimItem, printed_pages, scanned_page
+from ducha.simulate import SimItem, printed_pages, read_back, scanned_page
 from ducha.workspace import KEY_FILE_NAME, open_workspace, read_key
 from forms.form_spec import form_spec
 from forms.geometry import load_layout
 from forms.record_sheet import NUMERIC_FIELDS
 from generator.simulate import box_digits
 from ocr.numbers import fields_on
-from ocr.pages import PageImage, _decode_png, decode_jpeg
 from ocr.reader import read_page
 
 ROUND = "2015-08"
@@ -73,16 +70,6 @@ class TrainingDigits:
 
     def __call__(self, digit: int, rng: np.random.Generator) -> np.ndarray:
         return np.asarray(self.images[int(rng.choice(self.by_digit[digit]))])
-
-
-def as_read_from_file(image: np.ndarray, bilevel: bool) -> PageImage:
-    """The page as the reader gets it from a simulated PDF: 1-bit PNG, or JPEG at the PDF's quality."""
-    buffer = io.BytesIO()
-    if bilevel:
-        Image.fromarray(image).convert("1").save(buffer, format="PNG")
-        return _decode_png(buffer.getvalue(), 1)
-    Image.fromarray(image).save(buffer, format="JPEG", quality=PDF_JPEG_QUALITY)
-    return decode_jpeg(buffer.getvalue(), 1)
 
 
 def written_digits(plan_fields: dict[str, object], notes: dict[str, object], key: str) -> list[int | None] | None:
@@ -114,7 +101,7 @@ def harvest(items: Sequence[SimItem], digits: TrainingDigits, key: bytes) -> tup
         for item in items:
             image, bilevel, _dpi, truth, plan = scanned_page(item, digit_image=digits)
             prepared_calls.clear()
-            reading = read_page(as_read_from_file(image, bilevel), layouts, key)
+            reading = read_page(read_back(image, bilevel, str(truth["scan"]["profile"])), layouts, key)
             if reading.rejected or any(k == "page" for k, _ in reading.review):
                 tally["pages left out"] += 1
                 continue
@@ -167,6 +154,8 @@ def main() -> int:
     items = [replace(sheets[int(order[n])], fill_seed=2 * (args.seed * 1_000_003 + n),
                      scan_seed=args.seed * 7_000_001 + n)
              for n in range(part, args.pages, parts)]
+    # Pages of one sheet in a row: ducha.simulate renders and aligns each printed page once for them.
+    items.sort(key=lambda item: (item.pdf_path, item.pdf_page))
     started = time.perf_counter()
     images, labels, profiles, tally = harvest(items, digits, key)
     WORK_DIR.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,9 @@ reaching 2 mm past the box, resampled to the reader's rate) and once as
 the raw MNIST image, all through the reader's own preparation; each epoch
 then warps them a little more (turn, scale, shear, shift, a thicker or
 thinner pen). ``train --init K`` goes on from net K of an existing model
-at a lower rate (base architecture only).
+at a lower rate (a deep net without its batch norm, already folded into the
+kernels). ``--page-copies N`` adds, N times over, the digit crops
+``scripts/harvest_page_digits.py`` cut from whole simulated pages.
 
 The shipped nets (2026-12-04, tenth pass) are the three below, each trained
 on for one epoch (``train --arch deep --init K --init-model OLD.npz --seed S
