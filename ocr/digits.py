@@ -868,22 +868,21 @@ class ConvNet:
         maps = images[..., None].astype(np.float32)  # (n, h, w, channels)
         for kernel, bias in zip(self.kernels, self.kernel_biases):
             n, h, w, channels = maps.shape
+            # The pooling drops an odd last row and column (as PyTorch's): they are not computed at all.
+            h, w = h - h % 2, w - w % 2
             padded = np.pad(maps, ((0, 0), (1, 1), (1, 1), (0, 0)))
             if channels == 1:
                 # Windows come out (n, h, w, channels, 3, 3): PyTorch's (in, 3, 3) order.
-                windows = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(n * h * w, channels * 9)
+                windows = sliding_window_view(padded, (3, 3), axis=(1, 2))[:, :h, :w].reshape(n * h * w, 9)
                 out = windows @ kernel.reshape(kernel.shape[0], -1).T + bias
             else:
-                # Nine shifted products: copying all windows of many channels costs more than the sums.
-                out = np.empty((n * h * w, kernel.shape[0]), np.float32)
-                out[:] = bias
-                for dy in range(3):
-                    for dx in range(3):
-                        out += padded[:, dy:dy + h, dx:dx + w, :].reshape(n * h * w, channels) @ kernel[:, :, dy, dx].T
+                # All nine shifted windows side by side, (dy, dx, channel), and one product with the
+                # kernel in that order: one large product runs faster than nine small ones.
+                windows = np.concatenate([padded[:, dy:dy + h, dx:dx + w, :] for dy in range(3) for dx in range(3)],
+                                         axis=3).reshape(n * h * w, 9 * channels)
+                out = windows @ kernel.transpose(2, 3, 1, 0).reshape(9 * channels, kernel.shape[0])
+                out += bias
             np.maximum(out, 0.0, out=out)
-            out = out.reshape(n, h, w, kernel.shape[0])
-            if h % 2 or w % 2:
-                out = out[:, :h - h % 2, :w - w % 2]  # pooling drops an odd last row and column, as PyTorch's
             quads = out.reshape(n, h // 2, 2, w // 2, 2, kernel.shape[0])
             maps = np.maximum(np.maximum(quads[:, :, 0, :, 0], quads[:, :, 0, :, 1]),
                               np.maximum(quads[:, :, 1, :, 0], quads[:, :, 1, :, 1]))
