@@ -15,7 +15,15 @@ at a lower rate (a deep net without its batch norm, already folded into the
 kernels). ``--page-copies N`` adds, N times over, the digit crops
 ``scripts/harvest_page_digits.py`` cut from whole simulated pages.
 
-The shipped nets (2026-12-04, tenth pass) are the three below, each trained
+The shipped nets (2026-12-04, eleventh pass) are the tenth pass's three, each
+trained on for one more epoch in the same way (``--init 0/1/2 --seed 34/36/39
+--epochs 1 --page-copies 2``, 6-7 minutes each, three at once) on fresh
+renders (``render`` with its default, three boxes per allowed digit and the
+raw image: 207,413 prepared images) and the crops of two page harvests,
+seed 900 (the same 43,211 as before) and seed 901 (43,195 more), each twice
+over; then ``assemble --nets 34 36 39 --base OLD.npz``.
+
+The tenth pass's nets (2026-12-04) are the three below, each trained
 on for one epoch (``train --arch deep --init K --init-model OLD.npz --seed S
 --epochs 1 --page-copies 2``, K = 0, 1, 2 giving S = 14, 16, 19; learning
 rate 3e-4 falling to zero, 6-8 minutes each, three at once on two cores) on
@@ -65,6 +73,7 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     $P scripts/train_digit_convnets.py train --arch deep --init 0 --init-model /tmp/old.npz --seed 14 --epochs 1 --page-copies 2 &
     (likewise --init 1 --seed 16 and --init 2 --seed 19); wait
     $P scripts/train_digit_convnets.py assemble --nets 14 16 19 --base /tmp/old.npz --data /tmp/digits/allowed.npz
+    (eleventh pass: harvest --seed 901 as well, then --init 0/1/2 --seed 34/36/39 and assemble --nets 34 36 39)
 """
 
 from __future__ import annotations
