@@ -1028,8 +1028,16 @@ def read_digits(crops: Sequence[np.ndarray], model: DigitModel | None = None,
     ``reach_px``: the crops reach this far above and below their boxes (see ``prepare_crops``).
     ``bilevel``: the page is a 1-bit scan, where a speck may be all a light pen's digit left.
     """
-    model = model or _shipped_model()
     prepared = prepare_crops([np.asarray(crop) for crop in crops], reach_px)
+    return read_prepared(prepared, model, accept_min_confidence, bilevel)
+
+
+def read_prepared(prepared: Sequence[PreparedCrop], model: DigitModel | None = None,
+                  accept_min_confidence: float = DIGIT_ACCEPT_MIN_CONFIDENCE,
+                  bilevel: bool = False) -> list[DigitReading]:
+    """``read_digits`` on crops already prepared: a tool can keep a page's prepared boxes and read
+    them again with another model."""
+    model = model or _shipped_model()
     readable = [i for i, p in enumerate(prepared) if p.image is not None]
     probs = np.zeros((len(prepared), 10), np.float32)
     gate = np.zeros(len(prepared), np.float32)

@@ -34,9 +34,10 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
@@ -51,10 +52,10 @@ from ducha.simulate import SimItem, printed_pages, read_back, scanned_page
 from ducha.workspace import KEY_FILE_NAME, open_workspace, read_key
 from forms.form_spec import form_spec
 from forms.geometry import load_layout
-from forms.record_sheet import NUMERIC_FIELDS
+from forms.record_sheet import NUMERIC_FIELDS, NumericField
 from generator.simulate import box_digits
 from ocr.numbers import fields_on
-from ocr.reader import read_page
+from ocr.reader import PageReading, read_page
 
 ROUND = "2015-08"
 WORK_DIR = Path("/tmp/digits")
@@ -82,7 +83,36 @@ def written_digits(plan_fields: dict[str, object], notes: dict[str, object], key
     return box_digits(SPECS[key], float(str(value)), str(align))
 
 
-def harvest(items: Sequence[SimItem], digits: TrainingDigits, key: bytes) -> tuple[list[np.ndarray], list[int], list[str], Counter[str]]:
+def page_items(workspace_root: Path, pages: int, seed: int, part: int = 0, parts: int = 1) -> list[SimItem]:
+    """Part ``part`` of ``pages`` record-sheet pages with number fields, drawn at random from the workspace's
+    round, each with its own fill and scan seed; pages of one sheet in a row, so ducha.simulate renders and
+    aligns each printed page once for them."""
+    workspace = open_workspace(str(workspace_root))
+    with Session(workspace.engine()) as session:
+        sheets = [i for i in printed_pages(session, ROUND, seed, None)
+                  if form_spec(i.layout) is None and fields_on(load_layout(i.layout, i.sheet_page))]
+    order = np.random.default_rng(seed).permutation(pages) % len(sheets)
+    items = [replace(sheets[int(order[n])], fill_seed=2 * (seed * 1_000_003 + n), scan_seed=seed * 7_000_001 + n)
+             for n in range(part, pages, parts)]
+    items.sort(key=lambda item: (item.pdf_path, item.pdf_page))
+    return items
+
+
+@dataclass
+class SimulatedPage:
+    """A simulated page as the reader read it, with the prepared boxes of its number fields in field order
+    (none when the page was rejected or its boxes were not found)."""
+
+    reading: PageReading
+    bilevel: bool
+    profile: str
+    plan: Any
+    fields: list[NumericField]
+    boxes: list[ocr.digits.PreparedCrop]
+
+
+def read_simulated_pages(items: Sequence[SimItem], digit_image: Any, key: bytes) -> Iterator[SimulatedPage]:
+    """Each item filled with ``digit_image``'s digits, scanned and read as ``ducha simulate`` and ``ducha scan`` do."""
     layouts = load_layouts()
     prepared_calls: list[list[ocr.digits.PreparedCrop]] = []
     prepare = ocr.digits.prepare_crops
@@ -92,42 +122,51 @@ def harvest(items: Sequence[SimItem], digits: TrainingDigits, key: bytes) -> tup
         prepared_calls.append(out)
         return out
 
-    ocr.digits.prepare_crops = recording  # type: ignore[assignment]  # this script's instrument only
+    ocr.digits.prepare_crops = recording  # type: ignore[assignment]  # these scripts' instrument only
     try:
-        images: list[np.ndarray] = []
-        labels: list[int] = []
-        profiles: list[str] = []
-        tally: Counter[str] = Counter()
         for item in items:
-            image, bilevel, _dpi, truth, plan = scanned_page(item, digit_image=digits)
+            image, bilevel, _dpi, truth, plan = scanned_page(item, digit_image=digit_image)
             prepared_calls.clear()
-            reading = read_page(read_back(image, bilevel, str(truth["scan"]["profile"])), layouts, key)
-            if reading.rejected or any(k == "page" for k, _ in reading.review):
-                tally["pages left out"] += 1
-                continue
-            assert reading.layout is not None and reading.sheet_page is not None
-            fields = fields_on(layouts[(reading.layout, reading.sheet_page)])
-            wanted = sum(len(f.digit_boxes) for f in fields)
-            calls = [c for c in prepared_calls if len(c) == wanted]
-            if not fields or not calls:
-                continue
-            tally["pages"] += 1
-            boxes = iter(calls[-1])
-            for field in fields:
-                written = written_digits(plan.fields, plan.notes, field.key)
-                for digit in written if written is not None else [None] * len(field.digit_boxes):
-                    crop = next(boxes)
-                    if digit is None:
-                        continue
-                    tally["digits"] += 1
-                    if crop.image is None:
-                        tally["digits not prepared"] += 1
-                        continue
-                    images.append(np.rint(np.clip(crop.image, 0, 1) * 255).astype(np.uint8))
-                    labels.append(digit)
-                    profiles.append(str(truth["scan"]["profile"]) + ("/1bit" if bilevel else ""))
+            profile = str(truth["scan"]["profile"])
+            reading = read_page(read_back(image, bilevel, profile), layouts, key)
+            fields: list[NumericField] = []
+            boxes: list[ocr.digits.PreparedCrop] = []
+            if not reading.rejected and reading.layout is not None and reading.sheet_page is not None:
+                fields = fields_on(layouts[(reading.layout, reading.sheet_page)])
+                wanted = sum(len(f.digit_boxes) for f in fields)
+                calls = [c for c in prepared_calls if len(c) == wanted]
+                boxes = calls[-1] if fields and calls else []
+            yield SimulatedPage(reading, bilevel, profile, plan, fields if boxes else [], boxes)
     finally:
         ocr.digits.prepare_crops = prepare  # type: ignore[assignment]
+
+
+def harvest(items: Sequence[SimItem], digits: TrainingDigits, key: bytes) -> tuple[list[np.ndarray], list[int], list[str], Counter[str]]:
+    images: list[np.ndarray] = []
+    labels: list[int] = []
+    profiles: list[str] = []
+    tally: Counter[str] = Counter()
+    for page in read_simulated_pages(items, digits, key):
+        if page.reading.rejected or any(k == "page" for k, _ in page.reading.review):
+            tally["pages left out"] += 1
+            continue
+        if not page.boxes:
+            continue
+        tally["pages"] += 1
+        boxes = iter(page.boxes)
+        for field in page.fields:
+            written = written_digits(page.plan.fields, page.plan.notes, field.key)
+            for digit in written if written is not None else [None] * len(field.digit_boxes):
+                crop = next(boxes)
+                if digit is None:
+                    continue
+                tally["digits"] += 1
+                if crop.image is None:
+                    tally["digits not prepared"] += 1
+                    continue
+                images.append(np.rint(np.clip(crop.image, 0, 1) * 255).astype(np.uint8))
+                labels.append(digit)
+                profiles.append(page.profile + ("/1bit" if page.bilevel else ""))
     return images, labels, profiles, tally
 
 
@@ -144,20 +183,9 @@ def main() -> int:
     part, parts = (int(v) for v in args.part.split("/"))
     with np.load(args.data) as data:
         digits = TrainingDigits(data[f"{args.split}_x"], data[f"{args.split}_y"])
-    workspace = open_workspace(args.workspace)
-    with Session(workspace.engine()) as session:
-        sheets = [i for i in printed_pages(session, ROUND, args.seed, None)
-                  if form_spec(i.layout) is None and fields_on(load_layout(i.layout, i.sheet_page))]
-    key = read_key(args.workspace / KEY_FILE_NAME)
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(args.pages) % len(sheets)
-    items = [replace(sheets[int(order[n])], fill_seed=2 * (args.seed * 1_000_003 + n),
-                     scan_seed=args.seed * 7_000_001 + n)
-             for n in range(part, args.pages, parts)]
-    # Pages of one sheet in a row: ducha.simulate renders and aligns each printed page once for them.
-    items.sort(key=lambda item: (item.pdf_path, item.pdf_page))
+    items = page_items(args.workspace, args.pages, args.seed, part, parts)
     started = time.perf_counter()
-    images, labels, profiles, tally = harvest(items, digits, key)
+    images, labels, profiles, tally = harvest(items, digits, read_key(args.workspace / KEY_FILE_NAME))
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     # Only pages_*.npz is read by training; the validation slice's crops are named apart.
     out = WORK_DIR / f"{'pages' if args.split == 'train' else 'validation_pages'}_{args.seed}_{part}.npz"
