@@ -33,6 +33,8 @@ PERCENT_MAX = 100.0
 
 # Checks that can only catch a misreading, never correct one: a breach
 # sends the fields to review, named so the reviewer knows what to look at.
+# A field whose boxes the digit gate or the field gate did not pass; the reason goes on with what was read.
+UNCLEAR_DIGITS_REASON = "数字看不清"
 CHECK_PERCENT_RANGE = "百分比在 0 到 100 之间"
 CHECK_PERCENT_SUM = "走访人数相同时，满意率与不满意率之和不超过 100"
 CHECK_POPULATION = "走访人数不超过本村人口"
@@ -111,7 +113,7 @@ def read_numbers(
             guess = digits.best_guess_text(number, n_int)
             # The machine's best guess helps a reviewer read the crop; it is never stored as the value.
             hint = f"，最像 {guess}" if guess != number.text and "?" not in guess else ""
-            problem = f"数字看不清（识别为 {number.text}{hint}）"
+            problem = f"{UNCLEAR_DIGITS_REASON}（识别为 {number.text}{hint}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
     check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
     comb_cut = False

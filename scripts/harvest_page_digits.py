@@ -73,14 +73,20 @@ class TrainingDigits:
         return np.asarray(self.images[int(rng.choice(self.by_digit[digit]))])
 
 
+def written_value(plan_fields: dict[str, object], key: str) -> float | None:
+    """The number the simulator wrote in field ``key``, or None if nothing."""
+    value = plan_fields.get(key)
+    return None if value is None or value == "absent" else float(str(value))
+
+
 def written_digits(plan_fields: dict[str, object], notes: dict[str, object], key: str) -> list[int | None] | None:
     """What the simulator wrote in each box of field ``key`` (None: an empty box), or None if nothing."""
-    value = plan_fields.get(key)
-    if value is None or value == "absent":
+    value = written_value(plan_fields, key)
+    if value is None:
         return None
     aligns = notes.get("number_align")
     align = aligns.get(key, "right") if isinstance(aligns, dict) else "right"
-    return box_digits(SPECS[key], float(str(value)), str(align))
+    return box_digits(SPECS[key], value, str(align))
 
 
 def page_items(workspace_root: Path, pages: int, seed: int, part: int = 0, parts: int = 1) -> list[SimItem]:

@@ -44,14 +44,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harvest_page_digits import WORK_DIR, TrainingDigits, page_items, read_simulated_pages, written_digits
+from harvest_page_digits import WORK_DIR, TrainingDigits, page_items, read_simulated_pages, written_value
 
 import ocr.digits
 from ducha.simulate import SimItem
 from ducha.workspace import KEY_FILE_NAME, read_key
 from generator.handwriting import simulation_digit
+from ocr.numbers import UNCLEAR_DIGITS_REASON
 
-DIGITS_PROBLEM_PREFIX = "数字看不清"
 GATES = (0.97, 0.975, 0.98, 0.985, 0.99)
 
 
@@ -65,19 +65,11 @@ def harvest(items: Sequence[SimItem], digit_image: Any, key: bytes) -> list[dict
             rows.append({
                 "profile": page.profile, "bilevel": page.bilevel, "key": field.key,
                 "integer_digits": field.integer_digits,
-                "written": written_digits(page.plan.fields, page.plan.notes, field.key),
+                "written": written_value(page.plan.fields, field.key),
                 "page_review": page_review, "problem": decided.get("problem"),
                 "boxes": [next(boxes) for _ in field.digit_boxes],
             })
     return rows
-
-
-def written_value(written: list[int | None] | None, integer_digits: int) -> float | None:
-    if written is None or all(d is None for d in written):
-        return None
-    integer = "".join(str(d) for d in written[:integer_digits] if d is not None)
-    decimal = "".join(str(d) for d in written[integer_digits:] if d is not None)
-    return (int(integer) if integer else 0) + (int(decimal) / 10 ** len(decimal) if decimal else 0.0)
 
 
 def outcomes(rows: Sequence[dict[str, Any]], model: ocr.digits.DigitModel, gates: Sequence[float]) -> dict[float, Counter[str]]:
@@ -89,7 +81,7 @@ def outcomes(rows: Sequence[dict[str, Any]], model: ocr.digits.DigitModel, gates
             if row["page_review"]:
                 tally["page"] += 1
                 continue
-            if row["problem"] and not row["problem"].startswith(DIGITS_PROBLEM_PREFIX):
+            if row["problem"] and not row["problem"].startswith(UNCLEAR_DIGITS_REASON):
                 tally["other"] += 1
                 continue
             n = row["integer_digits"]
@@ -97,7 +89,7 @@ def outcomes(rows: Sequence[dict[str, Any]], model: ocr.digits.DigitModel, gates
             if number.uncertain:
                 tally["review"] += 1
                 continue
-            want = written_value(row["written"], n)
+            want = row["written"]
             right = number.value is None if want is None else (
                 number.value is not None and abs(number.value - want) < 1e-9)
             tally["right" if right else "wrong"] += 1
