@@ -15,8 +15,19 @@ at a lower rate (a deep net without its batch norm, already folded into the
 kernels). ``--page-copies N`` adds, N times over, the digit crops
 ``scripts/harvest_page_digits.py`` cut from whole simulated pages.
 
-The shipped nets (2026-12-04, eleventh pass) are the tenth pass's three, each
-trained on for one more epoch in the same way (``--init 0/1/2 --seed 34/36/39
+The shipped nets (2026-12-04, twelfth pass) are the eleventh pass's three,
+each trained on for two more epochs, one at a time with fresh data for each:
+``render --seed 7`` (a new draw of the boxes; ``--seed 0``, the default,
+gives the renders of before) and a third page harvest (seed 902, 42,883
+crops), then ``train --init 0/1/2 --seed 44/46/49 --epochs 1 --page-copies 2``
+(seven to eight minutes each, three at once; harvests 900 part 1, 901 and 902)
+and ``assemble --nets 44 46 49``; then ``render --seed 8`` and a fourth
+harvest (seed 903, 43,075 crops) and ``train --init 0/1/2 --init-model
+<that model> --seed 54/56/59 --epochs 1 --page-copies 2`` (harvests 900 part
+1 to 903) and ``assemble --nets 54 56 59``. (Harvest 900's part 0 was
+overwritten by a small check run and was not made again.)
+
+The eleventh pass's nets were the tenth pass's three, each trained on for one more epoch in the same way (``--init 0/1/2 --seed 34/36/39
 --epochs 1 --page-copies 2``, 6-7 minutes each, three at once) on fresh
 renders (``render`` with its default, three boxes per allowed digit and the
 raw image: 207,413 prepared images) and the crops of two page harvests,
@@ -74,6 +85,8 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     (likewise --init 1 --seed 16 and --init 2 --seed 19); wait
     $P scripts/train_digit_convnets.py assemble --nets 14 16 19 --base /tmp/old.npz --data /tmp/digits/allowed.npz
     (eleventh pass: harvest --seed 901 as well, then --init 0/1/2 --seed 34/36/39 and assemble --nets 34 36 39)
+    (twelfth pass: render --seed 7, harvest --seed 902, --seed 44/46/49; render --seed 8, harvest --seed 903,
+     --init-model <the 44/46/49 model> --seed 54/56/59, assemble --nets 54 56 59)
 """
 
 from __future__ import annotations
@@ -181,7 +194,7 @@ def command_render(args: argparse.Namespace) -> None:
     part, parts = (int(v) for v in args.part.split("/"))
     with np.load(args.data) as data:
         x, y = data["train_x"], data["train_y"]
-    rng = np.random.default_rng(SEED + 1000 * part)
+    rng = np.random.default_rng(SEED + 1000 * part + args.seed)
     mine = np.arange(part, len(y), parts)
     started = time.perf_counter()
     boxes, readable = render_part(x[mine], y[mine], rng, args.renders)
@@ -367,6 +380,7 @@ def main() -> int:
     render.add_argument("--data", type=Path, required=True)
     render.add_argument("--part", default="0/1", help="k/n：只处理第 k 份（共 n 份），可并行")
     render.add_argument("--renders", type=int, default=RENDERS, help="每个数字画进方格的次数")
+    render.add_argument("--seed", type=int, default=0, help="另取一组随机画法（默认 0：与以往相同）")
     train = sub.add_parser("train", help="训练一个卷积网络")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=EPOCHS)
