@@ -46,6 +46,12 @@ STRIPE_ZONE_TO_MM = 2.0
 STRIPE_LEVEL_PERCENTILE = 75.0
 # Only a band at least this dark (share of paper level) is taken out; elsewhere nothing changes.
 STRIPE_DARKNESS_MIN_RATIO = 0.08
+# A band this dark (its level under this share of the paper's) leaves no room for a pen to show darker
+# still: a 1-bit copy's roller band is solid black. Where it covers this much of the box, the box cannot
+# be read (fresh round of 2026-12-04, seeds 400-403: a ticked 是 under a black band read as an empty
+# pair at confidence 1.0).
+STRIPE_HIDES_LEVEL_RATIO = 0.35
+STRIPE_HIDES_SHARE_MIN = 0.25
 # A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
 # such a row are not looked at again (it costs a second, larger crop).
 STRIPE_FULL_LINE_MIN_RATIO = 0.9
@@ -130,7 +136,9 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
         # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
         banded = _without_bands(gray, alignment, rect, inset, paper_level)
         if banded is not None:
-            fill, cover = banded
+            fill, cover, hidden = banded
+            if hidden >= STRIPE_HIDES_SHARE_MIN:
+                return BoxMeasure(fill, cover, "uncertain", 0.0)
     measure = classify_box(fill, cover, bilevel)
     if measure.state == "uncertain" and fill > BOX_FILL_MIN_RATIO + BOX_FILL_MARGIN_RATIO:
         # Between a bold mark and a box filled in: a copier's low-ink line across a filled box leaves
@@ -151,9 +159,9 @@ def _has_full_line(ink: np.ndarray) -> bool:
 
 
 def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm: float,
-                   paper_level: float) -> tuple[float, float] | None:
-    """Fill and cover of the box measured against the level of any gray band that crosses it;
-    None when no band does (the first measure stands)."""
+                   paper_level: float) -> tuple[float, float, float] | None:
+    """Fill and cover of the box measured against the level of any gray band that crosses it, and the
+    share of the box under a band too dark for ink to show; None when no band does (the first measure stands)."""
     px = SAMPLE_PX_PER_MM
     reach = STRIPE_ZONE_TO_MM
     around = crop(gray, alignment, rect, px, margin_mm=reach)
@@ -175,7 +183,8 @@ def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm:
     if inner.size == 0:
         return None
     ink = (local - inner) / np.maximum(local, 1.0) > INK_DARKNESS_MIN_RATIO
-    return _fill_and_cover(ink)
+    hidden = float(np.mean(local < paper_level * STRIPE_HIDES_LEVEL_RATIO))
+    return (*_fill_and_cover(ink), hidden)
 
 
 @dataclass

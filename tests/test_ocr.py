@@ -456,6 +456,23 @@ def test_a_gray_roller_stripe_across_empty_boxes_is_not_a_tick(vertical: bool, l
     assert wrong == []
 
 
+def test_a_black_roller_band_over_a_ticked_box_is_never_read_as_empty(layouts, blank_sheet) -> None:
+    """A 1-bit copy's roller band is solid black: a tick under it cannot be seen, and the pair must go to
+    review, not read as blank (a fresh simulated round had one such 是 read blank at confidence 1.0)."""
+    layout = layouts[("rs1", 1)]
+    covered = []
+    for seed in range(3):
+        page, plan = _filled(layouts, blank_sheet, seed=seed)
+        gray = degrade.to_gray(page)
+        ticked = [key for key, value in plan.fields.items() if value == "yes" and f"{key}.yes" in layout.boxes]
+        for key in ticked[:2]:
+            _x, y, _w, h = sim._rect_px(blank_sheet[1], layout.boxes[f"{key}.yes"])
+            gray[round(y + 0.2 * h) : round(y + 0.9 * h)] = 0  # right across the page, as a roller's band runs
+        reading = read_page(_as_page(gray), layouts, KEY)
+        covered += [(seed, key, reading.fields[key]["value"]) for key in ticked[:2]]
+    assert covered and all(value in ("yes", "uncertain") for _seed, _key, value in covered), covered
+
+
 def test_a_1bit_page_is_told_from_a_gray_one(blank_sheet) -> None:
     """The 1-bit signature rule must hold on 1-bit pages, however they were reduced, and never on gray ones."""
     page = degrade.to_gray(blank_sheet[0])
