@@ -111,6 +111,7 @@ from ocr.digits import MODEL_PATH, ConvNet, DigitModel, load_model, prepare_crop
 from ocr.numbers import DIGIT_REACH_MM, DIGIT_SAMPLE_PX_PER_MM
 
 SEED = 20161202
+RENDER_SEEDS_PER_PART = 1000
 WORK_DIR = Path("/tmp/digits")
 EPOCHS = 7
 BATCH = 128
@@ -194,7 +195,7 @@ def command_render(args: argparse.Namespace) -> None:
     part, parts = (int(v) for v in args.part.split("/"))
     with np.load(args.data) as data:
         x, y = data["train_x"], data["train_y"]
-    rng = np.random.default_rng(SEED + 1000 * part + args.seed)
+    rng = np.random.default_rng(SEED + RENDER_SEEDS_PER_PART * part + args.seed)
     mine = np.arange(part, len(y), parts)
     started = time.perf_counter()
     boxes, readable = render_part(x[mine], y[mine], rng, args.renders)
@@ -400,6 +401,9 @@ def main() -> int:
     assemble.add_argument("--data", type=Path, required=True)
     assemble.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args()
+    if args.command == "render" and not 0 <= args.seed < RENDER_SEEDS_PER_PART:
+        # Each part's generator is SEED + RENDER_SEEDS_PER_PART * part + seed: a larger seed would draw another part's boxes.
+        parser.error(f"--seed 须在 0 到 {RENDER_SEEDS_PER_PART - 1} 之间")
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     {"render": command_render, "train": command_train, "assemble": command_assemble}[args.command](args)
     return 0
