@@ -67,6 +67,15 @@ LOCAL_PAPER_DARKER_MIN_RATIO = 0.05
 # benchmark pages (returns 1-3): all 9 such pairs had the clear tick's answer; their ticks' fill was
 # 0.14-0.54, the specks' 0.008-0.032. A tick must hold this much ink to speak over a speck.
 CLEAR_TICK_MIN_RATIO = 0.06
+# A question left unanswered is rare (about 1 pair in 100 on a real round) and cheap to look at; a tick
+# lost on the way is a wrong record. So a pair read blank goes to review when a tick could have been lost:
+# on a 1-bit scan (a light tick can vanish entirely: 13 ticked pairs of a fresh simulated round's 1-bit
+# copies read as two empty boxes, fill 0, against 16 pairs really left blank on all its 1-bit pages), and
+# when a box holds a faint trace of ink this large (gray pages of that round and the benchmark: 7 ticks
+# faded to traces of 0.0064-0.016 read blank; of about 190 pairs really left blank, one held a trace
+# over this, 0.0112, and two held 0.0048).
+FAINT_TRACE_MIN_RATIO = 0.006
+BILEVEL_BLANK_PAIR_REASON = "黑白扫描件上此题两个框都是空的，浅色的勾可能没有扫出来，请对照纸质原件"
 # Up to this many pixels OpenCV's float32 histogram counts exactly (float32 holds whole numbers to 2**24).
 HISTOGRAM_EXACT_MAX_PX = 2**24
 
@@ -212,8 +221,10 @@ def beside_clear_tick(measures: list[BoxMeasure]) -> list[BoxMeasure]:
     return [BoxMeasure(m.fill, m.cover, "empty", 0.5) if is_speck(m) else m for m in measures]
 
 
-def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str], names: tuple[str, str]) -> PairReading:
-    """Combine the two boxes of one question. A filled-in box means cancelled."""
+def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str], names: tuple[str, str],
+                  bilevel: bool = False) -> PairReading:
+    """Combine the two boxes of one question. A filled-in box means cancelled. A pair read blank where a
+    tick may have been lost (``bilevel``: a 1-bit scan; a faint trace in a box) is left to a person."""
     first, second = beside_clear_tick([first, second])
     conf = min(first.confidence, second.confidence)
     if first.state == "uncertain" or second.state == "uncertain":
@@ -226,6 +237,12 @@ def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str]
         return PairReading(labels[0], conf, None)
     if marked[1]:
         return PairReading(labels[1], conf, None)
+    if bilevel:
+        return PairReading("uncertain", 0.0, BILEVEL_BLANK_PAIR_REASON)
+    traced = [name for m, name in zip((first, second), names, strict=True) 
+              if m.state == "empty" and m.fill >= FAINT_TRACE_MIN_RATIO]
+    if traced:
+        return PairReading("uncertain", 0.0, f"此题两个框都没有清楚的勾，但“{traced[0]}”框里有淡淡的痕迹，可能是浅色的勾")
     return PairReading("blank", conf, None)
 
 

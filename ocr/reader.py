@@ -325,7 +325,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
     for key, first_key, second_key, labels, names in pairs:
         first = measure_box(gray, alignment, boxes[first_key], paper, reading.bilevel)
         second = measure_box(gray, alignment, boxes[second_key], paper, reading.bilevel)
-        pair = classify_pair(first, second, labels, names)
+        pair = classify_pair(first, second, labels, names, reading.bilevel)
         reading.fields[key] = {
             "value": pair.value,
             "confidence": round(pair.confidence, 3),
