@@ -25,6 +25,7 @@ from forms.errors import PayloadError
 from forms.geometry import PageLayout, Rect
 from ocr.align import Alignment, crop, even_lines, fill_light_lines, light_lines_mended, open_along, restore_faded_lines
 from ocr.errors import IdentificationError, ToolFailureError
+from ocr.printed_id import line_carries_mac
 
 QR_MARGIN_MM = 4.0
 QR_SAMPLE_PX_PER_MM = 8.0
@@ -165,6 +166,13 @@ ROUND_CENTURY = "20"
 # random bits, so another sheet's lies that close by chance about C(16,4) * 32^4 / 32^16 = 1.5e-15 a sheet.
 ISSUED_MAC_MAX_EDITS = 4.0
 ISSUED_MAC_MARGIN_EDITS = 4.0
+# When OCR cannot read the MAC either (a 1-bit copy's light line took the top of every character), the
+# village code it did read names a few issued sheets, and the line's own glyphs are checked against each
+# one's MAC (``ocr.printed_id.line_carries_mac``); exactly one must carry it. A code read within this many
+# edits names its sheets (a line with the top of its characters gone read 511903103203 as 511905105205),
+# the nearest first, at most this many of them (each check costs about 15 ms).
+ISSUED_CODE_MAX_EDITS = 3.0
+ISSUED_GLYPH_CANDIDATES_MAX = 24
 
 
 @dataclass(frozen=True)
@@ -403,11 +411,13 @@ def identify_by_ocr(gray: np.ndarray, alignment: Alignment, layouts: list[PageLa
         if all(layout.printed_id != other.printed_id for other in rects):
             rects.append(layout)
     texts: list[str] = []
+    lines: list[np.ndarray] = []
     for layout in rects:
-        identity = identify_id_line(printed_id_crop(gray, alignment, layout), known, key, texts)
+        lines.append(printed_id_crop(gray, alignment, layout))
+        identity = identify_id_line(lines[-1], known, key, texts)
         if identity is not None:
             return identity
-    payload = issued_by_mac(texts, issued or {})
+    payload = issued_by_mac(texts, issued or {}) or issued_by_glyphs(lines, texts, issued or {})
     if payload is None:
         return None
     try:
@@ -451,6 +461,30 @@ def issued_by_mac(texts: list[str], issued: dict[str, str]) -> str | None:
                 if edits[best] <= ISSUED_MAC_MAX_EDITS and runner_up - edits[best] >= ISSUED_MAC_MARGIN_EDITS:
                     found.add(payloads[best])
     return found.pop() if len(found) == 1 else None
+
+
+def issued_by_glyphs(lines: list[np.ndarray], texts: list[str], issued: dict[str, str]) -> str | None:
+    """The issued payload, among those whose village code the OCR'd lines hold (``ISSUED_CODE_MAX_EDITS``),
+    whose MAC one of ``lines`` carries in its glyphs, if exactly one does."""
+    by_code: dict[str, list[str]] = {}
+    for payload in issued.values():
+        by_code.setdefault(qr_payload.parse(payload)[0].village_code.upper(), []).append(payload)
+    segments = {_digits_or_self(part) for text in texts for line in text.splitlines() for part in _clean(line).split("-")
+                if abs(len(part) - VILLAGE_CODE_DIGITS) <= ISSUED_CODE_MAX_EDITS}
+    if not segments:
+        return None
+    nearness = {code: min(_edits(part, code) for part in segments) for code in by_code}
+    near = sorted((edits, code) for code, edits in nearness.items() if edits <= ISSUED_CODE_MAX_EDITS)
+    candidates = [payload for _edits_, code in near for payload in by_code[code]][:ISSUED_GLYPH_CANDIDATES_MAX]
+    if not candidates:
+        return None
+    carried = {payload for payload in candidates for line in lines
+               if line.size and line_carries_mac(line, payload, PRINTED_ID_PX_PER_MM)}
+    return carried.pop() if len(carried) == 1 else None
+
+
+def _digits_or_self(segment: str) -> str:
+    return _digits(segment) or segment
 
 
 # _substitution_cost for every pair of ASCII codes, so that one read MAC is compared with thousands at once.

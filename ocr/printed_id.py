@@ -172,16 +172,27 @@ def check_line(line: np.ndarray, expected: str, px_per_mm: float) -> GlyphCheck:
     first = _check_once(line, expected, px_per_mm)
     if first.verdict == "match":
         return first
-    views = [restore_faded_lines(line, px_per_mm, across_rows) for across_rows in (False, True)]
-    # Then every column (and row) stretched from its own ink to its own paper level: lines that kept
-    # more toner than the restoring takes for faded.
-    views += [even_lines(line, across_rows=False), even_lines(even_lines(line, across_rows=False), across_rows=True)]
-    for view in views:
-        if view is not line:
-            again = _check_once(view, expected, px_per_mm, mac_only=True)
-            if again.verdict == "match":
-                return again
+    for view in _restored_views(line, px_per_mm):
+        again = _check_once(view, expected, px_per_mm, mac_only=True)
+        if again.verdict == "match":
+            return again
     return first
+
+
+def line_carries_mac(line: np.ndarray, expected: str, px_per_mm: float) -> bool:
+    """Does the MAC at the end of ``line`` read as ``expected``'s (``MAC_VOUCH_MIN_CELLS``), in the line as
+    scanned or in a restored view? Only the MAC counts here, never the rest of the line."""
+    return any(_check_once(view, expected, px_per_mm, mac_only=True).verdict == "match"
+               for view in (line, *_restored_views(line, px_per_mm)))
+
+
+def _restored_views(line: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
+    """The line with faded print restored (lines of either direction), then with its columns (and rows)
+    stretched from their own ink to their own paper level (lines that kept more toner than the
+    restoring takes for faded); views that changed nothing are left out."""
+    views = [restore_faded_lines(line, px_per_mm, across_rows) for across_rows in (False, True)]
+    views += [even_lines(line, across_rows=False), even_lines(even_lines(line, across_rows=False), across_rows=True)]
+    return [view for view in views if view is not line]
 
 
 def _check_once(line: np.ndarray, expected: str, px_per_mm: float, mac_only: bool = False) -> GlyphCheck:

@@ -352,6 +352,32 @@ def test_a_page_whose_qr_code_and_village_code_are_lost_is_named_by_its_mac_amon
     assert entry["status"] == "rejected" and entry["form_id"] is None, entry
 
 
+def test_a_page_whose_qr_code_is_lost_and_whose_id_line_lost_its_top_is_named_by_the_glyphs_of_its_mac(
+        printed: Workspace, tmp_path: Path) -> None:
+    """A fresh simulated round, a 1-bit copy: the QR code unreadable and a light line through the top of
+    the whole ID line; OCR read the village code but not the MAC, and the page was rejected. The issued
+    sheets of that village code are checked against the line's own glyphs, and the one whose MAC the
+    line carries names the page (with a check asked for); with that sheet not issued, the page stays
+    unidentified: the village's other sheet does not carry it."""
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    sheet = _sheets(ws)[3]
+    page = _filled(sheet, 47)
+    _blank_page, homography = _page_one(sheet)
+    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
+    page[y : y + h, x : x + w] = 255
+    x, y, w, h = sim._rect_px(homography, LAYOUT.printed_id)
+    dark = np.nonzero(page[y : y + h, x : x + w].min(axis=(1, 2)) < 128)[0]
+    top, bottom = y + int(dark[0]), y + int(dark[-1])
+    page[top : top + round(0.3 * (bottom - top)), x : x + w] = 255  # the top of every character
+    path = _save_gray(page, tmp_path / "lost_top.jpg", half=False)
+    _in_review_as(ws, path, sheet.form_id, ISSUED_MAC_REASON)
+    other = copy_workspace(printed, tmp_path / "not-issued")
+    with Session(other.engine()) as session, session.begin():
+        session.delete(session.get(IssuedSheet, sheet.form_id))
+    entry = scan(other, [path], workers=1).pages[0]
+    assert entry["status"] == "rejected" and entry["form_id"] is None, entry
+
+
 def test_genuine_pages_pass_the_printed_id_check(printed: Workspace, tmp_path: Path) -> None:
     ws = copy_workspace(printed, tmp_path / "ducha-data")
     files = [_save_gray(_filled(sheet, 51 + n), tmp_path / f"p{n}.jpg") for n, sheet in enumerate(_sheets(ws)[:4])]
