@@ -330,52 +330,52 @@ def _in_review_as(ws: Workspace, path: Path, form_id: str, reason: str) -> None:
     assert reason in (entry["reason"] or "")
 
 
+def _without_qr(sheet: IssuedSheet, seed: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A filled page one of ``sheet`` with its QR code gone, and its ID line's rectangle (x, y, w, h) in pixels."""
+    page = _filled(sheet, seed)
+    _blank_page, homography = _page_one(sheet)
+    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
+    page[y : y + h, x : x + w] = 255
+    return page, sim._rect_px(homography, LAYOUT.printed_id)
+
+
+def _named_among_issued_only(printed: Workspace, tmp_path: Path, page: np.ndarray, form_id: str) -> None:
+    """``page`` is named ``form_id`` for review as ISSUED_MAC_REASON, and stays unidentified where that
+    sheet was not issued."""
+    ws = copy_workspace(printed, tmp_path / "ducha-data")
+    path = _save_gray(page, tmp_path / "lost_id.jpg", half=False)
+    _in_review_as(ws, path, form_id, ISSUED_MAC_REASON)
+    other = copy_workspace(printed, tmp_path / "not-issued")
+    with Session(other.engine()) as session, session.begin():
+        session.delete(session.get(IssuedSheet, form_id))
+    entry = scan(other, [path], workers=1).pages[0]
+    assert entry["status"] == "rejected" and entry["form_id"] is None, entry
+
+
 def test_a_page_whose_qr_code_and_village_code_are_lost_is_named_by_its_mac_among_the_sheets_issued(
         printed: Workspace, tmp_path: Path) -> None:
     """Benchmark, two 1-bit copies: a light line took the QR code and the lower half of the ID line's
     digits, while its MAC was read. ``ducha scan`` names the page among the sheets the workspace issued,
     and asks for a check; with that sheet not issued, the same page stays unidentified."""
-    ws = copy_workspace(printed, tmp_path / "ducha-data")
-    sheet = _sheets(ws)[2]
-    page = _filled(sheet, 45)
-    _blank_page, homography = _page_one(sheet)
-    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
-    page[y : y + h, x : x + w] = 255
-    x, y, w, h = sim._rect_px(homography, LAYOUT.printed_id)
+    sheet = _sheets(printed)[2]
+    page, (x, y, w, h) = _without_qr(sheet, 45)
     page[y + h // 2 : y + h, x : x + int(w * 0.55)] = 255  # the digits up to the page number, halved
-    path = _save_gray(page, tmp_path / "lost_id.jpg", half=False)
-    _in_review_as(ws, path, sheet.form_id, ISSUED_MAC_REASON)
-    other = copy_workspace(printed, tmp_path / "not-issued")
-    with Session(other.engine()) as session, session.begin():
-        session.delete(session.get(IssuedSheet, sheet.form_id))
-    entry = scan(other, [path], workers=1).pages[0]
-    assert entry["status"] == "rejected" and entry["form_id"] is None, entry
+    _named_among_issued_only(printed, tmp_path, page, sheet.form_id)
 
 
 def test_a_page_whose_qr_code_is_lost_and_whose_id_line_lost_its_top_is_named_by_the_glyphs_of_its_mac(
         printed: Workspace, tmp_path: Path) -> None:
     """A fresh simulated round, a 1-bit copy: the QR code unreadable and a light line through the top of
-    the whole ID line; OCR read the village code but not the MAC, and the page was rejected. The issued
-    sheets of that village code are checked against the line's own glyphs, and the one whose MAC the
-    line carries names the page (with a check asked for); with that sheet not issued, the page stays
-    unidentified: the village's other sheet does not carry it."""
-    ws = copy_workspace(printed, tmp_path / "ducha-data")
-    sheet = _sheets(ws)[3]
-    page = _filled(sheet, 47)
-    _blank_page, homography = _page_one(sheet)
-    x, y, w, h = sim._rect_px(homography, LAYOUT.qr)
-    page[y : y + h, x : x + w] = 255
-    x, y, w, h = sim._rect_px(homography, LAYOUT.printed_id)
+    the whole ID line; OCR read the village code nearly but not the MAC, and the page was rejected. The
+    issued sheets of the nearest village codes are checked against the line's own glyphs, and the one
+    whose MAC the line carries names the page (with a check asked for); with that sheet not issued, the
+    page stays unidentified: no other sheet carries it."""
+    sheet = _sheets(printed)[3]
+    page, (x, y, w, h) = _without_qr(sheet, 47)
     dark = np.nonzero(page[y : y + h, x : x + w].min(axis=(1, 2)) < 128)[0]
     top, bottom = y + int(dark[0]), y + int(dark[-1])
     page[top : top + round(0.3 * (bottom - top)), x : x + w] = 255  # the top of every character
-    path = _save_gray(page, tmp_path / "lost_top.jpg", half=False)
-    _in_review_as(ws, path, sheet.form_id, ISSUED_MAC_REASON)
-    other = copy_workspace(printed, tmp_path / "not-issued")
-    with Session(other.engine()) as session, session.begin():
-        session.delete(session.get(IssuedSheet, sheet.form_id))
-    entry = scan(other, [path], workers=1).pages[0]
-    assert entry["status"] == "rejected" and entry["form_id"] is None, entry
+    _named_among_issued_only(printed, tmp_path, page, sheet.form_id)
 
 
 def test_genuine_pages_pass_the_printed_id_check(printed: Workspace, tmp_path: Path) -> None:
