@@ -25,7 +25,7 @@ from forms.errors import PayloadError
 from forms.geometry import PageLayout, Rect
 from ocr.align import Alignment, crop, even_lines, fill_light_lines, light_lines_mended, open_along, restore_faded_lines
 from ocr.errors import IdentificationError, ToolFailureError
-from ocr.printed_id import line_carries_mac
+from ocr.printed_id import macs_carried
 
 QR_MARGIN_MM = 4.0
 QR_SAMPLE_PX_PER_MM = 8.0
@@ -168,7 +168,7 @@ ISSUED_MAC_MAX_EDITS = 4.0
 ISSUED_MAC_MARGIN_EDITS = 4.0
 # When OCR cannot read the MAC either (a 1-bit copy's light line took the top of every character), the
 # village code it did read names a few issued sheets, and the line's own glyphs are checked against each
-# one's MAC (``ocr.printed_id.line_carries_mac``); exactly one must carry it. A code read within this many
+# one's MAC (``ocr.printed_id.macs_carried``); exactly one must carry it. A code read within this many
 # edits names its sheets (a line with the top of its characters gone read 511903103203 as 511905105205),
 # the nearest first, at most this many of them (each check costs about 15 ms).
 ISSUED_CODE_MAX_EDITS = 3.0
@@ -478,8 +478,7 @@ def issued_by_glyphs(lines: list[np.ndarray], texts: list[str], issued: dict[str
     candidates = [payload for _edits_, code in near for payload in by_code[code]][:ISSUED_GLYPH_CANDIDATES_MAX]
     if not candidates:
         return None
-    carried = {payload for payload in candidates for line in lines
-               if line.size and line_carries_mac(line, payload, PRINTED_ID_PX_PER_MM)}
+    carried = {payload for line in lines if line.size for payload in macs_carried(line, candidates, PRINTED_ID_PX_PER_MM)}
     return carried.pop() if len(carried) == 1 else None
 
 

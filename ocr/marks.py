@@ -239,7 +239,7 @@ def classify_pair(first: BoxMeasure, second: BoxMeasure, labels: tuple[str, str]
         return PairReading(labels[1], conf, None)
     if bilevel:
         return PairReading("uncertain", 0.0, BILEVEL_BLANK_PAIR_REASON)
-    traced = [name for m, name in zip((first, second), names, strict=True) 
+    traced = [name for m, name in zip((first, second), names, strict=True)
               if m.state == "empty" and m.fill >= FAINT_TRACE_MIN_RATIO]
     if traced:
         return PairReading("uncertain", 0.0, f"此题两个框都没有清楚的勾，但“{traced[0]}”框里有淡淡的痕迹，可能是浅色的勾")

@@ -127,18 +127,19 @@ def _ink(line: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(ink, (0, 0), GLYPH_SMOOTH_SIGMA_PX)
 
 
+def _mac_start(expected: str) -> int:
+    """Where the MAC begins in ``expected`` (its length when it has no MAC part)."""
+    return len(expected.rsplit("-", 1)[0]) + 1 if expected.count("-") >= 5 else len(expected)
+
+
 def checked_cells(expected: str) -> list[int]:
     """Indices of the characters that say which sheet a line is: all but the dashes and the MAC."""
-    head = expected.rsplit("-", 1)[0] if expected.count("-") >= 5 else expected
-    return [i for i, c in enumerate(head) if c != "-"]
+    return [i for i, c in enumerate(expected[: _mac_start(expected)]) if c != "-"]
 
 
 def mac_cells(expected: str) -> list[int]:
     """Indices of the MAC's characters (none when ``expected`` has no MAC part)."""
-    if expected.count("-") < 5:
-        return []
-    start = len(expected.rsplit("-", 1)[0]) + 1
-    return list(range(start, len(expected)))
+    return list(range(_mac_start(expected), len(expected)))
 
 
 def _normalized(rows: np.ndarray) -> np.ndarray:
@@ -179,11 +180,12 @@ def check_line(line: np.ndarray, expected: str, px_per_mm: float) -> GlyphCheck:
     return first
 
 
-def line_carries_mac(line: np.ndarray, expected: str, px_per_mm: float) -> bool:
-    """Does the MAC at the end of ``line`` read as ``expected``'s (``MAC_VOUCH_MIN_CELLS``), in the line as
-    scanned or in a restored view? Only the MAC counts here, never the rest of the line."""
-    return any(_check_once(view, expected, px_per_mm, mac_only=True).verdict == "match"
-               for view in (line, *_restored_views(line, px_per_mm)))
+def macs_carried(line: np.ndarray, payloads: list[str], px_per_mm: float) -> list[str]:
+    """The ``payloads`` whose MAC the end of ``line`` reads as (``MAC_VOUCH_MIN_CELLS``), in the line as
+    scanned or in a restored view (made once for all of them). Only the MAC counts, never the rest."""
+    views = [line, *_restored_views(line, px_per_mm)]
+    return [payload for payload in payloads
+            if any(_check_once(view, payload, px_per_mm, mac_only=True).verdict == "match" for view in views)]
 
 
 def _restored_views(line: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
@@ -220,22 +222,17 @@ def _check_once(line: np.ndarray, expected: str, px_per_mm: float, mac_only: boo
     # Every checked cell at every small shift around its place, against every glyph.
     padded = cv2.copyMakeBorder(ink, CELL_SEARCH_Y_PX, CELL_SEARCH_Y_PX, pad, pad, cv2.BORDER_REPLICATE)
     scores = _cell_scores(padded, glyphs, cells, x0, y0, pad)
+    own, rival_score, rival = _own_and_rival(scores, expected, cells)
+    margins = own - rival_score
     seen = list(expected)
-    worst = float("inf")
     verdict = "match"
-    for row, i in zip(scores, cells, strict=True):
-        want = ID_ALPHABET.index(expected[i])
-        own = float(row[want])
-        others = row.copy()
-        others[want] = -1.0
-        rival = int(np.argmax(others))
-        margin = own - float(others[rival])
-        worst = min(worst, margin)
-        if margin <= -CELL_DISAGREE_MARGIN and others[rival] >= CELL_MATCH_MIN:
-            seen[i] = ID_ALPHABET[rival]
+    for k, i in enumerate(cells):
+        if margins[k] <= -CELL_DISAGREE_MARGIN and rival_score[k] >= CELL_MATCH_MIN:
+            seen[i] = ID_ALPHABET[rival[k]]
             verdict = "mismatch"
-        elif (margin <= 0 or own < CELL_MATCH_MIN) and verdict == "match":
+        elif (margins[k] <= 0 or own[k] < CELL_MATCH_MIN) and verdict == "match":
             verdict = "unsure"
+    worst = float(margins.min())
     if (verdict != "match" or mac_only) and _mac_vouches(padded, glyphs, expected, x0, y0, pad):
         return GlyphCheck("match", expected[:span], worst)
     if verdict == "match" and mac_only:
@@ -266,12 +263,17 @@ def _mac_vouches(padded: np.ndarray, glyphs: _Glyphs, expected: str, x0: int, y0
     reach = x0 + round(cells[-1] * glyphs.pitch_px) + 2 * pad + cell_w
     if reach > padded.shape[1]:
         return False  # the crop ends before the MAC does
-    scores = _cell_scores(padded, glyphs, cells, x0, y0, pad)
-    agreeing = 0
-    for row, i in zip(scores, cells, strict=True):
-        want = ID_ALPHABET.index(expected[i])
-        own = float(row[want])
-        others = row.copy()
-        others[want] = -1.0
-        agreeing += own >= CELL_MATCH_MIN and own - float(others.max()) > 0
-    return agreeing >= MAC_VOUCH_MIN_CELLS
+    own, rival_score, _rival = _own_and_rival(_cell_scores(padded, glyphs, cells, x0, y0, pad), expected, cells)
+    agreeing = np.count_nonzero((own >= CELL_MATCH_MIN) & (own > rival_score))
+    return int(agreeing) >= MAC_VOUCH_MIN_CELLS
+
+
+def _own_and_rival(scores: np.ndarray, expected: str, cells: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell: the expected glyph's score, the best other glyph's score, and that glyph's index."""
+    wanted = np.array([ID_ALPHABET.index(expected[i]) for i in cells])
+    rows = np.arange(len(cells))
+    own = scores[rows, wanted]
+    others = scores.copy()
+    others[rows, wanted] = -1.0
+    rival = np.argmax(others, axis=1)
+    return own, others[rows, rival], rival
