@@ -94,6 +94,10 @@ class Alignment:
     px_per_mm: float
     # Markers taken as dark squares where two decoded ones put them (``markers_completed``).
     markers_inferred: int = 0
+    # The marker corners fitted: layout mm and image px, row for row.
+    marker_points: tuple[np.ndarray, np.ndarray] | None = None
+    # Printed boxes the homography was fitted to as well (``ocr.refine``); 0 for the markers alone.
+    boxes_fitted: int = 0
 
     def to_image(self, points_mm: np.ndarray) -> np.ndarray:
         pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)
@@ -425,7 +429,7 @@ def align(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray] |
     if error_mm > ALIGN_REJECT_ERROR_MM:
         raise AlignmentError(f"定位标记与版式不符（误差 {error_mm:.1f} 毫米），可能不是本版式的纪实表")
     return Alignment(homography=homography, error_mm=error_mm, markers_found=len(usable), px_per_mm=px_per_mm,
-                     markers_inferred=inferred)
+                     markers_inferred=inferred, marker_points=(src, dst))
 
 
 def crop(

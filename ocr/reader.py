@@ -8,6 +8,7 @@ plain data. What a reading needs checked by a person is listed in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from forms.errors import DigitModelError
 from forms.form_spec import form_spec
-from forms.geometry import PageLayout, Rect
+from forms.geometry import MARKER_IDS, PageLayout, Rect
 from forms.qr_payload import SheetId
 from forms.record_sheet import INDICATORS, POVERTY_FUND_INDICATOR, SIGNATURE_SLOTS, inspection_validity
 from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers_mending, union_rect
@@ -35,6 +36,7 @@ from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, check_poverty_fund, fields_on, read_numbers
 from ocr.pages import PageImage
 from ocr.printed_id import GlyphCheck, check_line
+from ocr.refine import REFINE_FROM_ERROR_MM, refine_alignment
 from ocr.signatures import read_signatures
 
 EVIDENCE_PX_PER_MM = 6.0
@@ -113,6 +115,20 @@ def _is_blank(gray: np.ndarray) -> bool:
     return bool(dark < sample.size * BLANK_INK_MAX_RATIO)
 
 
+def _refined(gray: np.ndarray, alignment: Alignment, layouts: Sequence[PageLayout]) -> Alignment:
+    """``alignment``, or where its markers fit badly (or only three were found), the homography fitted to
+    the markers and the printed boxes of whichever layout's boxes are found on the page (``ocr.refine``)."""
+    if alignment.error_mm <= REFINE_FROM_ERROR_MM and alignment.markers_found >= len(MARKER_IDS):
+        return alignment
+    paper = paper_level_of(gray)
+    best = alignment
+    for layout in layouts:
+        refined = refine_alignment(gray, alignment, layout, paper)
+        if refined is not None and refined.boxes_fitted > best.boxes_fitted:
+            best = refined
+    return best
+
+
 def _identify(
     page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes, reading: PageReading,
     issued: dict[str, str] | None,
@@ -124,7 +140,7 @@ def _identify(
     alignment: Alignment | None = None
     align_problem: str | None = None
     try:
-        alignment = align(gray, candidates[0], markers)
+        alignment = _refined(gray, align(gray, candidates[0], markers), candidates)
     except AlignmentError as exc:
         align_problem = str(exc)
     if alignment is not None and alignment.markers_inferred:
@@ -152,7 +168,7 @@ def _identify(
             return identity, None, f"未知的版式 {identity.sheet.layout} 第{identity.sheet.page}页"
         if alignment is None or layout is not candidates[0]:
             try:
-                alignment = align(gray, layout, markers)
+                alignment = _refined(gray, align(gray, layout, markers), [layout])
             except AlignmentError as exc:
                 align_problem = str(exc)
                 alignment = None
