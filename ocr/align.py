@@ -339,6 +339,26 @@ def _marker_corners_mm(layout: PageLayout, name: str) -> np.ndarray:
     return np.array([[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]], dtype=np.float64)
 
 
+def rough_alignment(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> Alignment | None:
+    """Where only two markers are found (decoded or completed), the page's scale, turn and shift they fix:
+    never read by, only where ``ocr.refine`` starts looking for the printed boxes. None otherwise."""
+    usable = markers_completed(gray, layout, markers)
+    if len(usable) != 2:
+        return None
+    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in usable])
+    dst = np.vstack(list(usable.values()))
+    similarity, _inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if similarity is None:
+        return None
+    px_per_mm = float(np.hypot(similarity[0, 0], similarity[1, 0]))
+    if px_per_mm < PX_PER_MM_MIN:
+        return None
+    mapped = cv2.transform(src.reshape(-1, 1, 2), similarity).reshape(-1, 2)
+    error_mm = float(np.sqrt(np.mean(np.sum((mapped - dst) ** 2, axis=1)))) / px_per_mm
+    return Alignment(homography=np.vstack([similarity, [0.0, 0.0, 1.0]]), error_mm=error_mm, markers_found=2,
+                     px_per_mm=px_per_mm, marker_points=(src, dst))
+
+
 def markers_completed(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """The markers of ``layout`` not decoded, found as dark squares where exactly two decoded ones put them
     (see ``MARKER_BLOB_SEARCH_MM``); only the decoded ones when fewer than two, or more."""

@@ -19,7 +19,15 @@ from forms.form_spec import form_spec
 from forms.geometry import MARKER_IDS, PageLayout, Rect
 from forms.qr_payload import SheetId
 from forms.record_sheet import INDICATORS, POVERTY_FUND_INDICATOR, SIGNATURE_SLOTS, inspection_validity
-from ocr.align import ALIGN_REVIEW_ERROR_MM, Alignment, align, crop, find_markers_mending, union_rect
+from ocr.align import (
+    ALIGN_REVIEW_ERROR_MM,
+    Alignment,
+    align,
+    crop,
+    find_markers_mending,
+    rough_alignment,
+    union_rect,
+)
 from ocr.errors import AlignmentError, IdentificationError, ToolFailureError
 from ocr.form_reader import read_form_contents
 from ocr.identify import (
@@ -115,6 +123,21 @@ def _is_blank(gray: np.ndarray) -> bool:
     return bool(dark < sample.size * BLANK_INK_MAX_RATIO)
 
 
+def _aligned(gray: np.ndarray, layouts: Sequence[PageLayout], markers: dict[int, np.ndarray]) -> Alignment:
+    """The markers' alignment (on ``layouts[0]``: all share the markers), refined where it fits badly
+    (``_refined``). With two markers only, the scale, turn and shift they fix is refined on the printed
+    boxes of one of ``layouts``; where too few boxes are found, the page is not aligned (AlignmentError)."""
+    try:
+        return _refined(gray, align(gray, layouts[0], markers), layouts)
+    except AlignmentError:
+        rough = rough_alignment(gray, layouts[0], markers)
+        if rough is not None:
+            refined = _refined(gray, rough, layouts)
+            if refined.boxes_fitted:
+                return refined
+        raise
+
+
 def _refined(gray: np.ndarray, alignment: Alignment, layouts: Sequence[PageLayout]) -> Alignment:
     """``alignment``, or where its markers fit badly (or only three were found), the homography fitted to
     the markers and the printed boxes of whichever layout's boxes are found on the page (``ocr.refine``)."""
@@ -140,7 +163,7 @@ def _identify(
     alignment: Alignment | None = None
     align_problem: str | None = None
     try:
-        alignment = _refined(gray, align(gray, candidates[0], markers), candidates)
+        alignment = _aligned(gray, candidates, markers)
     except AlignmentError as exc:
         align_problem = str(exc)
     if alignment is not None and alignment.markers_inferred:
@@ -168,7 +191,7 @@ def _identify(
             return identity, None, f"未知的版式 {identity.sheet.layout} 第{identity.sheet.page}页"
         if alignment is None or layout is not candidates[0]:
             try:
-                alignment = _refined(gray, align(gray, layout, markers), [layout])
+                alignment = _aligned(gray, [layout], markers)
             except AlignmentError as exc:
                 align_problem = str(exc)
                 alignment = None
