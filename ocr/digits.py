@@ -1097,7 +1097,12 @@ def read_prepared(prepared: Sequence[PreparedCrop], model: DigitModel | None = N
         if i in second_looks:
             again, again_confidence = second_looks[i]
             # Two readings of one box: settled only when they agree, and no surer than the less sure.
-            confidence = min(confidence, again_confidence) if again == best else 0.0
+            # Where they differ the surer one is the guess shown to the reviewer.
+            if again == best:
+                confidence = min(confidence, again_confidence)
+            else:
+                best = again if again_confidence > confidence else best
+                confidence = 0.0
         if p.ink_height_ratio < DIGIT_MIN_HEIGHT_RATIO:
             confidence = min(confidence, p.ink_height_ratio)
             # What a scrap "looks like" would only mislead the reviewer.

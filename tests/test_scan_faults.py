@@ -229,9 +229,10 @@ def test_an_unaligned_copy_is_not_a_conflict(printed: Workspace, tmp_path: Path)
     good = _save_gray(page, tmp_path / "good.jpg")
     _page, homography = _page_one(sheet)
     lost = page.copy()
-    # Two corner markers lost (torn corners): the QR still reads, nothing can be aligned.
+    # Three corner markers lost (torn corners): the QR still reads, nothing can be aligned. (Two lost are
+    # no longer enough: the two left are where the printed boxes are looked for, and the page is read.)
     half = LAYOUT.marker_size_mm * 0.9
-    for name in ("bottom_left", "bottom_right"):
+    for name in ("top_right", "bottom_left", "bottom_right"):
         cx, cy = LAYOUT.markers[name]
         corner = homography @ np.array([cx, cy, 1.0])
         px = homography[0, 0]
