@@ -26,6 +26,9 @@ A4_LONG_SIDE_MM = 297.0
 # readings are not trusted without a look.
 ALIGN_REVIEW_ERROR_MM = 0.6
 ALIGN_REJECT_ERROR_MM = 3.0
+# How far a page's bend, measured at its printed boxes, is carried (the Gaussian's sigma): the boxes of
+# the 是/否 column lie 8 mm apart, a comb's 7 mm, and a curl spans the page.
+LOCAL_SIGMA_MM = 20.0
 PX_PER_MM_MIN = 2.5
 
 # The corner search first thresholds once, with a window near the size of a
@@ -98,10 +101,26 @@ class Alignment:
     marker_points: tuple[np.ndarray, np.ndarray] | None = None
     # Printed boxes the homography was fitted to as well (``ocr.refine``); 0 for the markers alone.
     boxes_fitted: int = 0
+    # Where the page is bent between its markers (a phone photo of curled paper), what no homography
+    # takes: at these layout points (mm) the page lies this many image px off the homography
+    # (``ocr.refine``); in between, their Gaussian-weighted mean (``LOCAL_SIGMA_MM``).
+    local: tuple[np.ndarray, np.ndarray] | None = None
 
     def to_image(self, points_mm: np.ndarray) -> np.ndarray:
         pts = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)
-        return cv2.perspectiveTransform(pts, self.homography).reshape(-1, 2)
+        mapped = cv2.perspectiveTransform(pts, self.homography).reshape(-1, 2)
+        return mapped if self.local is None else mapped + self.local_offset(pts.reshape(-1, 2))
+
+    def local_offset(self, points_mm: np.ndarray) -> np.ndarray:
+        """The bend's offset (image px) at each layout point; zero without one."""
+        points = np.asarray(points_mm, dtype=np.float64).reshape(-1, 2)
+        if self.local is None:
+            return np.zeros_like(points)
+        anchors, offsets = self.local
+        d2 = np.sum((points[:, None, :] - anchors[None, :, :]) ** 2, axis=2)
+        # Relative to the nearest anchor, so that far from all of them the weights do not all underflow.
+        weights = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2.0 * LOCAL_SIGMA_MM ** 2))
+        return np.asarray((weights @ offsets) / weights.sum(axis=1, keepdims=True))
 
 
 def _detect(gray: np.ndarray, x0: int = 0, y0: int = 0, fast: bool = False) -> dict[int, np.ndarray]:
@@ -473,6 +492,10 @@ def crop(
         [[w_mm / w_px, 0.0, x0 + 0.5 * w_mm / w_px], [0.0, h_mm / h_px, y0 + 0.5 * h_mm / h_px], [0.0, 0.0, 1.0]]
     )
     matrix = alignment.homography @ to_mm
+    if alignment.local is not None:
+        # A bent page: the crop is moved by the bend at its centre (a box or a slot is small beside it).
+        dx, dy = alignment.local_offset(np.array([[x0 + w_mm / 2, y0 + h_mm / 2]]))[0]
+        matrix = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]]) @ matrix
     return cv2.warpPerspective(
         gray,
         matrix,

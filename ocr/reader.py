@@ -44,7 +44,7 @@ from ocr.marks import classify_pair, measure_box, paper_level_of, percentile_u8
 from ocr.numbers import NumberResult, check_poverty_fund, fields_on, read_numbers
 from ocr.pages import PageImage
 from ocr.printed_id import GlyphCheck, check_line
-from ocr.refine import REFINE_FROM_ERROR_MM, refine_alignment
+from ocr.refine import REFINE_FROM_ERROR_MM, is_bent, refine_alignment
 from ocr.signatures import read_signatures
 
 EVIDENCE_PX_PER_MM = 6.0
@@ -152,6 +152,17 @@ def _refined(gray: np.ndarray, alignment: Alignment, layouts: Sequence[PageLayou
     return best
 
 
+def _unbent(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> Alignment:
+    """``alignment`` with the page's bend between its markers, where its printed boxes show one
+    (``ocr.refine.is_bent``: a few boxes looked for on every page)."""
+    if alignment.boxes_fitted:
+        return alignment  # the boxes were all looked for already, and any bend taken in
+    paper = paper_level_of(gray)
+    if not is_bent(gray, alignment, layout, paper):
+        return alignment
+    return refine_alignment(gray, alignment, layout, paper, refit=False) or alignment
+
+
 def _identify(
     page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes, reading: PageReading,
     issued: dict[str, str] | None,
@@ -195,6 +206,8 @@ def _identify(
             except AlignmentError as exc:
                 align_problem = str(exc)
                 alignment = None
+        if alignment is not None:
+            alignment = _unbent(gray, alignment, layout)
     return identity, alignment, qr_problem if identity is None else align_problem
 
 

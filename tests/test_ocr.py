@@ -862,3 +862,33 @@ def test_a_page_with_two_markers_left_is_aligned_on_its_printed_boxes(layouts, b
     assert reading.markers_found == 2 and reading.alignment_error_mm is not None
     assert not any(key == "page" for key, _reason in reading.review), reading.review
     _check(reading, plan)
+
+
+def _bent(page: np.ndarray, bow_mm: float, along_x: bool) -> np.ndarray:
+    """``page`` (gray) bowed between its corners, as a phone photo of curled paper: the middle moves
+    ``bow_mm`` (across if ``along_x``, else down), the edges not at all."""
+    h, w = page.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    bow = bow_mm * sim.PRINT_PX_PER_MM * np.sin(np.pi * xs / w) * np.sin(np.pi * ys / h)
+    return cv2.remap(page, xs + bow if along_x else xs, ys if along_x else ys + bow, cv2.INTER_LINEAR,
+                     borderValue=255)
+
+
+@pytest.mark.parametrize("along_x", [True, False])
+def test_a_page_bent_between_its_markers_is_read_where_its_boxes_are(along_x: bool, layouts, blank_sheet) -> None:
+    """A phone photo of curled paper has its corners where a homography puts them and its middle off it:
+    bowed 1.5 mm, 2 of this page's 19 items were read wrong with no review (2 mm: 4), the markers' error
+    0.05 mm.
+    A few printed boxes spread over the page are looked for on every page; where they lie off, all the
+    boxes are, and the bend between them is taken into every crop. Bent further than the search follows,
+    the page goes to a person as a whole."""
+    filled, plan = _filled(layouts, blank_sheet, seed=12)
+    gray = degrade.to_gray(filled)
+    for bow_mm in (1.5, 2.0):
+        out, _ = degrade.rescale(_bent(gray, bow_mm, along_x), np.random.default_rng(1), sim.PRINT_DPI, dpi=200)
+        reading = read_page(_as_page(out), layouts, KEY)
+        assert not any(key == "page" for key, _reason in reading.review), (bow_mm, reading.review)
+        _check(reading, plan)
+    out, _ = degrade.rescale(_bent(gray, 3.0, along_x), np.random.default_rng(1), sim.PRINT_DPI, dpi=200)
+    reading = read_page(_as_page(out), layouts, KEY)
+    assert any(key == "page" and "对齐误差" in reason for key, reason in reading.review), reading.review
