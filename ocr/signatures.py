@@ -85,6 +85,8 @@ BILEVEL_INK_MIN_MM2 = 12.0
 # names on the stress run's 1-bit pages hold a blob this large; it sent 3 of those 1,880 names to review
 # that had not gone already.
 BILEVEL_STAR_MIN_MM2 = 16.0
+# A star is a few millimetres across; a copier's roller band is solid too, but runs across the whole band.
+LABEL_STAR_MAX_MM = 15.0
 # A 1-bit page, decoded (and maybe reduced by 2, 4 or 8 with box averaging), has its gray
 # levels on a lattice of 255/16ths; a gray scan spreads over all levels.
 BILEVEL_LATTICE_STEPS = 16
@@ -926,11 +928,15 @@ def read_signatures(
     # Stress seed 7033 (a 1-bit scan at 238 dpi, halved on decoding): the levels of the reduced page were
     # spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
     bilevel = not colour and (bilevel or is_bilevel(gray))
-    # On a 1-bit page a seal stamped over the labels above the slots shows there only as its star: a solid
-    # blob among thin print (stress seeds 74132 and 77611: its glyphs and ring pieces in the slot, with a
-    # stray stroke, read as a name). A slot such a seal can reach is never signed from its ink alone. A
-    # heavy digit in a comb box on a 1-bit copy looks the same (one name of the benchmark's pages to review).
-    stars = _stars_among_labels(context, paper_level, px) if bilevel and rects else []
+    # A seal stamped over the labels above the slots is out of the seal search's sight (the labels' print
+    # can fake a ring there); on a 1-bit page it shows there only as its star: a solid blob among thin
+    # print (stress seeds 74132 and 77611: its glyphs and ring pieces in the slot, with a stray stroke, read
+    # as a name). A slot such a seal can reach is never signed from its ink alone. On gray pages too since
+    # 2026-12-04: a gray copy's seal centred 12 mm above an empty slot dipped its ring and glyphs 5 mm into
+    # it, a stray stroke crossed them, and with a roller band down the ring no seal was found (stress seed
+    # 70572, partial seal, read signed). A heavy digit in a comb box on a 1-bit copy looks the same (one
+    # name of the benchmark's pages to review).
+    stars = _stars_among_labels(context, paper_level, px) if rects and not colour else []
     out: dict[str, tuple[SignatureReading, np.ndarray]] = {}
     for key, rect in rects.items():
         area = crop(gray, alignment, rect, px, inset_mm=SIGNATURE_INSET_MM)
@@ -1042,8 +1048,11 @@ def _stars_among_labels(context: np.ndarray, paper_level: float, px_per_mm: floa
     """Centres (``context`` px) of solid blobs of a seal's star in the band above the slots, where the seal
     search does not look; the corner markers and QR code are already painted out of ``context``."""
     band = context[: int(SEAL_SEARCH_MARGIN_MM * px_per_mm)]
-    areas, centres = _solid_blobs(_ink_mask(band, paper_level, INK_DARKNESS_MIN_RATIO), px_per_mm)
-    return [(float(x), float(y)) for (x, y), area in zip(centres, areas) if area >= BILEVEL_STAR_MIN_MM2]
+    solid = _solid_ink(_ink_mask(band, paper_level, INK_DARKNESS_MIN_RATIO), px_per_mm).astype(np.uint8)
+    _count, _labels, stats, centres = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    longest_px = LABEL_STAR_MAX_MM * px_per_mm
+    return [(float(x), float(y)) for (x, y), (_x, _y, w, h, area) in zip(centres[1:], stats[1:])
+            if area / px_per_mm ** 2 >= BILEVEL_STAR_MIN_MM2 and max(w, h) <= longest_px]
 
 
 def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
