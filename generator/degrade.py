@@ -23,6 +23,8 @@ SCAN_DPI_MAX = 600
 PHOTO_CORNER_SHIFT_MAX_RATIO = 0.06
 # Room around the sheet in a phone photo, as a share of the sheet's size.
 PHOTO_BACKGROUND_BORDER_RATIO = 0.08
+# A photographed sheet is seldom flat: its middle bows up to this far off where its corners put it.
+PHOTO_BOW_MAX_MM = 2.0
 BLUR_SIGMA_MAX_PX = 1.2
 NOISE_SIGMA_MAX_LEVELS = 12.0
 SPECKLE_DENSITY_MAX_PER_MPX = 400.0
@@ -79,6 +81,17 @@ def rescale(image: Image, rng: np.random.Generator, source_dpi: float, dpi: floa
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     return cv2.resize(image, size, interpolation=interp), target
+
+
+def bend(image: Image, bow_px: float, across: bool) -> Image:
+    """Paper that does not lie flat (curled, or once folded): the sheet's middle moves ``bow_px`` (across
+    the page if ``across``, else down it), its edges not at all. No homography takes this; the corner
+    markers of a bent page fit as well as those of a flat one."""
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    shift = np.float32(bow_px) * np.sin(np.float32(np.pi) * xs / w) * np.sin(np.float32(np.pi) * ys / h)
+    return cv2.remap(image, xs + shift if across else xs, ys if across else ys + shift, cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=_white(image))
 
 
 def perspective_photo(image: Image, rng: np.random.Generator,

@@ -8,6 +8,7 @@ what people write (the ground truth), draws it with
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -307,7 +308,15 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
         out = degrade.to_bilevel(out, BILEVEL_THRESHOLD_LEVEL)
     elif profile == "photo":
-        out, dpi = degrade.rescale(page, rng, source_dpi, dpi_min=150, dpi_max=240)
+        # The bend is drawn from a generator of its own, seeded from this one's state (read, not drawn
+        # from), so that every other draw of this page and of the pages after it stays as it was.
+        own = np.random.default_rng(int.from_bytes(
+            hashlib.sha256(repr(rng.bit_generator.state).encode()).digest()[:8], "little"))
+        bow_mm = float(own.uniform(-degrade.PHOTO_BOW_MAX_MM, degrade.PHOTO_BOW_MAX_MM))
+        across = bool(own.random() < 0.5)
+        info["bow_mm"], info["bow_across"] = round(bow_mm, 2), across
+        bent = degrade.bend(page, bow_mm * source_dpi / MM_PER_INCH, across)
+        out, dpi = degrade.rescale(bent, rng, source_dpi, dpi_min=150, dpi_max=240)
         out = degrade.perspective_photo(out, rng)
         out = degrade.uneven_light(out, rng)
         out = degrade.blur(out, rng, max_sigma_px=1.2)

@@ -231,3 +231,20 @@ def test_the_speed_set_profile_is_a_300_dpi_gray_scan() -> None:
     assert dpi == 300 and info["profile"] == sim.OFFICE_300_PROFILE and image.ndim == 2
     scale = 300 / sim.PRINT_DPI
     assert abs(image.shape[0] - page.shape[0] * scale) <= 2 and abs(image.shape[1] - page.shape[1] * scale) <= 2
+
+
+def test_a_bent_sheet_moves_in_the_middle_and_not_at_its_edges() -> None:
+    """Phone photos of paper that does not lie flat: the corner markers stay where a homography puts them,
+    the middle of the sheet does not (ocr.refine follows it on the printed boxes)."""
+    page = np.full((400, 300), 255, np.uint8)
+    page[195:205, :] = 0  # a line across the middle
+    page[:, 145:155] = 0  # and one down it
+    down = degrade.bend(page, 12.0, across=False)
+    across = degrade.bend(page, 12.0, across=True)
+    assert np.array_equal(down[:, 0], page[:, 0]) and np.array_equal(down[0], page[0])
+    rows = np.flatnonzero(down[:, 210] < 128)  # the line across, seen 60 px right of the middle
+    assert abs(rows.mean() - (199.5 - 12.0 * np.sin(np.pi * 210 / 300))) < 1.0
+    cols = np.flatnonzero(across[100] < 128)  # the line down, a quarter of the way down
+    assert abs(cols.mean() - (149.5 - 12.0 * np.sin(np.pi * 100 / 400))) < 1.0
+    photo = sim.scan_page(np.full((600, 420, 3), 255, np.uint8), np.random.default_rng(3), profile="photo")[2]
+    assert abs(photo["bow_mm"]) <= degrade.PHOTO_BOW_MAX_MM and isinstance(photo["bow_across"], bool)
