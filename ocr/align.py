@@ -358,20 +358,31 @@ def _marker_corners_mm(layout: PageLayout, name: str) -> np.ndarray:
     return np.array([[cx - s, cy - s], [cx + s, cy - s], [cx + s, cy + s], [cx - s, cy + s]], dtype=np.float64)
 
 
-def rough_alignment(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> Alignment | None:
-    """Where only two markers are found (decoded or completed), the page's scale, turn and shift they fix:
-    never read by, only where ``ocr.refine`` starts looking for the printed boxes. None otherwise."""
-    usable = markers_completed(gray, layout, markers)
-    if len(usable) != 2:
-        return None
-    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in usable])
-    dst = np.vstack(list(usable.values()))
+def _two_marker_similarity(layout: PageLayout, two: dict[int, np.ndarray]
+                           ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """The scale, turn and shift (2x3) two markers' corners fix, its px per mm, and the corners (mm, px);
+    None when they fix none, or too coarse a scan."""
+    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in two])
+    dst = np.vstack(list(two.values()))
     similarity, _inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
     if similarity is None:
         return None
     px_per_mm = float(np.hypot(similarity[0, 0], similarity[1, 0]))
     if px_per_mm < PX_PER_MM_MIN:
         return None
+    return similarity, px_per_mm, src, dst
+
+
+def rough_alignment(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> Alignment | None:
+    """Where only two markers are found (decoded or completed), the page's scale, turn and shift they fix:
+    never read by, only where ``ocr.refine`` starts looking for the printed boxes. None otherwise."""
+    usable = markers_completed(gray, layout, markers)
+    if len(usable) != 2:
+        return None
+    fit = _two_marker_similarity(layout, usable)
+    if fit is None:
+        return None
+    similarity, px_per_mm, src, dst = fit
     mapped = cv2.transform(src.reshape(-1, 1, 2), similarity).reshape(-1, 2)
     error_mm = float(np.sqrt(np.mean(np.sum((mapped - dst) ** 2, axis=1)))) / px_per_mm
     return Alignment(homography=np.vstack([similarity, [0.0, 0.0, 1.0]]), error_mm=error_mm, markers_found=2,
@@ -384,15 +395,11 @@ def markers_completed(gray: np.ndarray, layout: PageLayout, markers: dict[int, n
     decoded = {mid: pts for mid, pts in markers.items() if _NAME_BY_ID[mid] in layout.markers}
     if len(decoded) != 2:
         return decoded
-    src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in decoded])
-    dst = np.vstack(list(decoded.values()))
-    similarity, _inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    if similarity is None:
+    fit = _two_marker_similarity(layout, decoded)
+    if fit is None:
         return decoded
-    px_per_mm = float(np.hypot(similarity[0, 0], similarity[1, 0]))
+    similarity, px_per_mm, _src, _dst = fit
     turn = float(np.degrees(np.arctan2(similarity[1, 0], similarity[0, 0])))
-    if px_per_mm < PX_PER_MM_MIN:
-        return decoded
     out = dict(decoded)
     for name, mid in MARKER_IDS.items():
         if mid in out or name not in layout.markers:
