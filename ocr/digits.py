@@ -774,16 +774,23 @@ def _joined(dark: np.ndarray, strokes: np.ndarray, threshold: float) -> np.ndarr
     level = max(DIGIT_INK_MIN_DARKNESS, DIGIT_JOINED_LEVEL_SHARE * threshold)
     if level >= threshold:
         return None
-    _n, labels = cv2.connectedComponents((dark > level).astype(np.uint8), connectivity=8)
+    lighter = dark > level
     kept = strokes.astype(bool)
+    ys, xs = np.nonzero(kept)
+
+    def far_larger(ink: np.ndarray) -> bool:
+        iy, ix = np.nonzero(ink)
+        grows = max((ix.max() - ix.min() + 1) / (xs.max() - xs.min() + 1),
+                    (iy.max() - iy.min() + 1) / (ys.max() - ys.min() + 1))
+        return bool(iy.size > DIGIT_JOINED_INK_MIN_RATIO * ys.size or grows > DIGIT_JOINED_EXTENT_MIN_RATIO)
+
+    # The joined ink is part of all the lighter ink: where all of it is not far larger, it is not either.
+    if not far_larger(lighter):
+        return None
+    _n, labels = cv2.connectedComponents(lighter.astype(np.uint8), connectivity=8)
     ids = np.unique(labels[kept])
     joined = np.isin(labels, ids[ids > 0])
-    ys, xs = np.nonzero(kept)
-    jy, jx = np.nonzero(joined)
-    grows = max((jx.max() - jx.min() + 1) / (xs.max() - xs.min() + 1), (jy.max() - jy.min() + 1) / (ys.max() - ys.min() + 1))
-    if np.count_nonzero(joined) <= DIGIT_JOINED_INK_MIN_RATIO * ys.size and grows <= DIGIT_JOINED_EXTENT_MIN_RATIO:
-        return None
-    return _normalise(dark, joined)
+    return _normalise(dark, joined) if far_larger(joined) else None
 
 
 def prepare_mnist(images: np.ndarray) -> np.ndarray:

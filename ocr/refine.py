@@ -46,7 +46,7 @@ REFINE_BOXES_MIN = 8
 # corners where a homography puts them and its middle 1.5 mm off (6 of 57 items read wrong on a test
 # page, the markers' error 0.05 mm). A few boxes spread over the page are looked for on every page (about
 # 3 ms); one further than this from where the markers put it has all the page's boxes looked for.
-BEND_CHECK_BOXES = 10
+BEND_CHECK_BOXES = 6
 BEND_CHECK_MAX_MM = 0.3
 # A box whose offset differs by this much from what its neighbours' say (itself left out) was not found
 # right and is dropped. Offsets all within LOCAL_MIN_MM are the finder's own scatter on a striped copy
