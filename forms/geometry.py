@@ -30,6 +30,10 @@ class Rect:
     w_mm: float
     h_mm: float
 
+    @property
+    def centre_mm(self) -> tuple[float, float]:
+        return self.x_mm + self.w_mm / 2, self.y_mm + self.h_mm / 2
+
     def distance_mm(self, other: Rect) -> float:
         return max(
             abs(self.x_mm - other.x_mm),

@@ -116,11 +116,19 @@ class Alignment:
         points = np.asarray(points_mm, dtype=np.float64).reshape(-1, 2)
         if self.local is None:
             return np.zeros_like(points)
-        anchors, offsets = self.local
-        d2 = np.sum((points[:, None, :] - anchors[None, :, :]) ** 2, axis=2)
-        # Relative to the nearest anchor, so that far from all of them the weights do not all underflow.
-        weights = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2.0 * LOCAL_SIGMA_MM ** 2))
-        return np.asarray((weights @ offsets) / weights.sum(axis=1, keepdims=True))
+        return weighted_offsets(points, *self.local)
+
+
+def weighted_offsets(points_mm: np.ndarray, anchors_mm: np.ndarray, offsets: np.ndarray,
+                     left_out: np.ndarray | None = None) -> np.ndarray:
+    """At each point, the anchors' offsets weighted by a Gaussian of their distance (``LOCAL_SIGMA_MM``);
+    ``left_out[i]``: the anchor that point i is, which does not count for it."""
+    d2 = np.sum((points_mm[:, None, :] - anchors_mm[None, :, :]) ** 2, axis=2)
+    if left_out is not None:
+        d2[np.arange(len(points_mm)), left_out] = np.inf
+    # Relative to the nearest anchor, so that far from all of them the weights do not all underflow.
+    weights = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2.0 * LOCAL_SIGMA_MM ** 2))
+    return np.asarray((weights @ offsets) / weights.sum(axis=1, keepdims=True))
 
 
 def _detect(gray: np.ndarray, x0: int = 0, y0: int = 0, fast: bool = False) -> dict[int, np.ndarray]:
@@ -361,7 +369,9 @@ def _marker_corners_mm(layout: PageLayout, name: str) -> np.ndarray:
 def _two_marker_similarity(layout: PageLayout, two: dict[int, np.ndarray]
                            ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
     """The scale, turn and shift (2x3) two markers' corners fix, its px per mm, and the corners (mm, px);
-    None when they fix none, or too coarse a scan."""
+    None unless there are exactly two and they fix one at a readable scale."""
+    if len(two) != 2:
+        return None
     src = np.vstack([_marker_corners_mm(layout, _NAME_BY_ID[mid]) for mid in two])
     dst = np.vstack(list(two.values()))
     similarity, _inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
@@ -376,10 +386,7 @@ def _two_marker_similarity(layout: PageLayout, two: dict[int, np.ndarray]
 def rough_alignment(gray: np.ndarray, layout: PageLayout, markers: dict[int, np.ndarray]) -> Alignment | None:
     """Where only two markers are found (decoded or completed), the page's scale, turn and shift they fix:
     never read by, only where ``ocr.refine`` starts looking for the printed boxes. None otherwise."""
-    usable = markers_completed(gray, layout, markers)
-    if len(usable) != 2:
-        return None
-    fit = _two_marker_similarity(layout, usable)
+    fit = _two_marker_similarity(layout, markers_completed(gray, layout, markers))
     if fit is None:
         return None
     similarity, px_per_mm, src, dst = fit
@@ -393,8 +400,6 @@ def markers_completed(gray: np.ndarray, layout: PageLayout, markers: dict[int, n
     """The markers of ``layout`` not decoded, found as dark squares where exactly two decoded ones put them
     (see ``MARKER_BLOB_SEARCH_MM``); only the decoded ones when fewer than two, or more."""
     decoded = {mid: pts for mid, pts in markers.items() if _NAME_BY_ID[mid] in layout.markers}
-    if len(decoded) != 2:
-        return decoded
     fit = _two_marker_similarity(layout, decoded)
     if fit is None:
         return decoded

@@ -123,33 +123,37 @@ def _is_blank(gray: np.ndarray) -> bool:
     return bool(dark < sample.size * BLANK_INK_MAX_RATIO)
 
 
-def _aligned(gray: np.ndarray, layouts: Sequence[PageLayout], markers: dict[int, np.ndarray]) -> Alignment:
+def _aligned(gray: np.ndarray, layouts: Sequence[PageLayout],
+             markers: dict[int, np.ndarray]) -> tuple[Alignment, PageLayout | None]:
     """The markers' alignment (on ``layouts[0]``: all share the markers), refined where it fits badly
-    (``_refined``). With two markers only, the scale, turn and shift they fix is refined on the printed
-    boxes of one of ``layouts``; where too few boxes are found, the page is not aligned (AlignmentError)."""
+    (``_refined``), and the layout whose boxes refined it. With two markers only, the scale, turn and shift
+    they fix is refined on the printed boxes of one of ``layouts``; where too few boxes are found, the page
+    is not aligned (AlignmentError)."""
     try:
         return _refined(gray, align(gray, layouts[0], markers), layouts)
     except AlignmentError:
         rough = rough_alignment(gray, layouts[0], markers)
         if rough is not None:
-            refined = _refined(gray, rough, layouts)
-            if refined.boxes_fitted:
-                return refined
+            refined, fitted_on = _refined(gray, rough, layouts)
+            if fitted_on is not None:
+                return refined, fitted_on
         raise
 
 
-def _refined(gray: np.ndarray, alignment: Alignment, layouts: Sequence[PageLayout]) -> Alignment:
+def _refined(gray: np.ndarray, alignment: Alignment,
+             layouts: Sequence[PageLayout]) -> tuple[Alignment, PageLayout | None]:
     """``alignment``, or where its markers fit badly (or only three were found), the homography fitted to
-    the markers and the printed boxes of whichever layout's boxes are found on the page (``ocr.refine``)."""
+    the markers and the printed boxes of whichever layout's boxes are found on the page (``ocr.refine``),
+    and that layout."""
     if alignment.error_mm <= REFINE_FROM_ERROR_MM and alignment.markers_found >= len(MARKER_IDS):
-        return alignment
+        return alignment, None
     paper = paper_level_of(gray)
-    best = alignment
+    best, fitted_on = alignment, None
     for layout in layouts:
         refined = refine_alignment(gray, alignment, layout, paper)
         if refined is not None and refined.boxes_fitted > best.boxes_fitted:
-            best = refined
-    return best
+            best, fitted_on = refined, layout
+    return best, fitted_on
 
 
 def _unbent(gray: np.ndarray, alignment: Alignment, layout: PageLayout) -> Alignment:
@@ -173,8 +177,9 @@ def _identify(
     candidates = list(layouts.values())
     alignment: Alignment | None = None
     align_problem: str | None = None
+    fitted_on: PageLayout | None = None
     try:
-        alignment = _aligned(gray, candidates, markers)
+        alignment, fitted_on = _aligned(gray, candidates, markers)
     except AlignmentError as exc:
         align_problem = str(exc)
     if alignment is not None and alignment.markers_inferred:
@@ -200,9 +205,10 @@ def _identify(
         layout = layouts.get((identity.sheet.layout, identity.sheet.page))
         if layout is None:
             return identity, None, f"未知的版式 {identity.sheet.layout} 第{identity.sheet.page}页"
-        if alignment is None or layout is not candidates[0]:
+        # Aligned again on the page's own layout, unless its boxes refined the alignment already.
+        if alignment is None or (layout is not candidates[0] and fitted_on is not layout):
             try:
-                alignment = _aligned(gray, [layout], markers)
+                alignment, fitted_on = _aligned(gray, [layout], markers)
             except AlignmentError as exc:
                 align_problem = str(exc)
                 alignment = None

@@ -1,13 +1,16 @@
-"""Alignment refined on the printed boxes, where the corner markers alone fit badly.
+"""Alignment checked, and where need be fitted again, on the form's printed boxes.
 
 A worn copier's low-ink lines cut through the markers and shift the corners
 ArUco finds, and a page with three markers has no fourth to check them: on
 the fresh round of 2026-12-04 a gray copy's 是/否 boxes were read through
 a homography that put the 否 column a millimetre off, so each 否 box held
 its own border (16 questions "both ticked") and the printed ID crop missed
-its line. The boxes themselves are printed all over the form: each isolated
-box's outline is found near where the markers put it, and the homography is
-fitted again to the markers and the boxes together, outliers left out.
+its line. And a photographed sheet that does not lie flat has its corners
+where a homography puts them and its middle off it. The boxes themselves
+are printed all over the form: each isolated box's outline is found near
+where the markers put it; the homography is fitted again to the markers and
+the boxes together, outliers left out, and what the boxes still lie off it
+in a smooth way is the page's bend (``Alignment.local``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import cv2
 import numpy as np
 
 from forms.geometry import PageLayout, Rect
-from ocr.align import LOCAL_SIGMA_MM, Alignment, crop
+from ocr.align import Alignment, crop, weighted_offsets
+from ocr.marks import INK_DARKNESS_MIN_RATIO, darkness
 
 # Pages whose markers fit worse than this (RMS over their corners), or with fewer than four markers.
 REFINE_FROM_ERROR_MM = 0.25
@@ -28,7 +32,6 @@ REFINE_SEARCH_MM = 2.5
 # this distance on both axes (是/否 boxes lie 8 mm apart, a comb's 7.2 mm).
 REFINE_BOX_MAX_MM = 12.0
 REFINE_BOX_CLEARANCE_MM = 2 * REFINE_SEARCH_MM
-INK_DARKNESS_MIN_RATIO = 0.25
 # A box's rectangle is the outside of its printed border, which is about this thick.
 REFINE_LINE_MM = 0.3
 # Each side's middle part (this share of it; the corners are left to blur) must be ink over at least
@@ -43,9 +46,9 @@ REFINE_PLATEAU_MAX_MM = 1.0
 REFINE_INLIER_MM = 0.35
 REFINE_BOXES_MIN = 8
 # A page whose markers fit well may still be bent between them: a phone photo of curled paper has its
-# corners where a homography puts them and its middle 1.5 mm off (6 of 57 items read wrong on a test
-# page, the markers' error 0.05 mm). A few boxes spread over the page are looked for on every page (about
-# 3 ms); one further than this from where the markers put it has all the page's boxes looked for.
+# corners where a homography puts them and its middle 1.5 mm off (2 of a test page's 19 items read wrong,
+# the markers' error 0.05 mm). A few boxes spread over the page are looked for on every page (about
+# 1.7 ms); one further than this from where the markers put it has all the page's boxes looked for.
 BEND_CHECK_BOXES = 6
 BEND_CHECK_MAX_MM = 0.3
 # A box whose offset differs by this much from what its neighbours' say (itself left out) was not found
@@ -61,24 +64,46 @@ BEND_MAX_MM = 2.0
 
 def isolated_boxes(layout: PageLayout) -> list[Rect]:
     """The layout's small boxes with no other box centred within ``REFINE_BOX_CLEARANCE_MM`` on both axes."""
+    return _boxes_of(layout)[0]
+
+
+def check_boxes(layout: PageLayout) -> list[Rect]:
+    """``BEND_CHECK_BOXES`` of the layout's isolated boxes spread over the page (each the farthest from
+    those chosen before it, from the one nearest the page's middle)."""
+    return _boxes_of(layout)[1]
+
+
+_BOXES: dict[int, tuple[PageLayout, list[Rect], list[Rect]]] = {}
+
+
+def _boxes_of(layout: PageLayout) -> tuple[list[Rect], list[Rect]]:
+    """Both lists, made once a layout (layouts are loaded once a process and not changed)."""
+    cached = _BOXES.get(id(layout))
+    if cached is not None and cached[0] is layout:
+        return cached[1], cached[2]
     every = list(layout.boxes.values())
-    centres = np.array([[r.x_mm + r.w_mm / 2, r.y_mm + r.h_mm / 2] for r in every])
-    out = []
-    for i, rect in enumerate(every):
-        if max(rect.w_mm, rect.h_mm) > REFINE_BOX_MAX_MM:
-            continue
-        near = np.all(np.abs(centres - centres[i]) < REFINE_BOX_CLEARANCE_MM, axis=1)
-        if int(near.sum()) == 1:
-            out.append(rect)
-    return out
+    centres = np.array([r.centre_mm for r in every])
+    isolated = [rect for i, rect in enumerate(every) if max(rect.w_mm, rect.h_mm) <= REFINE_BOX_MAX_MM
+                and int(np.all(np.abs(centres - centres[i]) < REFINE_BOX_CLEARANCE_MM, axis=1).sum()) == 1]
+    chosen: list[Rect] = []
+    if isolated:
+        spots = np.array([r.centre_mm for r in isolated])
+        nearest = np.full(len(isolated), np.inf)
+        pick = int(np.argmin(np.sum((spots - np.array(layout.page_size_mm) / 2) ** 2, axis=1)))
+        while len(chosen) < min(BEND_CHECK_BOXES, len(isolated)):
+            chosen.append(isolated[pick])
+            nearest = np.minimum(nearest, np.sum((spots - spots[pick]) ** 2, axis=1))
+            pick = int(np.argmax(nearest))
+    _BOXES[id(layout)] = (layout, isolated, chosen)
+    return isolated, chosen
 
 
 def locate_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level: float) -> tuple[float, float] | None:
     """The offset (mm, layout axes) of the box's printed outline from where ``alignment`` puts it, or None
     when its four sides are not found together at one place."""
     px = REFINE_PX_PER_MM
-    area = crop(gray, alignment, rect, px, margin_mm=REFINE_SEARCH_MM).astype(np.float32)
-    ink = ((paper_level - area) / max(paper_level, 1.0) > INK_DARKNESS_MIN_RATIO).astype(np.float32)
+    area = crop(gray, alignment, rect, px, margin_mm=REFINE_SEARCH_MM)
+    ink = (darkness(area, paper_level) > INK_DARKNESS_MIN_RATIO).astype(np.float32)
     reach = round(REFINE_SEARCH_MM * px)
     w, h = round(rect.w_mm * px), round(rect.h_mm * px)
     shifts = np.arange(-reach, reach + 1)
@@ -108,30 +133,6 @@ def locate_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level: 
     return float(xs.mean()) / px, float(ys.mean()) / px
 
 
-def check_boxes(layout: PageLayout) -> list[Rect]:
-    """``BEND_CHECK_BOXES`` of the layout's isolated boxes spread over the page (each the farthest from
-    those chosen before it, from the one nearest the page's middle)."""
-    cached = _CHECK_BOXES.get(id(layout))
-    if cached is not None and cached[0] is layout:
-        return cached[1]
-    boxes = isolated_boxes(layout)
-    chosen: list[Rect] = []
-    if boxes:
-        centres = np.array([[r.x_mm + r.w_mm / 2, r.y_mm + r.h_mm / 2] for r in boxes])
-        middle = np.array(layout.page_size_mm) / 2
-        nearest = np.full(len(boxes), np.inf)
-        pick = int(np.argmin(np.sum((centres - middle) ** 2, axis=1)))
-        while len(chosen) < min(BEND_CHECK_BOXES, len(boxes)):
-            chosen.append(boxes[pick])
-            nearest = np.minimum(nearest, np.sum((centres - centres[pick]) ** 2, axis=1))
-            pick = int(np.argmax(nearest))
-    _CHECK_BOXES[id(layout)] = (layout, chosen)
-    return chosen
-
-
-_CHECK_BOXES: dict[int, tuple[PageLayout, list[Rect]]] = {}
-
-
 def is_bent(gray: np.ndarray, alignment: Alignment, layout: PageLayout, paper_level: float) -> bool:
     """Whether a box spread over the page lies further than ``BEND_CHECK_MAX_MM`` from where ``alignment``
     puts it."""
@@ -154,7 +155,7 @@ def refine_alignment(gray: np.ndarray, alignment: Alignment, layout: PageLayout,
         offset = locate_box(gray, alignment, rect, paper_level)
         if offset is None:
             continue
-        centre = np.array([[rect.x_mm + rect.w_mm / 2, rect.y_mm + rect.h_mm / 2]])
+        centre = np.array([rect.centre_mm])
         src_points.append(centre[0])
         dst_points.append(alignment.to_image(centre + np.array([offset]))[0])
     if len(src_points) < REFINE_BOXES_MIN:
@@ -214,8 +215,5 @@ def refine_alignment(gray: np.ndarray, alignment: Alignment, layout: PageLayout,
 
 
 def _left_out(anchors_mm: np.ndarray, offsets: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """For each anchor in ``which``, the Gaussian-weighted mean of the other anchors' offsets."""
-    d2 = np.sum((anchors_mm[which][:, None, :] - anchors_mm[None, :, :]) ** 2, axis=2)
-    d2[np.arange(len(which)), which] = np.inf
-    weights = np.exp(-(d2 - d2.min(axis=1, keepdims=True)) / (2.0 * LOCAL_SIGMA_MM ** 2))
-    return np.asarray((weights @ offsets) / weights.sum(axis=1, keepdims=True))
+    """For each anchor in ``which``, what the other anchors' offsets say of it."""
+    return weighted_offsets(anchors_mm[which], anchors_mm, offsets, left_out=which)

@@ -564,16 +564,18 @@ def measure_area(
     return SignatureReading("uncertain", 0.0, reason="签名处有少量笔迹，无法判断是否签名", **common)  # type: ignore[arg-type]
 
 
-def _solid_blobs(ink: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """The areas (mm²) and centres (px) of the blobs of ``ink`` at least ``SEAL_SOLID_MIN_MM`` thick."""
+def _solid_blobs(ink: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The areas (mm²), centres (px) and longest sides (mm) of the blobs of ``ink`` at least
+    ``SEAL_SOLID_MIN_MM`` thick."""
     solid = _solid_ink(ink > 0, px_per_mm).astype(np.uint8)
     _count, _labels, stats, centroids = cv2.connectedComponentsWithStats(solid, connectivity=8)
-    return stats[1:, cv2.CC_STAT_AREA] / (px_per_mm * px_per_mm), centroids[1:]
+    longest = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) / px_per_mm
+    return stats[1:, cv2.CC_STAT_AREA] / (px_per_mm * px_per_mm), centroids[1:], longest
 
 
 def _largest_solid_mm2(ink: np.ndarray, px_per_mm: float) -> float:
     """The area of the largest blob of ``ink`` at least ``SEAL_SOLID_MIN_MM`` thick, in mm²."""
-    areas, _centres = _solid_blobs(ink, px_per_mm)
+    areas, _centres, _longest = _solid_blobs(ink, px_per_mm)
     return float(areas.max()) if areas.size else 0.0
 
 
@@ -1048,11 +1050,9 @@ def _stars_among_labels(context: np.ndarray, paper_level: float, px_per_mm: floa
     """Centres (``context`` px) of solid blobs of a seal's star in the band above the slots, where the seal
     search does not look; the corner markers and QR code are already painted out of ``context``."""
     band = context[: int(SEAL_SEARCH_MARGIN_MM * px_per_mm)]
-    solid = _solid_ink(_ink_mask(band, paper_level, INK_DARKNESS_MIN_RATIO), px_per_mm).astype(np.uint8)
-    _count, _labels, stats, centres = cv2.connectedComponentsWithStats(solid, connectivity=8)
-    longest_px = LABEL_STAR_MAX_MM * px_per_mm
-    return [(float(x), float(y)) for (x, y), (_x, _y, w, h, area) in zip(centres[1:], stats[1:])
-            if area / px_per_mm ** 2 >= BILEVEL_STAR_MIN_MM2 and max(w, h) <= longest_px]
+    areas, centres, longest = _solid_blobs(_ink_mask(band, paper_level, INK_DARKNESS_MIN_RATIO), px_per_mm)
+    return [(float(x), float(y)) for (x, y), area, side in zip(centres, areas, longest)
+            if area >= BILEVEL_STAR_MIN_MM2 and side <= LABEL_STAR_MAX_MM]
 
 
 def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
