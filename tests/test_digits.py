@@ -18,6 +18,7 @@ from generator.digit_data import held_back_digits
 from generator.handwriting import PENS, digit_box_specimen
 from ocr.digits import (
     DIGIT_ACCEPT_MIN_CONFIDENCE,
+    FIELD_ACCEPT_MIN_PROBABILITY,
     MODEL_PATH,
     ConvNet,
     DigitReading,
@@ -251,6 +252,42 @@ def test_a_faint_round_smudge_on_a_page_is_blank_and_a_faint_digit_is_never() ->
     assert len(digits) == 54
     for name, crop, reach in digits:
         assert not read_digits([crop], reach_px=reach)[0].blank, name
+
+
+def test_a_light_smudge_that_fades_out_is_blank_and_a_broad_light_digit_never() -> None:
+    # Thumb smudges wide enough to be read as blobs went to review as "?" (5 fields on each of the
+    # harder benchmark's and fresh round's 604 pages): their edges measure as sharp as a pen's, but their
+    # darkness fades out from the middle. These 10 crops are those boxes, all empty on the paper.
+    smudges = _page_crops("fading_")
+    assert len(smudges) == 10
+    for name, crop, reach in smudges:
+        assert read_digits([crop], reach_px=reach)[0].blank, name
+    # Every written digit the same pages showed as a blob (bold pens, filled-in 6s and 9s, light
+    # gray copies and photos): they stay in review, never an empty box.
+    broad = _page_crops("broad")
+    assert len(broad) == 43
+    for name, crop, reach in broad:
+        reading = read_digits([crop], reach_px=reach)[0]
+        assert not reading.blank and reading.value is None, name
+
+
+def test_a_round_dust_speck_is_blank_and_what_a_lost_digit_left_never() -> None:
+    # Toner and dust specks of 0.5-0.8 mm on gray copies, colour scans and photos: a little more ink
+    # than the plain dust test allowed, so each sent its field to review as "?" (4, 10 and 6 boxes on the
+    # benchmark's, the fresh round's and a third round's 604 pages). These 24 are those boxes.
+    specks = _page_crops("speck_")
+    assert len(specks) == 24
+    for name, crop, reach in specks:
+        reading = read_digits([crop], reach_px=reach)[0]
+        assert reading.blank and reading.confidence == 1.0, name
+    # Every written digit on the same pages that the scan left as a short scrap (a light pen through a
+    # 1-bit copy or a copier's light line; a slanted dash, a blot): never an empty box on a gray page,
+    # and on a 1-bit page never one sure enough to settle a field.
+    remnants = _page_crops("remnant")
+    assert len(remnants) == 53
+    for name, crop, reach in remnants:
+        reading = read_digits([crop], reach_px=reach, bilevel="_bilevel" in name)[0]
+        assert reading.value is None and (not reading.blank or reading.confidence < FIELD_ACCEPT_MIN_PROBABILITY), name
 
 
 def _bordered_crop(inset_px: int) -> np.ndarray:
