@@ -232,6 +232,14 @@ def _page_crops(prefix: str) -> list[tuple[str, np.ndarray, int]]:
     return out
 
 
+def _assert_read_blank(prefix: str, count: int) -> None:
+    """Every page crop named ``prefix``* (there are ``count``) reads as an empty box."""
+    crops = _page_crops(prefix)
+    assert len(crops) == count
+    for name, crop, reach in crops:
+        assert read_digits([crop], reach_px=reach)[0].blank, name
+
+
 def test_a_faint_round_smudge_on_a_page_is_blank_and_a_faint_digit_is_never() -> None:
     # On whole pages (JPEG, paper grain, copier noise) a light smudge's edges
     # measure sharp, so the softness test let 72 of them through on the
@@ -240,10 +248,7 @@ def test_a_faint_round_smudge_on_a_page_is_blank_and_a_faint_digit_is_never() ->
     # shape (under half a digit's height, light, filled, wide, round) was a
     # blank box; the 8 "smudge_tall" ones are over a third of the box high,
     # where the classifier guessed 8 at 0.35-0.9.
-    smudges = _page_crops("smudge_")
-    assert len(smudges) == 35
-    for name, crop, reach in smudges:
-        assert read_digits([crop], reach_px=reach)[0].blank, name
+    _assert_read_blank("smudge_", 35)
     # The written digits nearest that shape on the same pages (shorter than half
     # the box and light: copier-faded 1s, a decimal 7 the copier left as a
     # scrap, a 1 whose light stroke is gone but for the dark blot where the pen
@@ -258,10 +263,7 @@ def test_a_light_smudge_that_fades_out_is_blank_and_a_broad_light_digit_never() 
     # Thumb smudges wide enough to be read as blobs went to review as "?" (5 fields on each of the
     # harder benchmark's and fresh round's 604 pages): their edges measure as sharp as a pen's, but their
     # darkness fades out from the middle. These 10 crops are those boxes, all empty on the paper.
-    smudges = _page_crops("fading_")
-    assert len(smudges) == 10
-    for name, crop, reach in smudges:
-        assert read_digits([crop], reach_px=reach)[0].blank, name
+    _assert_read_blank("fading_", 10)
     # Every written digit the same pages showed as a blob (bold pens, filled-in 6s and 9s, light
     # gray copies and photos): they stay in review, never an empty box.
     broad = _page_crops("broad")
