@@ -43,7 +43,7 @@ from ocr.marks import (
 from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
 from ocr.reader import PageReading, read_page
 from ocr.refine import refine_alignment
-from ocr.signatures import is_bilevel
+from ocr.signatures import _seal_traces, is_bilevel
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 KEY = bytes(range(32))
@@ -462,6 +462,36 @@ def test_a_gray_roller_stripe_across_empty_boxes_is_not_a_tick(vertical: bool, l
             if value == "blank" and got != "blank":
                 wrong.append((seed, key, value, got))
     assert wrong == []
+
+
+ROLLER_BAND_CONTEXTS = Path(__file__).parent / "data" / "signature_contexts" / "copier_roller_bands.npz"
+CONTEXT_PX_PER_MM = 5.0
+
+
+def _signature_context(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The seal-level ink and the bare paper around the slots of a benchmark copier page (gray, no seal)."""
+    with np.load(ROLLER_BAND_CONTEXTS) as data:
+        shape = tuple(int(v) for v in data[f"{name}_shape"])
+        size = shape[0] * shape[1]
+        return tuple(np.unpackbits(data[f"{name}_{part}"])[:size].reshape(shape).astype(bool)  # type: ignore[return-value]
+                     for part in ("seal_ink", "bare"))
+
+
+@pytest.mark.parametrize("name", ["speckled_band_below_names", "speckled_band_beside_names"])
+def test_a_speckled_roller_band_is_no_seal_trace_but_a_seal_ring_beside_it_is(name: str) -> None:
+    # Two gray copies of the benchmark (seeds 102 and 103) with no seal: a roller band at the copier's
+    # threshold runs down the paper below the names as a speckle, and its clumps were taken for a seal's
+    # pieces, sending three signed names to review.
+    seal_ink, bare = _signature_context(name)
+    assert _seal_traces(seal_ink, CONTEXT_PX_PER_MM, bare) == []
+    # A seal stamped beside the names on the same paper: its ring's side runs down the bare paper
+    # almost as a band does, and its pieces must still count.
+    ring = np.zeros(seal_ink.shape, np.uint8)
+    cv2.circle(ring, (300, 262), 110, 255, thickness=6)
+    cv2.circle(ring, (300, 262), 70, 255, thickness=10)
+    stamped = seal_ink | (ring > 0)
+    traces = _seal_traces(stamped, CONTEXT_PX_PER_MM, bare)
+    assert traces and all(np.hypot(x - 300, y - 262) <= 115 for x, y in traces)
 
 
 def test_a_black_roller_band_over_a_ticked_box_is_never_read_as_empty(layouts, blank_sheet) -> None:
