@@ -733,11 +733,15 @@ def _is_fading_blob(dark: np.ndarray, strokes: np.ndarray, threshold: float) -> 
     kept = strokes.astype(bool)
     if _quantile(dark[kept], 0.9) >= DIGIT_SMUDGE_MAX_DARKNESS:
         return False
-    _n, labels = cv2.connectedComponents((dark > DIGIT_FADING_LEVEL_SHARE * threshold).astype(np.uint8),
-                                         connectivity=8)
-    ids = np.unique(labels[kept])
-    spread = int(np.isin(labels, ids[ids > 0]).sum())
+    spread = int(_touching(dark > DIGIT_FADING_LEVEL_SHARE * threshold, kept).sum())
     return spread >= DIGIT_FADING_MIN_GROWTH * int(kept.sum())
+
+
+def _touching(ink: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The pieces of ``ink`` (8-connected) that hold any pixel of ``kept``."""
+    _n, labels = cv2.connectedComponents(ink.astype(np.uint8), connectivity=8)
+    ids = np.unique(labels[kept])
+    return np.isin(labels, ids[ids > 0])
 
 
 def _is_soft(dark: np.ndarray, strokes: np.ndarray) -> bool:
@@ -841,9 +845,7 @@ def _joined(dark: np.ndarray, strokes: np.ndarray, threshold: float) -> np.ndarr
     # The joined ink is part of all the lighter ink: where all of it is not far larger, it is not either.
     if not far_larger(lighter):
         return None
-    _n, labels = cv2.connectedComponents(lighter.astype(np.uint8), connectivity=8)
-    ids = np.unique(labels[kept])
-    joined = np.isin(labels, ids[ids > 0])
+    joined = _touching(lighter, kept)
     return _normalise(dark, joined) if far_larger(joined) else None
 
 

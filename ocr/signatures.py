@@ -1099,16 +1099,17 @@ def _count_along(mask: np.ndarray, axis: int) -> np.ndarray:
 def _roller_bands(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Rows and columns that a gray band crosses (most of their bare paper inked, or speckled all along
     it), grown a little; None if none."""
-    bare_rows, bare_cols = _count_along(bare, 1), _count_along(bare, 0)
-    rows = _count_along(ink, 1) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare_rows, 1)
-    cols = _count_along(ink, 0) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare_cols, 1)
-    rows &= bare_rows >= 10 * px_per_mm
-    cols &= bare_cols >= 10 * px_per_mm
     reach = max(1, round(ROLLER_BAND_SPECKLE_REACH_MM * px_per_mm))
     near = cv2.dilate(ink.view(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).view(bool) & bare
-    run_min = ROLLER_BAND_RUN_MIN_MM * px_per_mm
-    rows |= (bare_rows >= run_min) & (_count_along(near, 1) >= ROLLER_BAND_RUN_MIN_SHARE * np.maximum(bare_rows, 1))
-    cols |= (bare_cols >= run_min) & (_count_along(near, 0) >= ROLLER_BAND_RUN_MIN_SHARE * np.maximum(bare_cols, 1))
+
+    def banded(axis: int) -> np.ndarray:
+        bare_px = _count_along(bare, axis)
+        solid = (bare_px >= 10 * px_per_mm) & (_count_along(ink, axis) >= ROLLER_BAND_SHARE_MIN * np.maximum(bare_px, 1))
+        speckled = (bare_px >= ROLLER_BAND_RUN_MIN_MM * px_per_mm) \
+            & (_count_along(near, axis) >= ROLLER_BAND_RUN_MIN_SHARE * np.maximum(bare_px, 1))
+        return np.asarray(solid | speckled)
+
+    rows, cols = banded(1), banded(0)
     if not rows.any() and not cols.any():
         return None
     grow = max(1, round(ROLLER_BAND_GROW_MM * px_per_mm))

@@ -471,10 +471,12 @@ CONTEXT_PX_PER_MM = 5.0
 def _signature_context(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The seal-level ink and the bare paper around the slots of a benchmark copier page (gray, no seal)."""
     with np.load(ROLLER_BAND_CONTEXTS) as data:
-        shape = tuple(int(v) for v in data[f"{name}_shape"])
-        size = shape[0] * shape[1]
-        return tuple(np.unpackbits(data[f"{name}_{part}"])[:size].reshape(shape).astype(bool)  # type: ignore[return-value]
-                     for part in ("seal_ink", "bare"))
+        rows, cols = (int(v) for v in data[f"{name}_shape"])
+
+        def mask(part: str) -> np.ndarray:
+            return np.unpackbits(data[f"{name}_{part}"])[:rows * cols].reshape(rows, cols).astype(bool)
+
+        return mask("seal_ink"), mask("bare")
 
 
 @pytest.mark.parametrize("name", ["speckled_band_below_names", "speckled_band_beside_names"])
