@@ -133,11 +133,14 @@ def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
 def check_bilevel_light_lines(results: Sequence[NumberResult], boxes: Sequence[np.ndarray], reach_px: int,
                               px_per_mm: float) -> bool:
     """On a 1-bit copy whose low-ink lines cut the comb, a field with an empty box is never settled.
-    Whether they cut it."""
+    Whether they cut it.
+
+    Where the digits left were also unclear, the lines are named instead: a digit may be missing
+    altogether, and only the paper shows it; the guess stays in the field's text."""
     if sum(_cut_by_a_light_line(box, reach_px, px_per_mm) for box in boxes) < LIGHT_LINE_CUT_BOXES_MIN:
         return False
     for result in results:
-        if not result.problem and "_" in result.text:
+        if "_" in result.text and (not result.problem or result.problem.startswith(UNCLEAR_DIGITS_REASON)):
             result.problem = BILEVEL_LIGHT_LINES_REASON
     return True
 

@@ -65,12 +65,25 @@ def test_shipped_model_holds_two_nets_that_must_agree() -> None:
     assert len(model.convnets) >= 2
 
 
+def test_a_model_whose_pooling_does_not_fit_its_convolutions_is_refused(tmp_path: Path) -> None:
+    model = load_model()
+    path = tmp_path / "digits.npz"
+    model.save(path)
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["conv_pools_0"] = np.array([True, False], dtype=bool)
+    np.savez(path, **arrays)
+    with pytest.raises(DigitModelError, match="结构不对"):
+        load_model(path)
+
+
 def test_model_saved_again_predicts_the_same(tmp_path: Path) -> None:
     model = load_model()
     images = np.random.default_rng(3).random((6, 28, 28)).astype(np.float32)
     model.save(tmp_path / "again.npz")
     again = load_model(tmp_path / "again.npz")
     assert len(again.members) == len(model.members) and len(again.convnets) == len(model.convnets)
+    assert [net.pools for net in again.convnets] == [net.pools for net in model.convnets]
     for mine, theirs in zip(model.predict(images), again.predict(images)):
         np.testing.assert_array_equal(mine, theirs)
 
@@ -78,7 +91,7 @@ def test_model_saved_again_predicts_the_same(tmp_path: Path) -> None:
 def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
     """The same net written out loop by loop, as the textbook defines it."""
     maps = image[None].astype(np.float64)  # (channels, h, w)
-    for kernel, bias in zip(net.kernels, net.kernel_biases):
+    for kernel, bias, pooled in zip(net.kernels, net.kernel_biases, net.pools or (True,) * len(net.kernels)):
         _channels, h, w = maps.shape
         padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)))
         out = np.zeros((kernel.shape[0], h, w))
@@ -86,6 +99,9 @@ def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
             for y in range(h):
                 for x in range(w):
                     out[o, y, x] = (padded[:, y:y + 3, x:x + 3] * kernel[o]).sum() + bias[o]
+        if not pooled:
+            maps = np.maximum(out, 0.0)
+            continue
         out = np.maximum(out, 0.0)[:, :h // 2 * 2, :w // 2 * 2]  # an odd last row and column are not pooled
         maps = out.reshape(kernel.shape[0], h // 2, 2, w // 2, 2).max(axis=(2, 4))
     hidden = maps.reshape(-1)
@@ -97,13 +113,15 @@ def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
-# Channels per convolution and the flattened map's side: two convolutions (28 -> 14 -> 7), and three as
-# the shipped deeper nets have (28 -> 14 -> 7 -> 3: the odd 7x7 map's last row and column are dropped).
-CONVNET_SHAPES = (((3, 4), 7), ((3, 4, 5), 3))
+# Channels per convolution, where each pools, and the flattened map's side: two convolutions (28 -> 14 -> 7);
+# three as the deep nets have (28 -> 14 -> 7 -> 3: the odd 7x7 map's last row and column are dropped); five,
+# two before each of the first two poolings, as the wide nets have.
+CONVNET_SHAPES = (((3, 4), (), 7), ((3, 4, 5), (), 3), ((3, 2, 4, 3, 5), (False, True, False, True, True), 3))
 
 
-@pytest.mark.parametrize(("channels", "side"), CONVNET_SHAPES)
-def test_convnet_inference_matches_the_plain_definition(channels: tuple[int, ...], side: int) -> None:
+@pytest.mark.parametrize(("channels", "pools", "side"), CONVNET_SHAPES)
+def test_convnet_inference_matches_the_plain_definition(channels: tuple[int, ...], pools: tuple[bool, ...],
+                                                         side: int) -> None:
     rng = np.random.default_rng(7)
     # Asymmetric random kernels: a transposed or flipped kernel, or a
     # channel-last flatten, would each give different probabilities.
@@ -112,7 +130,7 @@ def test_convnet_inference_matches_the_plain_definition(channels: tuple[int, ...
                   tuple(rng.normal(size=n).astype(np.float32) for n in channels),
                   (rng.normal(size=(channels[-1] * side * side, 6)).astype(np.float32) * 0.1,
                    rng.normal(size=(6, 10)).astype(np.float32)),
-                  (rng.normal(size=6).astype(np.float32), rng.normal(size=10).astype(np.float32)))
+                  (rng.normal(size=6).astype(np.float32), rng.normal(size=10).astype(np.float32)), pools)
     images = rng.random((2, 28, 28)).astype(np.float32)
     fast = net.probabilities(images)
     for image, row in zip(images, fast):
