@@ -966,10 +966,14 @@ class ConvNet:
     biases: tuple[np.ndarray, ...]
     pools: tuple[bool, ...] = ()
 
+    @property
+    def pooled_after(self) -> tuple[bool, ...]:
+        """Whether each convolution is pooled (a model file from before ``pools`` pools after each)."""
+        return self.pools or (True,) * len(self.kernels)
+
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         maps = images[..., None].astype(np.float32)  # (n, h, w, channels)
-        pools = self.pools or (True,) * len(self.kernels)
-        for kernel, bias, pooled in zip(self.kernels, self.kernel_biases, pools):
+        for kernel, bias, pooled in zip(self.kernels, self.kernel_biases, self.pooled_after):
             n, h_in, w_in, channels = maps.shape
             # The pooling drops an odd last row and column (as PyTorch's): they are not computed at all.
             h, w = (h_in - h_in % 2, w_in - w_in % 2) if pooled else (h_in, w_in)

@@ -249,13 +249,13 @@ def command_train(args: argparse.Namespace) -> None:
           f"{len(pages)} page harvests x {args.page_copies}", flush=True)
 
     class Net(nn.Module):
-        def __init__(self, channels: tuple[int, ...], batch_norm: bool, pools: tuple[bool, ...] = ()) -> None:
+        def __init__(self, channels: tuple[int, ...], batch_norm: bool, pools: tuple[bool, ...] | None = None) -> None:
             super().__init__()
             self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip((1,) + channels, channels))
             self.norms = nn.ModuleList(nn.BatchNorm2d(c, eps=BATCH_NORM_EPS) for c in channels) if batch_norm else None
-            self.pools = pools
+            self.pools = pools or (True,) * len(channels)
             side = 28
-            for pooled in pools or (True,) * len(channels):
+            for pooled in self.pools:
                 side //= 2 if pooled else 1
             self.dense1 = nn.Linear(channels[-1] * side * side, DENSE_UNITS)
             self.dense2 = nn.Linear(DENSE_UNITS, 10)
@@ -267,7 +267,7 @@ def command_train(args: argparse.Namespace) -> None:
                 if self.norms is not None:
                     t = self.norms[i](t)
                 t = F.relu(t)
-                if not self.pools or self.pools[i]:
+                if self.pools[i]:
                     t = F.max_pool2d(t, 2)
             return self.dense2(self.drop(F.relu(self.dense1(t.flatten(1)))))
 
@@ -298,8 +298,8 @@ def command_train(args: argparse.Namespace) -> None:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     # Going on from a deep net: its batch norm is already folded into the kernels, so it goes on without one.
-    init_pools = tuple(load_model(args.init_model).convnets[args.init].pools) if args.init is not None else ()
-    if args.arch == "wide" or init_pools:
+    start = load_model(args.init_model).convnets[args.init] if args.init is not None else None
+    if args.arch == "wide" or (start is not None and not all(start.pooled_after)):
         net = Net(WIDE_CONV_CHANNELS, args.init is None, WIDE_POOLS)
     elif args.arch == "deep":
         net = Net(DEEP_CONV_CHANNELS, args.init is None)
@@ -307,13 +307,12 @@ def command_train(args: argparse.Namespace) -> None:
         net = Net(CONV_CHANNELS, False)
     net.tag = args.seed
     steps = args.epochs * math.ceil(len(x) / BATCH)
-    if args.init is None:
+    if start is None:
         optimiser = torch.optim.Adam(net.parameters(), lr=PEAK_LEARNING_RATE / 3, weight_decay=WEIGHT_DECAY)
         schedule: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
             optimiser, PEAK_LEARNING_RATE, total_steps=steps)
     else:
         # Go on from a net of an existing model, on the new renders, at a lower rate falling to zero.
-        start = load_model(args.init_model).convnets[args.init]
         with torch.no_grad():
             if len(start.kernels) != len(net.convs):
                 raise SystemExit(f"--init {args.init}: that net has {len(start.kernels)} convolutions, --arch {args.arch} "
@@ -372,8 +371,7 @@ def save(net: Any) -> None:
         convs[f"k{i}"], convs[f"b{i}"] = kernel, bias
     dense = {"w0": arr(net.dense1.weight).T.copy(), "w1": arr(net.dense2.weight).T.copy(),
              "d0": arr(net.dense1.bias), "d1": arr(net.dense2.bias)}
-    pools = {"pools": np.array(net.pools, dtype=bool)} if net.pools else {}
-    np.savez(WORK_DIR / f"net_{net.tag}.npz", **convs, **dense, **pools)  # type: ignore[arg-type]
+    np.savez(WORK_DIR / f"net_{net.tag}.npz", **convs, **dense, pools=np.array(net.pools, dtype=bool))  # type: ignore[arg-type]
 
 
 def load_net(path: Path) -> ConvNet:

@@ -91,7 +91,7 @@ def test_model_saved_again_predicts_the_same(tmp_path: Path) -> None:
 def _naive_convnet(net: ConvNet, image: np.ndarray) -> np.ndarray:
     """The same net written out loop by loop, as the textbook defines it."""
     maps = image[None].astype(np.float64)  # (channels, h, w)
-    for kernel, bias, pooled in zip(net.kernels, net.kernel_biases, net.pools or (True,) * len(net.kernels)):
+    for kernel, bias, pooled in zip(net.kernels, net.kernel_biases, net.pooled_after):
         _channels, h, w = maps.shape
         padded = np.pad(maps, ((0, 0), (1, 1), (1, 1)))
         out = np.zeros((kernel.shape[0], h, w))
