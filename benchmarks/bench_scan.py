@@ -89,6 +89,8 @@ CLASS_LABELS = {"identification": "识别", "ticks": "勾选", "amounts": "数�
 # A copier page with low-ink light lines (generator.degrade.copier), as the ground truth records it.
 LIGHT_LINES_FAULT = "light_lines"
 REASON_LABEL_MAX_CHARS = 24
+# Every silent error of a class is printed up to this many: the budget is 16 fields of 3,384.
+WRONG_EXAMPLES_MAX = 30
 
 
 def prepare(root: Path, surveys: bool = False) -> Workspace:
@@ -222,7 +224,7 @@ class Tally:
 
     def add(self, outcome: str, example: str = "") -> None:
         self.counts[outcome] += 1
-        if outcome == "wrong" and len(self.examples) < 8:
+        if outcome == "wrong" and len(self.examples) < WRONG_EXAMPLES_MAX:
             self.examples.append(example)
 
     @property
@@ -240,6 +242,10 @@ class Pages:
         self.identified = 0
         self.needing_review = 0
         self.items: dict[tuple[str, str], int] = {}
+        # Pages in review by the kinds of their items: how many pages would leave review if one kind's items went.
+        self.kind_sets: dict[tuple[str, ...], int] = {}
+        # Pages whose items all have one kind and reason: they would leave review if that reason went.
+        self.sole_reasons: dict[tuple[str, str], int] = {}
         self.striped = 0
         self.striped_identified = 0
         self.striped_lost: list[str] = []
@@ -254,6 +260,10 @@ class Pages:
         self.identified += 1
         if kinds_reasons:
             self.needing_review += 1
+            page_kinds = tuple(sorted({kind for kind, _reason in kinds_reasons}))
+            self.kind_sets[page_kinds] = self.kind_sets.get(page_kinds, 0) + 1
+            if len(set(kinds_reasons)) == 1:
+                self.sole_reasons[kinds_reasons[0]] = self.sole_reasons.get(kinds_reasons[0], 0) + 1
         for kind_reason in kinds_reasons:
             self.items[kind_reason] = self.items.get(kind_reason, 0) + 1
 
@@ -545,6 +555,12 @@ def main() -> int:
           f"复核项按类别和原因：")
     for (kind, reason), count in sorted(page_tally.items.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"    {kind:<4}{count:>6}  {reason}")
+    print("需要复核的页按复核项的类别（只有这些类别的项）：")
+    for page_kinds, count in sorted(page_tally.kind_sets.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {count:>5}  {' + '.join(page_kinds)}")
+    print("只因一个原因而需要复核的页：")
+    for (kind, reason), count in sorted(page_tally.sole_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {count:>5}  {kind} {reason}")
     print(f"有浅色条纹的复印件页：识别 {page_tally.striped_identified} / {page_tally.striped}"
           + (f"；未识别：{page_tally.striped_lost[:8]}" if page_tally.striped_lost else ""))
     for kind in kinds:

@@ -53,6 +53,12 @@ BILEVEL_BLANK_REASON = "黑白扫描件上此栏读为空白，浅色笔迹可�
 # never settled. A box's side lines (or top and bottom lines) both blank over
 # the same rows (columns), at least this long, show a line crossing it.
 BILEVEL_LIGHT_LINES_REASON = "黑白复印件有缺墨条纹穿过数字格，数字可能缺笔或整个没有扫出来，请对照纸质原件"
+# A 1-bit scan of a light pen: where this many of a page's boxes hold only a scrap of a digit
+# (too little of it left to read), the pen is fading out on that page, and a digit beside a blank
+# box may be gone altogether (fresh round of the eighteenth pass: a "100" whose 1 and last 0
+# left nothing, on a page with four such scraps, read "_0_" at 0.985).
+BILEVEL_FADING_PEN_SCRAP_BOXES_MIN = 3
+BILEVEL_FADING_PEN_REASON = "黑白扫描件上本页别的数字格只剩残笔，此栏空着的格里可能有没扫出来的数字，请对照纸质原件"
 LIGHT_LINE_CUT_MIN_MM = 0.2
 LIGHT_LINE_CUT_BOXES_MIN = 2
 LIGHT_LINE_PAPER_MIN_LEVEL = 160
@@ -120,6 +126,7 @@ def read_numbers(
     if bilevel:
         check_bilevel_blanks(results)
         comb_cut = check_bilevel_light_lines(results, flat, reach_px, px)
+        check_bilevel_fading_pen(results, readings)
     return results, comb_cut
 
 
@@ -128,6 +135,17 @@ def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
     for result in results:
         if result.blank and not result.problem:
             result.problem = BILEVEL_BLANK_REASON
+
+
+def check_bilevel_fading_pen(results: Sequence[NumberResult], readings: Sequence[digits.DigitReading]) -> None:
+    """On a 1-bit scan whose boxes hold several scraps of lost digits, a number read beside a blank box
+    is never settled (``BILEVEL_FADING_PEN_SCRAP_BOXES_MIN``)."""
+    scraps = sum(1 for d in readings if not d.blank and d.best is None)
+    if scraps < BILEVEL_FADING_PEN_SCRAP_BOXES_MIN:
+        return
+    for result in results:
+        if "_" in result.text and not result.blank and not result.problem:
+            result.problem = BILEVEL_FADING_PEN_REASON
 
 
 def check_bilevel_light_lines(results: Sequence[NumberResult], boxes: Sequence[np.ndarray], reach_px: int,

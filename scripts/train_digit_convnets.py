@@ -15,7 +15,12 @@ at a lower rate (a deep net without its batch norm, already folded into the
 kernels). ``--page-copies N`` adds, N times over, the digit crops
 ``scripts/harvest_page_digits.py`` cut from whole simulated pages.
 
-The shipped nets (2026-12-05, seventeenth pass) are two wide nets (``--arch
+The shipped nets (2026-12-05, eighteenth pass) are three wide nets, 81, 80
+and 82 in that order (``assemble --nets 81 80 82``): the first alone settles
+a box it is sure of (``ocr.digits.FIRST_NET_SETTLES_MIN_PROBABILITY``), so
+the order matters. Net 81 first left the fewest boxes to the others on the
+page replays (12.6%, against 14.4% and 15.6%).
+In the seventeenth pass they were two wide nets (``--arch
 wide``: five convolutions of 32, 32, 64, 64 and 128 channels, two before each
 of the first two poolings; about three times a deep net's work) trained from
 scratch, two at once, one thread each, about 8 minutes an epoch on the idle
@@ -23,7 +28,8 @@ machine: ``render --seed 9`` (both parts) and the page harvest 904 (two
 parts, 43,304 crops), then ``train --arch wide --seed 80 --epochs 3
 --page-copies 2`` and likewise ``--seed 81``, then ``assemble --nets 80 81``.
 A third (``--seed 82``) added two tenths of a point on the page replays for
-half as much time again, and one more epoch on fresh renders (``render --seed
+half as much time again (before the first net settled what it is sure of),
+and one more epoch on fresh renders (``render --seed
 10``, ``train --init 0/1 --init-model <that model> --seed 90/91 --epochs 1
 --page-copies 2``) read them no better; neither was kept.
 Before them (2026-12-04, twelfth pass) they were the eleventh pass's three,
@@ -102,6 +108,8 @@ or PYTHONPATH=.venv/lib/python3.11/site-packages):
     $P scripts/train_digit_convnets.py train --arch wide --seed 80 --epochs 3 --page-copies 2 &
     $P scripts/train_digit_convnets.py train --arch wide --seed 81 --epochs 3 --page-copies 2; wait
     $P scripts/train_digit_convnets.py assemble --nets 80 81 --data /tmp/digits/allowed.npz
+    (eighteenth pass, the shipped nets: the same and --seed 82, then)
+    $P scripts/train_digit_convnets.py assemble --nets 81 80 82 --data /tmp/digits/allowed.npz
 """
 
 from __future__ import annotations

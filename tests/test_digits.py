@@ -17,14 +17,17 @@ from forms.errors import DigitModelError
 from generator.digit_data import held_back_digits
 from generator.handwriting import PENS, digit_box_specimen
 from ocr.digits import (
+    CONVNET_VOTE_MIN_PROBABILITY,
     DIGIT_ACCEPT_MIN_CONFIDENCE,
     FIELD_ACCEPT_MIN_PROBABILITY,
+    FIRST_NET_SETTLES_MIN_PROBABILITY,
     MODEL_PATH,
     ConvNet,
     DigitReading,
     best_guess_text,
     combine_digits,
     load_model,
+    prepare_crops,
     read_digit,
     read_digits,
     read_number,
@@ -63,6 +66,29 @@ def test_model_ships_small_and_without_pickle() -> None:
 def test_shipped_model_holds_two_nets_that_must_agree() -> None:
     model = load_model()
     assert len(model.convnets) >= 2
+
+
+def test_the_first_net_settles_the_boxes_it_is_sure_of_as_all_the_nets_would(
+        validation: tuple[np.ndarray, np.ndarray]) -> None:
+    images, _labels = validation
+    rng = np.random.default_rng(SEED + 1)
+    prepared = prepare_crops([digit_box_specimen(image, rng) for image in images])
+    boxes = np.stack([p.image for p in prepared if p.image is not None])
+    model = load_model()
+    vote, _confidence = model.predict(boxes)
+    per_net = np.stack([np.maximum(net.probabilities(boxes), CONVNET_VOTE_MIN_PROBABILITY) for net in model.convnets])
+    logs = np.log(per_net).mean(axis=0)
+    full = np.exp(logs - logs.max(axis=1, keepdims=True))
+    full /= full.sum(axis=1, keepdims=True)
+    first = per_net[0] / per_net[0].sum(axis=1, keepdims=True)
+    settled = first.max(axis=1) >= FIRST_NET_SETTLES_MIN_PROBABILITY
+    # The other nets' work is saved on most boxes, and they still judge the rest.
+    assert 0.5 <= settled.mean() < 0.99
+    np.testing.assert_allclose(vote[settled], first[settled], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(vote[~settled], full[~settled], rtol=1e-4, atol=1e-6)
+    # What the first net settles, all the nets together read as the same digit, above the field gate.
+    assert (full[settled].argmax(axis=1) == first[settled].argmax(axis=1)).all()
+    assert (full[settled].max(axis=1) >= FIELD_ACCEPT_MIN_PROBABILITY).all()
 
 
 def test_a_model_whose_pooling_does_not_fit_its_convolutions_is_refused(tmp_path: Path) -> None:

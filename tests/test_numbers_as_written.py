@@ -23,6 +23,8 @@ from ocr.align import Alignment
 from ocr.digits import read_digit
 from ocr.numbers import (
     BILEVEL_BLANK_REASON,
+    BILEVEL_FADING_PEN_REASON,
+    BILEVEL_FADING_PEN_SCRAP_BOXES_MIN,
     BILEVEL_LIGHT_LINES_REASON,
     CHECK_PERCENT_RANGE,
     CHECK_PERCENT_SUM,
@@ -315,6 +317,44 @@ def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[li
     assert results["project_funds"].problem == BILEVEL_BLANK_REASON
     # A field with ink is read as on any scan.
     assert results["satisfaction_pct"].text == "_27" and results["satisfaction_pct"].problem != BILEVEL_BLANK_REASON
+
+
+def scrap(page: np.ndarray, box_key: str) -> None:
+    """What a light pen leaves of a digit on a 1-bit scan: a short piece of one stroke, a quarter of the box high."""
+    r = layout().boxes[box_key]
+    x = round((r.x_mm + r.w_mm / 2) * PPM)
+    top = round((r.y_mm + 0.4 * r.h_mm) * PPM)
+    cv2.line(page, (x, top), (x + 3, top + round(0.25 * r.h_mm * PPM)), (0, 0, 0), thickness=round(0.5 * PPM))
+
+
+def test_a_number_beside_blank_boxes_on_a_1_bit_page_of_fading_pen_goes_to_review(
+        twos_and_sevens: tuple[list[int], list[int]]) -> None:
+    """Where a light pen left only scraps of digits in several boxes of a 1-bit page, a digit beside a blank box
+    may be gone altogether ("100" read "_0_" in the eighteenth pass): such a number is not settled there."""
+    twos, sevens = twos_and_sevens
+    page = empty_sheet()
+    write(page, "satisfaction_pct.d1", 2, twos[0])
+    write(page, "satisfaction_pct.d2", 7, sevens[0])
+    scrap_boxes = ("poverty_fund.d1", "project_funds.d2", "visited_dissatisfied.d1", "dissatisfaction_pct.d2")
+
+    def one_bit(image: np.ndarray) -> np.ndarray:
+        return np.where(degrade.to_gray(image) < 128, 0, 255).astype(np.uint8)
+
+    for scraps in range(BILEVEL_FADING_PEN_SCRAP_BOXES_MIN + 1):
+        marked = page.copy()
+        for box in scrap_boxes[:scraps]:
+            scrap(marked, box)
+        results = read(one_bit(marked), bilevel=True)
+        assert sum("?" in r.text for r in results.values()) == scraps, (scraps, results)
+        number = results["satisfaction_pct"]
+        # The reading stays for the reviewer either way.
+        assert number.text == "_27", (scraps, number)
+        if scraps < BILEVEL_FADING_PEN_SCRAP_BOXES_MIN:
+            assert (number.value, number.problem) == (27, None), (scraps, number)
+        else:
+            assert number.problem == BILEVEL_FADING_PEN_REASON, (scraps, number)
+        # On a gray scan the pen is not fading out: the scraps are the boxes' own business.
+        assert read(marked)["satisfaction_pct"].problem is None
 
 
 def result(key: str, value: float | None) -> NumberResult:
