@@ -154,8 +154,8 @@ DIGIT_ACCEPT_MIN_CONFIDENCE = 0.93
 # Floor under each net's probability before the logarithm of the geometric vote.
 CONVNET_VOTE_MIN_PROBABILITY = 1e-12
 # The first convnet alone settles a box it reads at this probability or more; the other nets
-# are run only on the boxes left. Eighteenth pass (2026-12-05), three wide nets with the second
-# of them first: on the whole-page replays (32,519 boxes, seeds 990 and 1010) 87% of boxes were
+# are run only on the boxes left. Eighteenth pass (2026-12-05), three wide nets, net 81 first
+# (scripts/train_digit_convnets.py): on the whole-page replays (32,519 boxes, seeds 990 and 1010) 87% of boxes were
 # settled so, the full vote read every one of them as the same digit and none below 0.98, and
 # fields right and accepted / silently wrong were 87.80% / 32 and 87.95% / 23 (the full vote of
 # the three: 87.78% / 32 and 87.92% / 23; of the two shipped before: 87.56% / 33 and 87.84% / 24),
