@@ -57,6 +57,12 @@ MARKER_QUIET_MM = 2.0
 # scan reads every page that an older version rejected.
 READER_VERSION = "5"
 UNFILLED_REASON = "纪实表未填写"
+# Every indicator of a record sheet is to be answered. One read unanswered may be so; when several are, a
+# small or faint mark may be going unseen on that page (a round no rule was tuned on, seeds 700-703: a gray
+# copier copy whose dot ticks in three 是 boxes read as nothing, all three settled as unanswered).
+UNANSWERED_INDICATORS_REVIEW_MIN = 2
+UNANSWERED_INDICATORS_REASON = "本页有多道督查指标的两个框都是空的，勾可能太小或太淡而没有读出来，请对照纸质原件"
+INDICATOR_KEYS = frozenset(indicator.key for indicator in INDICATORS)
 QR_UNREAD_REASON = "二维码无法读取，由打印编号识别（已校验）"
 QR_UNVERIFIED_REASON = "二维码的读数未通过校验（可能已破损），由打印编号识别（已校验）"
 ISSUED_MAC_REASON = "二维码和打印编号都未能通过校验，按编号末尾的校验码对上已印发的纪实表，请核对是否为这张表"
@@ -368,6 +374,16 @@ def _evidence(gray: np.ndarray, alignment: Alignment, rects: list, reading: Page
     reading.crops[key] = crop(gray, alignment, union_rect(rects), EVIDENCE_PX_PER_MM, margin_mm=EVIDENCE_MARGIN_MM)
 
 
+def _unanswered_together(reading: PageReading, indicator_keys: list[str]) -> None:
+    """Indicators read unanswered (both boxes empty) go to review when the page has several of them."""
+    blank = [key for key in indicator_keys if reading.fields[key]["value"] == "blank"]
+    if len(blank) < UNANSWERED_INDICATORS_REVIEW_MIN:
+        return
+    for key in blank:
+        reading.fields[key].update(value="uncertain", confidence=0.0)
+        reading.review.append((key, UNANSWERED_INDICATORS_REASON))
+
+
 def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout: PageLayout, reading: PageReading,
                    redness: np.ndarray | None = None) -> None:
     paper = paper_level_of(gray)
@@ -393,6 +409,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         if pair.reason:
             reading.review.append((key, pair.reason))
         _evidence(gray, alignment, [boxes[first_key], boxes[second_key]], reading, key)
+    _unanswered_together(reading, [key for key, *_rest in pairs if key in INDICATOR_KEYS])
 
     comb_cut = False
     try:

@@ -37,6 +37,11 @@ SIGNED_INK_MIN_MM2 = 8.0
 SIGNED_EXTENT_MIN_MM = 7.0
 EMPTY_INK_MAX_MM2 = 3.0
 EMPTY_EXTENT_MAX_MM = 4.0
+# A light pen's name can all but vanish through a 1-bit threshold: a round no rule was tuned on (seeds
+# 700-703) read a signed 督查组成员 slot empty from 1.3 mm² of ink left (3.2 mm of stroke), and the
+# inspection invalid. On a 1-bit scan a slot with more ink than specks is never settled as empty.
+BILEVEL_EMPTY_INK_MAX_MM2 = 1.0
+BILEVEL_TRACE_REASON = "黑白扫描件上签名处留有少量笔迹，浅色的签名可能没有扫出来，无法确认是空白"
 # Between empty and signed: on a gray or colour page, a slot whose ink is less than this much stroke in
 # all is a slip of the pen, and empty. On the benchmark's 604 pages (2026-12-03) the 12 such empty slots
 # held 3.8-7.6 mm; the shortest name that fell between empty and signed held 11.8 mm (8.2 mm on a 1-bit
@@ -563,6 +568,8 @@ def measure_area(
     # Ink under a seal may be a signature: never call that slot empty.
     if seal and (hidden_share > SEAL_HIDES_SHARE_MAX or under_mm2 > EMPTY_INK_MAX_MM2):
         return SignatureReading("uncertain", 0.0, reason=SEAL_HIDES_REASON, **common)  # type: ignore[arg-type]
+    if bilevel and ink_mm2 > BILEVEL_EMPTY_INK_MAX_MM2:
+        return SignatureReading("uncertain", 0.0, reason=BILEVEL_TRACE_REASON, **common)  # type: ignore[arg-type]
     if ink_mm2 <= EMPTY_INK_MAX_MM2 or extent <= EMPTY_EXTENT_MAX_MM:
         conf = 1.0 - 0.5 * min(1.0, ink_mm2 / EMPTY_INK_MAX_MM2)
         return SignatureReading("empty", conf, reason=None, **common)  # type: ignore[arg-type]
