@@ -272,6 +272,8 @@ def read_page(page: PageImage, layouts: dict[LayoutKey, PageLayout], key: bytes,
         _faded_slots_to_review(reading)
     if _unfilled(reading):
         reading.review.append(("page", UNFILLED_REASON))
+    else:
+        _unanswered_together(reading)
     return reading
 
 
@@ -374,9 +376,10 @@ def _evidence(gray: np.ndarray, alignment: Alignment, rects: list, reading: Page
     reading.crops[key] = crop(gray, alignment, union_rect(rects), EVIDENCE_PX_PER_MM, margin_mm=EVIDENCE_MARGIN_MM)
 
 
-def _unanswered_together(reading: PageReading, indicator_keys: list[str]) -> None:
-    """Indicators read unanswered (both boxes empty) go to review when the page has several of them."""
-    blank = [key for key in indicator_keys if reading.fields[key]["value"] == "blank"]
+def _unanswered_together(reading: PageReading) -> None:
+    """Indicators read unanswered (both boxes empty) go to review when the page has several of them
+    (a sheet with nothing written at all is one item of its own, ``UNFILLED_REASON``)."""
+    blank = [key for key, item in reading.fields.items() if key in INDICATOR_KEYS and item["value"] == "blank"]
     if len(blank) < UNANSWERED_INDICATORS_REVIEW_MIN:
         return
     for key in blank:
@@ -409,7 +412,6 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         if pair.reason:
             reading.review.append((key, pair.reason))
         _evidence(gray, alignment, [boxes[first_key], boxes[second_key]], reading, key)
-    _unanswered_together(reading, [key for key, *_rest in pairs if key in INDICATOR_KEYS])
 
     comb_cut = False
     try:
