@@ -55,8 +55,9 @@ BILEVEL_BLANK_REASON = "黑白扫描件上此栏读为空白，浅色笔迹可�
 BILEVEL_LIGHT_LINES_REASON = "黑白复印件有缺墨条纹穿过数字格，数字可能缺笔或整个没有扫出来，请对照纸质原件"
 # A 1-bit scan of a light pen: where this many of a page's boxes hold ink that is not read as a
 # digit at all (a scrap too short for one, or ink the classifier is not shown), the pen is fading
-# out on that page, and a digit beside a blank box may be gone altogether (fresh round of the eighteenth pass: a "100" whose 1 and last 0
-# left nothing, on a page with four such scraps, read "_0_" at 0.985).
+# out on that page, and a digit beside a blank box may be gone altogether (fresh round of the
+# eighteenth pass: a "100" whose 1 and last 0 left nothing, on a page with four such scraps,
+# read "_0_" at 0.985).
 BILEVEL_FADING_PEN_SCRAP_BOXES_MIN = 3
 BILEVEL_FADING_PEN_REASON = "黑白扫描件上本页别的数字格只剩残笔，此栏空着的格里可能有没扫出来的数字，请对照纸质原件"
 LIGHT_LINE_CUT_MIN_MM = 0.2

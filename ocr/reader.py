@@ -18,7 +18,13 @@ from forms.errors import DigitModelError
 from forms.form_spec import form_spec
 from forms.geometry import MARKER_IDS, PageLayout, Rect
 from forms.qr_payload import SheetId
-from forms.record_sheet import INDICATORS, POVERTY_FUND_INDICATOR, SIGNATURE_SLOTS, inspection_validity
+from forms.record_sheet import (
+    INDICATORS,
+    INDICATORS_BY_KEY,
+    POVERTY_FUND_INDICATOR,
+    SIGNATURE_SLOTS,
+    inspection_validity,
+)
 from ocr.align import (
     ALIGN_REVIEW_ERROR_MM,
     Alignment,
@@ -62,7 +68,6 @@ UNFILLED_REASON = "纪实表未填写"
 # copier copy whose dot ticks in three 是 boxes read as nothing, all three settled as unanswered).
 UNANSWERED_INDICATORS_REVIEW_MIN = 2
 UNANSWERED_INDICATORS_REASON = "本页有多道督查指标的两个框都是空的，勾可能太小或太淡而没有读出来，请对照纸质原件"
-INDICATOR_KEYS = frozenset(indicator.key for indicator in INDICATORS)
 QR_UNREAD_REASON = "二维码无法读取，由打印编号识别（已校验）"
 QR_UNVERIFIED_REASON = "二维码的读数未通过校验（可能已破损），由打印编号识别（已校验）"
 ISSUED_MAC_REASON = "二维码和打印编号都未能通过校验，按编号末尾的校验码对上已印发的纪实表，请核对是否为这张表"
@@ -379,7 +384,7 @@ def _evidence(gray: np.ndarray, alignment: Alignment, rects: list, reading: Page
 def _unanswered_together(reading: PageReading) -> None:
     """Indicators read unanswered (both boxes empty) go to review when the page has several of them
     (a sheet with nothing written at all is one item of its own, ``UNFILLED_REASON``)."""
-    blank = [key for key, item in reading.fields.items() if key in INDICATOR_KEYS and item["value"] == "blank"]
+    blank = [key for key, item in reading.fields.items() if key in INDICATORS_BY_KEY and item["value"] == "blank"]
     if len(blank) < UNANSWERED_INDICATORS_REVIEW_MIN:
         return
     for key in blank:

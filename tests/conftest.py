@@ -26,6 +26,7 @@ from ducha.groups import import_roster
 from ducha.registry import import_files
 from ducha.rounds import plan_round
 from ducha.workspace import Workspace, copy_workspace, create
+from forms.record_sheet import INDICATORS_BY_KEY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES_DIR = REPO_ROOT / "samples"
@@ -67,6 +68,10 @@ def workspace(tmp_path: Path, db_url: str) -> Workspace:
 
 def session_of(ws: Workspace) -> Session:
     return Session(ws.engine(), expire_on_commit=False)
+
+
+# Every indicator answered 是, as on a real sheet (several left unanswered on one page go to review).
+EVERY_INDICATOR_YES: dict[str, str] = {key: "yes" for key in INDICATORS_BY_KEY}
 
 
 def smallest_group(ws: Workspace, round_id: str) -> int:

@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 import pdfplumber
 import pytest
-from conftest import smallest_group
+from conftest import EVERY_INDICATOR_YES, smallest_group
 from desk_fixtures import ADMIN_NAME, ADMIN_PASSWORD, DESK_TEST_UPLOAD_LIMIT_MB, DeskServer
 from desk_review_clerk import KINDS, Settled, settle_grid, truth_label, wait_idle
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -36,7 +36,7 @@ from ducha.review import CONFLICT_REASON_PREFIX
 from ducha.simulate import _render
 from ducha.workspace import Workspace, copy_workspace
 from forms.geometry import load_layout
-from forms.record_sheet import INDICATORS_BY_KEY, NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS, field_label
+from forms.record_sheet import NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS, field_label
 from generator import simulate as sim
 from ocr.align import align
 
@@ -45,8 +45,6 @@ SIM_SHEETS = 10
 # This return leaves amounts, ticks and signatures for review (and the copies below a conflict).
 SIM_SEED = 5
 CONFLICT_FIELD = "team_1"
-# Every indicator answered 是, as on a real sheet: several left unanswered on one page go to review.
-ANSWERED = {key: "yes" for key in INDICATORS_BY_KEY}
 BOTH_TICKED_FIELD = "team_2"
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "desk_review.png"
@@ -66,13 +64,13 @@ def _conflict_copies(sheet: IssuedSheet, out: Path) -> tuple[list[Path], dict[st
     for n, answer in enumerate(("yes", "no")):
         page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
         homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
-        plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={**ANSWERED, CONFLICT_FIELD: answer},
+        plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={**EVERY_INDICATOR_YES, CONFLICT_FIELD: answer},
                             signatures=signatures)
         sim.fill_page(page, homography, layout, plan, np.random.default_rng(n), seal_probability=0.0)
         path = out / f"twice-{n + 1}.jpg"
         cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
         paths.append(path)
-    fields: dict[str, Any] = dict(ANSWERED)
+    fields: dict[str, Any] = dict(EVERY_INDICATOR_YES)
     fields.update({key: None for key in NUMERIC_FIELDS_BY_KEY})
     del fields[CONFLICT_FIELD]  # the person chooses between the two scans
     return paths, {"form_id": sheet.form_id, "sheet_page": 1, "fields": fields, "signatures": signatures}
@@ -85,13 +83,13 @@ def _sealed_copy(sheet: IssuedSheet, out: Path) -> tuple[Path, dict[str, Any]]:
     signatures["village_head"] = "empty"
     page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
     homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
-    plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields=dict(ANSWERED), signatures=signatures)
+    plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields=dict(EVERY_INDICATOR_YES), signatures=signatures)
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(7), seal_probability=1.0)
     # And an indicator ticked both 是 and 否, so the return always leaves a tick item; the clerk decides 是.
     sim.tick_both(page, homography, layout, BOTH_TICKED_FIELD, np.random.default_rng(8))
     path = out / "sealed.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)[::2, ::2])
-    fields: dict[str, Any] = dict(ANSWERED)
+    fields: dict[str, Any] = dict(EVERY_INDICATOR_YES)
     fields.update({key: None for key in NUMERIC_FIELDS_BY_KEY})
     fields[CONFLICT_FIELD] = "yes"
     fields[BOTH_TICKED_FIELD] = "yes"

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import smallest_group
+from conftest import EVERY_INDICATOR_YES, smallest_group
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,6 @@ from ducha.scan import scan
 from ducha.simulate import _render
 from ducha.workspace import Workspace, copy_workspace, create
 from forms.geometry import load_layout
-from forms.record_sheet import INDICATORS_BY_KEY
 from generator import simulate as sim
 from ocr.align import align
 
@@ -36,8 +35,6 @@ ROUND = "2015-08"
 SIM_SHEETS = 10
 SIM_SEED = 5
 CONFLICT_FIELD = "team_1"
-# Every indicator answered 是, as on a real sheet: several left unanswered on one page go to review.
-ANSWERED = {key: "yes" for key in INDICATORS_BY_KEY}
 BOTH_TICKED_FIELD = "team_2"
 
 
@@ -61,7 +58,7 @@ def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
     for n, answer in enumerate(("yes", "no")):
         page = _render(sheet.pdf_path or "", sheet.pdf_pages[0])
         homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
-        plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={**ANSWERED, CONFLICT_FIELD: answer},
+        plan = sim.PagePlan(form_id=sheet.form_id, sheet_page=1, fields={**EVERY_INDICATOR_YES, CONFLICT_FIELD: answer},
                             signatures={"village_head": "signed", "first_secretary": "signed", "group_member": "signed"})
         sim.fill_page(page, homography, layout, plan, np.random.default_rng(n))
         path = out / f"copy{n}.jpg"
@@ -74,7 +71,7 @@ def scanned(planned_workspace: Workspace, tmp_path_factory: pytest.TempPathFacto
         assert sealed is not None
     page = _render(sealed.pdf_path or "", sealed.pdf_pages[0])
     homography = align(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY), layout).homography
-    plan = sim.PagePlan(form_id=sealed.form_id, sheet_page=1, fields=dict(ANSWERED),
+    plan = sim.PagePlan(form_id=sealed.form_id, sheet_page=1, fields=dict(EVERY_INDICATOR_YES),
                         signatures={"village_head": "empty", "first_secretary": "signed", "group_member": "signed"})
     sim.fill_page(page, homography, layout, plan, np.random.default_rng(7), seal_probability=1.0)
     # And an indicator ticked both 是 and 否, so the queue holds a tick item whatever the simulated return leaves.

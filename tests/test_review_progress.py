@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import openpyxl
 import pytest
-from conftest import smallest_group
+from conftest import EVERY_INDICATOR_YES, smallest_group
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -168,9 +168,7 @@ def test_an_open_whole_page_item_holds_ticks_and_validity_back(printed: Workspac
 def test_review_lists_a_conflict_once(printed: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = copy_workspace(printed, tmp_path / "ducha-data")
     sheet = _first_sheet(ws)
-    # Every other indicator answered, as on a real sheet: several left unanswered would go to review too.
-    ticks = {i.key: "yes" for i in INDICATORS}
-    files = [_filled(sheet, tmp_path / f"copy{n}.jpg", {**ticks, "team_1": answer}, n, half=True)
+    files = [_filled(sheet, tmp_path / f"copy{n}.jpg", {**EVERY_INDICATOR_YES, "team_1": answer}, n, half=True)
              for n, answer in enumerate(("yes", "no"))]
     scan(ws, files, round_id=ROUND, workers=1)
     with Session(ws.engine()) as session:
