@@ -55,6 +55,12 @@ STRIPE_HIDES_SHARE_MIN = 0.25
 # A band crossing the box inks whole rows (or columns) of it; a tick does not. Boxes without
 # such a row are not looked at again (it costs a second, larger crop).
 STRIPE_FULL_LINE_MIN_RATIO = 0.9
+# A box filled in to cancel a tick, seen through a copier's low-ink lines, keeps whole rows (or columns)
+# of solid ink between its pale stripes, and its cover falls to a bold cross's: one read as a tick at
+# 0.875 beside a faded 是 (untouched round, seeds 700-703: 否 read for 是). A pen's tick inks few whole
+# lines of a box; a mark with this share of its rows or columns solid (STRIPE_FULL_LINE_MIN_RATIO) is
+# left to a person.
+FILLED_LINES_MIN_SHARE = 0.3
 # Under a phone's uneven light the paper around a box can be darker than the page's paper, and the
 # whole box then passes for faint ink (a photo's shaded 否 boxes read as ticks). A box with any ink is
 # measured against the paper around it (the high percentile of the box and this margin) when that
@@ -145,10 +151,13 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
         # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
         banded = _without_bands(gray, alignment, rect, inset, paper_level)
         if banded is not None:
-            fill, cover, hidden = banded
+            ink, hidden = banded
+            fill, cover = _fill_and_cover(ink)
             if hidden >= STRIPE_HIDES_SHARE_MIN:
                 return BoxMeasure(fill, cover, "uncertain", 0.0)
     measure = classify_box(fill, cover, bilevel)
+    if measure.state == "marked" and _full_line_share(ink) >= FILLED_LINES_MIN_SHARE:
+        return BoxMeasure(fill, cover, "uncertain", 0.0)
     if measure.state == "uncertain" and fill > BOX_FILL_MIN_RATIO + BOX_FILL_MARGIN_RATIO:
         # Between a bold mark and a box filled in: a copier's low-ink line across a filled box leaves
         # a paler stripe that misses the cover grid's cells. Measured again with faded ink restored.
@@ -167,10 +176,16 @@ def _has_full_line(ink: np.ndarray) -> bool:
                 or (ink.mean(axis=0) >= STRIPE_FULL_LINE_MIN_RATIO).any())
 
 
+def _full_line_share(ink: np.ndarray) -> float:
+    """The larger of the shares of the box's rows and of its columns that are solid ink."""
+    return float(max((ink.mean(axis=1) >= STRIPE_FULL_LINE_MIN_RATIO).mean(),
+                     (ink.mean(axis=0) >= STRIPE_FULL_LINE_MIN_RATIO).mean()))
+
+
 def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm: float,
-                   paper_level: float) -> tuple[float, float, float] | None:
-    """Fill and cover of the box measured against the level of any gray band that crosses it, and the
-    share of the box under a band too dark for ink to show; None when no band does (the first measure stands)."""
+                   paper_level: float) -> tuple[np.ndarray, float] | None:
+    """The box's ink measured against the level of any gray band that crosses it, and the share of the
+    box under a band too dark for ink to show; None when no band does (the first measure stands)."""
     px = SAMPLE_PX_PER_MM
     reach = STRIPE_ZONE_TO_MM
     around = crop(gray, alignment, rect, px, margin_mm=reach)
@@ -193,7 +208,7 @@ def _without_bands(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm:
         return None
     ink = (local - inner) / np.maximum(local, 1.0) > INK_DARKNESS_MIN_RATIO
     hidden = float(np.mean(local < paper_level * STRIPE_HIDES_LEVEL_RATIO))
-    return (*_fill_and_cover(ink), hidden)
+    return ink, hidden
 
 
 @dataclass

@@ -788,6 +788,29 @@ def test_a_box_filled_in_on_a_copy_with_light_lines_is_still_a_correction(layout
     assert len(unsure) <= 12, unsure
 
 
+def test_a_box_filled_in_under_close_light_lines_is_never_read_as_a_tick(layouts, blank_sheet) -> None:
+    """Light lines 2 mm apart leave a box filled in (a cancelled 否) as solid columns between pale
+    stripes: its cover fell to a bold cross's, and beside a 是 whose tick the copy had lost it read as
+    否 (untouched round, seeds 700-703, at 0.875). Without ``FILLED_LINES_MIN_SHARE``, 14 of these 32
+    questions read 否."""
+    layout = layouts[("rs1", 1)]
+    homography = blank_sheet[1]
+    keys = ("team_1", "team_4", "sec_2", "sec_7")
+    read_as_ticks = []
+    for seed in range(8):
+        page = blank_sheet[0].copy()
+        rng = np.random.default_rng(700 + seed)
+        for key in keys:
+            handwriting.draw_tick(page, sim._rect_px(homography, layout.boxes[f"{key}.no"]), "filled", rng)
+        gray = degrade.low_ink_lines(degrade.to_gray(page), rng, sim.PRINT_PX_PER_MM, vertical=bool(seed % 2),
+                                     pitch_mm=2.0)
+        out, _ = degrade.rescale(gray, rng, sim.PRINT_DPI, dpi=200)
+        reading = read_page(_as_page(out), layouts, KEY)
+        read_as_ticks += [(seed, key, reading.fields[key]["no"]) for key in keys
+                          if reading.fields[key]["value"] == "no"]
+    assert read_as_ticks == []
+
+
 def test_on_a_mended_copy_an_empty_slot_with_some_ink_goes_to_review() -> None:
     """A gray copier page whose QR code was read only once its light lines were mended read a signed
     slot as empty (the lines had faded the name to a few pieces) and the sheet as invalid."""
