@@ -192,6 +192,14 @@ def to_gray(image: Image) -> Image:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+# A phone app's black-and-white mode: the neighbourhood its threshold is taken over, and how far below
+# that neighbourhood's mean a pixel must be to turn black.
+PHONE_BILEVEL_BLOCK_MIN_MM = 4.0
+PHONE_BILEVEL_BLOCK_MAX_MM = 12.0
+PHONE_BILEVEL_OFFSET_MIN_LEVELS = 8.0
+PHONE_BILEVEL_OFFSET_MAX_LEVELS = 20.0
+
+
 def to_bilevel(image: Image, threshold_level: int | None = None) -> Image:
     """1-bit fax-like output: values are exactly 0 and 255.
 
@@ -204,6 +212,15 @@ def to_bilevel(image: Image, threshold_level: int | None = None) -> Image:
     else:
         _, out = cv2.threshold(gray, threshold_level, 255, cv2.THRESH_BINARY)
     return out
+
+
+def phone_bilevel(image: Image, rng: np.random.Generator, px_per_mm: float) -> Image:
+    """A phone scanning app's black-and-white mode: each pixel against the mean of the paper around
+    it, so a shadow across the page does not go black, but light ink near dark ink may vanish."""
+    gray = to_gray(image)
+    block = 2 * round(rng.uniform(PHONE_BILEVEL_BLOCK_MIN_MM, PHONE_BILEVEL_BLOCK_MAX_MM) * px_per_mm / 2) + 1
+    offset = float(rng.uniform(PHONE_BILEVEL_OFFSET_MIN_LEVELS, PHONE_BILEVEL_OFFSET_MAX_LEVELS))
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, max(3, block), offset)
 
 
 def brightness_contrast(image: Image, rng: np.random.Generator, shift_levels: float | None = None,

@@ -70,6 +70,9 @@ PROFILE_WEIGHTS = {
     "high_dpi": 0.08,
     "copier": 0.16,
 }
+# Not drawn at random (the rounds drawn before them stay as they were): a phone scanning app's gray
+# and black-and-white modes, the photo pipeline then the app's conversion. ``bench_scan.py --profile``.
+PHOTO_MODE_PROFILES = ("photo_gray", "photo_bilevel")
 # Not drawn at random: the benchmark's speed set, the input the speed target names
 # (an office scanner's 300 dpi gray JPEG), asked for by name.
 OFFICE_300_PROFILE = "office_300"
@@ -307,7 +310,7 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out = degrade.skew(page, rng, max_angle_deg=3.0)
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
         out = degrade.to_bilevel(out, BILEVEL_THRESHOLD_LEVEL)
-    elif profile == "photo":
+    elif profile in ("photo", *PHOTO_MODE_PROFILES):
         # The bend is drawn from a generator of its own, seeded from this one's state (read, not drawn
         # from), so that every other draw of this page and of the pages after it stays as it was.
         own = np.random.default_rng(int.from_bytes(
@@ -320,7 +323,11 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
         out = degrade.perspective_photo(out, rng)
         out = degrade.uneven_light(out, rng)
         out = degrade.blur(out, rng, max_sigma_px=1.2)
-        out = degrade.jpeg(out, rng, quality=quality)
+        if profile == "photo_bilevel":
+            out = degrade.phone_bilevel(out, rng, dpi / MM_PER_INCH)
+            info["bilevel"] = True
+        else:
+            out = degrade.jpeg(degrade.to_gray(out) if profile == "photo_gray" else out, rng, quality=quality)
     elif profile == "low_dpi":
         out = degrade.skew(degrade.to_gray(page), rng)
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=200)
@@ -385,13 +392,16 @@ def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX
 # The empty-slot stress cases: a slot left empty, with what real returns put there.
 # "gray_seal": a seal stamped right across the empty slot, over one or two stray strokes, on a gray scan (the
 # reader looks for pen strokes darker than the seal under it: a stray stroke must not pass for a name).
-EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal")
+# "photo_seal": a seal across the empty slot or partly over it, with or without a stray stroke, photographed by a
+# phone (colour, or a scanning app's gray or black-and-white mode: a shadow across a gray photo hid a seal's ring).
+EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal", "photo_seal")
 # Each case is scanned the harsh ways real returns come in.
 EMPTY_SLOT_PROFILES = {
     "stray_stroke": ("photo", "bilevel", "copier", "low_dpi", "office_gray"),
     "partial_seal": ("photo", "office_gray", "copier", "low_dpi", "colour"),
     "bilevel_seal": ("bilevel",),
     "gray_seal": ("office_gray", "copier", "low_dpi", "high_dpi"),
+    "photo_seal": ("photo_gray", "photo_bilevel", "photo"),
 }
 
 
@@ -418,10 +428,10 @@ def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout
             for _ in range(int(rng.integers(1, 3))):
                 handwriting.draw_stray_mark(page, rect, rng, kind, px_per_mm)
             notes["stray"] = kind
-        if case == "partial_seal" or (case == "bilevel_seal" and rng.random() < 0.5):
+        if case == "partial_seal" or (case in ("bilevel_seal", "photo_seal") and rng.random() < 0.5):
             centre = handwriting.seal_centre_partly_over(rect, rng, px_per_mm)
             notes["seal"] = "partial"
-        elif case in ("bilevel_seal", "gray_seal"):
+        elif case in ("bilevel_seal", "gray_seal", "photo_seal"):
             centre = handwriting.seal_centre_across(rect, rng)
             notes["seal"] = "across"
         else:

@@ -906,6 +906,10 @@ def read_signatures(
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
         paper_level = _local_paper(context, paper_level)
+        # A phone's shadow across the row darkened the paper between bright ends: against the page's paper
+        # all of it was seal ink, no ring stood out, and a seal's glyphs in an empty slot read as a name (a
+        # gray phone photo at 227 dpi). Its columns are brought up to the paper's level, as each slot's are.
+        context = _light_evened(context, paper_level, px)
         valid = np.ones(context.shape, dtype=bool)
         # Above the slots lie their labels and the form's table: print enough
         # to fake any ring. A seal is judged on what it shows below that line.
