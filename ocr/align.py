@@ -230,7 +230,7 @@ def restore_faded_lines_stack(images: np.ndarray, px_per_mm: float, across_rows:
     contrast = np.where(usable, contrast, np.float32(1.0))
     darkness = (paper - low) / contrast
     faded = (darkness > FADED_DARKNESS_MIN_RATIO) & (darkness < FADED_DARKNESS_MAX_RATIO) & usable
-    restored = _runs_at_least(faded, max(2, round(FADED_RUN_MIN_MM * px_per_mm)))
+    restored = runs_at_least(faded, max(2, round(FADED_RUN_MIN_MM * px_per_mm)))
     changed: np.ndarray = np.asarray(restored.any(axis=1))
     if not changed.any():
         return images, changed
@@ -274,7 +274,7 @@ def _inked_median(ordered: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, (lower + upper) / np.float32(2), np.float32(0)).astype(np.float32)
 
 
-def _runs_at_least(flags: np.ndarray, length: int) -> np.ndarray:
+def runs_at_least(flags: np.ndarray, length: int) -> np.ndarray:
     """``flags`` (n, m) with runs of True along each row shorter than ``length`` cleared."""
     padded = np.pad(flags, ((0, 0), (1, 1)))
     edges = np.diff(padded.astype(np.int8), axis=1)

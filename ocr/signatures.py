@@ -22,7 +22,7 @@ from skimage.morphology import skeletonize
 
 from forms.geometry import Rect
 from forms.record_sheet import SignatureState
-from ocr.align import Alignment, crop, rows_percentile_u8, union_rect
+from ocr.align import Alignment, crop, rows_percentile_u8, runs_at_least, union_rect
 from ocr.marks import darkness as darkness_of
 from ocr.marks import percentile_u8
 
@@ -60,6 +60,10 @@ LOCAL_PAPER_PERCENTILE = 90.0
 COLUMN_PAPER_PERCENTILE = 90.0
 COLUMN_PAPER_SMOOTH_MM = 6.0
 COLUMN_PAPER_DARKER_RATIO = 0.97
+# The same across the whole signature row before the seal search, only where the paper is darker over a
+# stretch far wider than a copier's roller band (ROLLER_WIDTH_MAX_MM in generator/degrade.py is 5 mm; with
+# the smoothing it darkens at most 11 mm): a phone's shadow falls off over tens of millimetres.
+ROW_SHADOW_MIN_MM = 20.0
 # Strokes of one name lie this close to each other: side by side along the line, and above and below.
 WRITER_GAP_X_MM = 4.0
 WRITER_GAP_Y_MM = 1.5
@@ -807,13 +811,19 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return bool(int(mid[lattice[1:255]].sum()) >= BILEVEL_LATTICE_SHARE_MIN * mid_total)
 
 
-def _light_evened(area: np.ndarray, paper: float, px_per_mm: float) -> np.ndarray:
+def _light_evened(area: np.ndarray, paper: float, px_per_mm: float, shadow_min_mm: float = 0.0) -> np.ndarray:
     """``area`` with each column whose paper is darker than ``paper`` (see ``COLUMN_PAPER_PERCENTILE``)
-    brightened to it; ``area`` itself when no column is."""
+    brightened to it; ``area`` itself when no column is. ``shadow_min_mm``: only where the darker columns
+    run on this far (a shadow's fall-off, not a roller band)."""
     columns = rows_percentile_u8(np.ascontiguousarray(area.T), COLUMN_PAPER_PERCENTILE)
     width = max(1, round(COLUMN_PAPER_SMOOTH_MM * px_per_mm))
     smooth = cv2.blur(columns.reshape(1, -1), (width, 1), borderType=cv2.BORDER_REPLICATE).ravel()
-    if not (smooth < paper * COLUMN_PAPER_DARKER_RATIO).any():
+    darker = smooth < paper * COLUMN_PAPER_DARKER_RATIO
+    if shadow_min_mm:
+        darker = runs_at_least(darker[None], round(shadow_min_mm * px_per_mm))[0]
+        # Beyond the shadow the columns stay as they are.
+        smooth = np.where(darker, smooth, np.float32(paper))
+    if not darker.any():
         return area
     gain = paper / np.maximum(np.minimum(smooth, paper), 1.0)
     return np.clip(area.astype(np.float32) * gain[None, :], 0, 255).astype(np.uint8)
@@ -908,8 +918,10 @@ def read_signatures(
         paper_level = _local_paper(context, paper_level)
         # A phone's shadow across the row darkened the paper between bright ends: against the page's paper
         # all of it was seal ink, no ring stood out, and a seal's glyphs in an empty slot read as a name (a
-        # gray phone photo at 227 dpi). Its columns are brought up to the paper's level, as each slot's are.
-        context = _light_evened(context, paper_level, px)
+        # gray phone photo at 227 dpi). Its columns are brought up to the paper's level, as each slot's are,
+        # where they are darker over a width no roller band has: a band evened in part broke into specks
+        # taken for seal traces, or for a ring.
+        context = _light_evened(context, paper_level, px, ROW_SHADOW_MIN_MM)
         valid = np.ones(context.shape, dtype=bool)
         # Above the slots lie their labels and the form's table: print enough
         # to fake any ring. A seal is judged on what it shows below that line.
