@@ -147,7 +147,7 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
             paper_level = local
             ink = darkness(inner, paper_level) > INK_DARKNESS_MIN_RATIO
             fill, cover = _fill_and_cover(ink)
-    if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO and _has_full_line(ink):
+    if fill >= BOX_FILL_MIN_RATIO - BOX_FILL_MARGIN_RATIO and _full_line_share(ink) > 0.0:
         # Ink enough to be a mark, in whole rows or columns: make sure it is not a band crossing the page.
         banded = _without_bands(gray, alignment, rect, inset, paper_level)
         if banded is not None:
@@ -169,11 +169,6 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
             if again.state != "uncertain":
                 return again
     return measure
-
-
-def _has_full_line(ink: np.ndarray) -> bool:
-    return bool((ink.mean(axis=1) >= STRIPE_FULL_LINE_MIN_RATIO).any()
-                or (ink.mean(axis=0) >= STRIPE_FULL_LINE_MIN_RATIO).any())
 
 
 def _full_line_share(ink: np.ndarray) -> float:
