@@ -61,6 +61,31 @@ STRIPE_FULL_LINE_MIN_RATIO = 0.9
 # lines of a box; a mark with this share of its rows or columns solid (STRIPE_FULL_LINE_MIN_RATIO) is
 # left to a person.
 FILLED_LINES_MIN_SHARE = 0.3
+# A copier's dirty drum lays a streak of toner dots along the paper's travel, through boxes and far
+# beyond (151 pages of 1-bit and gray copies with a dirty drum: an empty 否 box with a streak down it
+# read as a tick at 1.0). In a box it is a spray of dots, or where dense a narrow band of ink from one
+# edge to the opposite one, on nearly every line between them; a pen's √, × or dot is a stroke or two
+# (cut into a few pieces at most by a copier's light lines) that spreads across the box or stays inside
+# it. A mark in at least this many pieces, none holding this share of its ink, or a band at most this
+# share of the box wide, inked on this share of the lines it crosses, goes to a person. So does a mark
+# whose ink lies (this share of it) in the columns (rows) where dots also lie just outside the box on
+# both sides, in the strip of paper this far out, within this reach of them: a faint spray merges into
+# a blot as small as a dot tick, so only marks as faint as this are looked at so (on the benchmark's
+# pages, bold ticks whose print or overshoot reached the strip went to review by the score). A line
+# inked over most of that strip, or a strip inked in most of its columns (a 1-bit copy's ragged
+# border), is print, not a streak's dots.
+STREAK_OUTSIDE_FILL_MAX = 0.1
+SPRAY_PIECES_MIN = 6
+SPRAY_LARGEST_SHARE_MAX = 0.5
+STREAK_WIDTH_MAX_SHARE = 0.4
+STREAK_OUTSIDE_FROM_MM = 0.7
+STREAK_OUTSIDE_TO_MM = 1.3
+STREAK_OUTSIDE_REACH_MM = 0.7
+STREAK_OUTSIDE_INK_SHARE_MIN = 0.8
+STREAK_OUTSIDE_PRINT_SHARE = 0.5
+STREAK_LINES_MIN_SHARE = 0.8
+# It reaches this close to both edges (the inner area stops short of the printed border).
+STREAK_EDGE_MM = 0.4
 # Under a phone's uneven light the paper around a box can be darker than the page's paper, and the
 # whole box then passes for faint ink (a photo's shaded 否 boxes read as ticks). A box with any ink is
 # measured against the paper around it (the high percentile of the box and this margin) when that
@@ -158,6 +183,9 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
     measure = classify_box(fill, cover, bilevel)
     if measure.state == "marked" and _full_line_share(ink) >= FILLED_LINES_MIN_SHARE:
         return BoxMeasure(fill, cover, "uncertain", 0.0)
+    if measure.state != "empty" and (_sprayed(ink) or _streak_across(ink) or (
+            fill <= STREAK_OUTSIDE_FILL_MAX and _streak_runs_on(gray, alignment, rect, inset, paper_level, ink))):
+        return BoxMeasure(fill, cover, "uncertain", 0.0)
     if measure.state == "uncertain" and fill > BOX_FILL_MIN_RATIO + BOX_FILL_MARGIN_RATIO:
         # Between a bold mark and a box filled in: a copier's low-ink line across a filled box leaves
         # a paler stripe that misses the cover grid's cells. Measured again with faded ink restored.
@@ -169,6 +197,63 @@ def measure_box(gray: np.ndarray, alignment: Alignment, rect: Rect, paper_level:
             if again.state != "uncertain":
                 return again
     return measure
+
+
+def _sprayed(ink: np.ndarray) -> bool:
+    """Whether the ink is a spray of dots (``SPRAY_*``), not a pen's stroke."""
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return bool(count - 1 >= SPRAY_PIECES_MIN and areas.max() <= SPRAY_LARGEST_SHARE_MAX * areas.sum())
+
+
+def _streak_across(ink: np.ndarray) -> bool:
+    """Whether the ink is a narrow band from edge to edge of the box (``STREAK_*``), not a pen's mark."""
+    for lines in (ink, ink.T):
+        inked_lines = np.asarray(lines.any(axis=1))
+        edge = max(1, round(STREAK_EDGE_MM * SAMPLE_PX_PER_MM))
+        if not (inked_lines[:edge].any() and inked_lines[-edge:].any()) or inked_lines.mean() < STREAK_LINES_MIN_SHARE:
+            continue
+        across = np.nonzero(lines.any(axis=0))[0]
+        if across[-1] - across[0] + 1 <= STREAK_WIDTH_MAX_SHARE * lines.shape[1]:
+            return True
+    return False
+
+
+def _streak_runs_on(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm: float, paper_level: float,
+                    ink: np.ndarray) -> bool:
+    """Whether the box's ink (``ink``, its inner area) lies where dots run on just outside the box on both
+    sides (``STREAK_OUTSIDE_*``)."""
+    px = SAMPLE_PX_PER_MM
+    around = crop(gray, alignment, rect, px, margin_mm=STREAK_OUTSIDE_TO_MM)
+    dark = darkness(around, paper_level) > INK_DARKNESS_MIN_RATIO
+    strip = round((STREAK_OUTSIDE_TO_MM - STREAK_OUTSIDE_FROM_MM) * px)
+    edge = round(STREAK_OUTSIDE_TO_MM * px)
+    cut = edge + round(inset_mm * px)
+    total = int(np.count_nonzero(ink))
+    reach = np.ones(2 * round(STREAK_OUTSIDE_REACH_MM * px) + 1)
+    for box_ink, marks in ((ink, dark), (ink.T, dark.T)):
+        h, w = marks.shape
+        if total == 0 or strip < 1 or h <= 2 * cut:
+            continue
+        # A printed line's rows, and the row on either side of it (its ragged edge), are print.
+        lines = np.convolve((marks[:, edge : w - edge].mean(axis=1) > STREAK_OUTSIDE_PRINT_SHARE).astype(float),
+                            np.ones(3), mode="same") > 0
+        dotted = []
+        for rows in (slice(0, strip), slice(h - strip, h)):
+            side = marks[rows, edge : w - edge] & ~lines[rows, None]
+            columns = side.any(axis=0)
+            if columns.mean() > STREAK_OUTSIDE_PRINT_SHARE:
+                break  # print along the box (a 1-bit copy's ragged border), not a streak's few columns
+            dotted.append(np.convolve(columns.astype(float), reach, mode="same") > 0)
+        if len(dotted) < 2:
+            continue
+        # The crops round apart by a pixel at most: the inner area's columns from the box's inset on.
+        both = np.zeros(box_ink.shape[1], bool)
+        shared = (dotted[0] & dotted[1])[cut - edge : cut - edge + box_ink.shape[1]]
+        both[: shared.size] = shared
+        if np.count_nonzero(box_ink[:, both]) >= STREAK_OUTSIDE_INK_SHARE_MIN * total:
+            return True
+    return False
 
 
 def _full_line_share(ink: np.ndarray) -> float:

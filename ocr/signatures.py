@@ -94,6 +94,15 @@ BILEVEL_INK_MIN_MM2 = 12.0
 # names on the stress run's 1-bit pages hold a blob this large; it sent 3 of those 1,880 names to review
 # that had not gone already.
 BILEVEL_STAR_MIN_MM2 = 16.0
+# On a gray page a seal's star is solid at a stamp's level and paler than a pen: stress seed 116082
+# (gray_seal, a gray copy at 208 dpi), a seal across the empty 第一书记 slot with a roller band over its
+# lower ring and its top among the labels, was not found, and its star (33 mm², 61% of it at the pen's
+# level) and glyph pieces read as a name, the sheet as valid. A blob this solid at a stamp's level, in a
+# slot outside the seals found, with at most this share of it as dark as a pen, is a star. A heavy
+# name's blots are as dark as its strokes (86% or more on the benchmark's 945 gray slots, none under);
+# a roller band's solid runs from one edge of the slot to the other.
+GRAY_STAR_MIN_MM2 = 16.0
+GRAY_STAR_PEN_SHARE_MAX = 0.75
 # A star is a few millimetres across; a copier's roller band is solid too, but runs across the whole band.
 LABEL_STAR_MAX_MM = 15.0
 # A 1-bit page, decoded (and maybe reduced by 2, 4 or 8 with box averaging), has its gray
@@ -205,6 +214,7 @@ SEAL_TRACE_SPECK_MAX_MM2 = 1.2
 SLOT_BAND_LIGHT_PERCENTILE = 75.0
 SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
 SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
+SLOT_STREAK_REASON = "签名处有复印机墨点条纹，笔迹可能是条纹的墨点，无法确认是签名"
 SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"
 SEAL_TRACE_REASON = "签名处附近有疑似印章的残迹，无法确认是签名"
 ROLLER_BAND_SHARE_MIN = 0.5
@@ -217,6 +227,31 @@ ROLLER_BAND_GROW_MM = 1.0
 ROLLER_BAND_SPECKLE_REACH_MM = 0.5
 ROLLER_BAND_RUN_MIN_SHARE = 0.9
 ROLLER_BAND_RUN_MIN_MM = 18.0
+# A copier's dirty drum lays a streak of toner dots along the paper's travel (augraphy's DirtyDrum, as on
+# the held-out test's copier pages). Its dense stretches merge into blots the size of a seal's pieces,
+# and every signed slot near one went to review as "seal traces" (45 of 423 slots on 151 pages). The
+# streak is a straight band of specks on the paper around the slots: this close to one line, specks in
+# every 5 mm stretch of it that is mostly bare paper, such stretches making this much of one run (the
+# slots and the labels it crosses neither break nor make the run), at least this many specks in all,
+# and few in the bands beside it. A seal's pieces are never that: a chord of its ring this long bows
+# out by 5.3 mm or more (r ≤ 24 mm), beyond the band, so its ring stays in the band for 20 mm at most;
+# its broken glyphs fill the bands beside as much as the one through them. Nor is a name cut into pieces
+# by a copier's light lines, which stays in its slot. Only specks count: components under this size
+# (where the dots are dense they merge into blots of 1-2 mm², the size of seal traces).
+DRUM_STREAK_SPECK_MAX_MM2 = 2.0
+DRUM_STREAK_WIDTH_MM = 4.0
+DRUM_STREAK_SPAN_MIN_MM = 30.0
+# Along the row of slots the paper is bare only at the ends: there a run with specks in this much of its
+# bare stretches, reaching this far from its first to its last, is a streak too; no seal reaches that far
+# (48 mm across at most). Stress seed 116691 (drum_copy, a gray copy at 201 dpi): a streak along the
+# empty 第一书记 slot, its dots merged into 19 pieces, with a short stray stroke made 26 mm of "name".
+DRUM_STREAK_FAR_SPECKLED_MIN_MM = 20.0
+DRUM_STREAK_FAR_REACH_MIN_MM = 60.0
+DRUM_STREAK_STRETCH_MM = 5.0
+DRUM_STREAK_SPECKS_MIN = 8
+DRUM_STREAK_BESIDE_GAP_MM = 2.0
+DRUM_STREAK_BESIDE_SHARE_MAX = 0.34
+DRUM_STREAK_STEP_MM = 0.5
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
@@ -548,7 +583,10 @@ def measure_area(
     # The star is measured before the printed lines are taken out: a star resting on the slot's border
     # lost half its area with the line (stress seed 10597: 14.9 mm² left of 29.8), and a 0.5 mm line
     # is no part of a 2 mm thick solid.
-    star = bilevel and _largest_solid_mm2(raw_ink, px_per_mm) >= BILEVEL_STAR_MIN_MM2
+    if bilevel:
+        star = _largest_solid_mm2(raw_ink, px_per_mm) >= BILEVEL_STAR_MIN_MM2
+    else:
+        star = _has_pale_star(area, paper_level, px_per_mm, raw_ink > 0, counted)
     common = {"ink_mm2": ink_mm2, "extent_mm": extent, "components": len(strokes), "seal": seal,
               "stroke_mm": stroke_mm, "writer_mm": writer_mm, "writer_w_mm": writer_w, "writer_h_mm": writer_h}
     if star:
@@ -563,7 +601,12 @@ def measure_area(
             # No relaxation for names in few pieces: one let seal pieces of a partial seal plus a stroke
             # (stress seed 10572, 288 dpi, one piece of 15 mm) read as a name on 1-bit.
             return SignatureReading("uncertain", 0.0, reason="黑白扫描件上的笔迹可能是印章的残片，无法确认是签名", **common)  # type: ignore[arg-type]
-        if seal_trace or _rests_on_a_ring(kept, px_per_mm, bilevel=bilevel) or (
+        # On a 1-bit page the ring is looked for in the ink before the printed lines are taken out: a ring
+        # crossing the whole slot is upright there for its full height, and was taken out as a line
+        # (stress seed 116446, a 1-bit scan at 245 dpi: with the ring's side gone, a stray stroke and
+        # the seal's glyph and star pieces made 29 mm of "name", and the sheet read valid).
+        ring_ink = (raw_ink if counted is None else cv2.bitwise_and(raw_ink, counted)) if bilevel else None
+        if seal_trace or _rests_on_a_ring(kept, px_per_mm, ring_ink, bilevel=bilevel) or (
                 not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm, counted, kept)):
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason=SEAL_TRACE_REASON, **common)  # type: ignore[arg-type]
@@ -590,6 +633,25 @@ def _solid_blobs(ink: np.ndarray, px_per_mm: float) -> tuple[np.ndarray, np.ndar
     _count, _labels, stats, centroids = cv2.connectedComponentsWithStats(solid, connectivity=8)
     longest = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) / px_per_mm
     return stats[1:, cv2.CC_STAT_AREA] / (px_per_mm * px_per_mm), centroids[1:], longest
+
+
+def _has_pale_star(area: np.ndarray, paper_level: float, px_per_mm: float, pen: np.ndarray,
+                   counted: np.ndarray | None) -> bool:
+    """Whether the area holds a seal's star at a stamp's level, paler than ``pen`` ink (``GRAY_STAR_*``)."""
+    stamp = _ink_mask(area, paper_level, SEAL_INK_DARKNESS_MIN_RATIO)
+    if counted is not None:
+        stamp &= counted > 0
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(
+        _solid_ink(stamp, px_per_mm).astype(np.uint8), connectivity=8)
+    h, w = area.shape
+    for label in range(1, count):
+        x, y, bw, bh, px_area = stats[label]
+        if px_area < GRAY_STAR_MIN_MM2 * px_per_mm * px_per_mm or (y == 0 and y + bh == h) or (x == 0 and x + bw == w):
+            continue
+        blob = labels[y : y + bh, x : x + bw] == label
+        if np.count_nonzero(pen[y : y + bh, x : x + bw] & blob) <= GRAY_STAR_PEN_SHARE_MAX * px_area:
+            return True
+    return False
 
 
 def _largest_solid_mm2(ink: np.ndarray, px_per_mm: float) -> float:
@@ -912,6 +974,7 @@ def read_signatures(
     row = Rect(0, 0, 0, 0)
     covered: list[tuple[float, float, float]] = []
     pen_levels_by_seal: list[float | None] = []
+    streaks: np.ndarray | None = None
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
@@ -949,7 +1012,8 @@ def read_signatures(
         bare = valid.copy()
         for rect in rects.values():
             bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
-        traces = _seal_traces(seal_ink, px, bare)
+        streaks = _drum_streaks(seal_ink, bare, px)
+        traces = _seal_traces(seal_ink, px, bare, streaks)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
         covered = [(cx, cy, max(r, SEAL_RADIUS_MAX_MM * px)) for cx, cy, r in seals]
@@ -995,6 +1059,12 @@ def read_signatures(
         reading = measure_area(area, slot_paper, px, local, seal_trace=bool(near), pen_levels=levels, bilevel=bilevel)
         if reading.state == "signed" and not colour:
             reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel)
+        if reading.state == "signed" and streaks is not None:
+            y0, x0 = round(dy), round(dx)
+            on_streak = np.zeros(area.shape, bool)
+            part = streaks[max(0, y0) : y0 + h, max(0, x0) : x0 + w]
+            on_streak[max(0, -y0) : max(0, -y0) + part.shape[0], max(0, -x0) : max(0, -x0) + part.shape[1]] = part
+            reading = _unless_streaked(reading, area, on_streak, slot_paper, px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
 
@@ -1017,6 +1087,23 @@ def _unless_banded(
     if again.state == "signed":
         return reading
     return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_BAND_REASON)
+
+
+def _unless_streaked(
+    reading: SignatureReading, area: np.ndarray, on_streak: np.ndarray, paper_level: float, px_per_mm: float,
+    seals: list[tuple[float, float, float]], pen_levels: list[float | None], bilevel: bool,
+) -> SignatureReading:
+    """``reading`` (signed), or uncertain when the name leans on a dirty drum's streak (``on_streak``: the
+    streak's rows and columns in ``area``). Stress seed 116691 (drum_copy, a gray copy at 201 dpi): a streak
+    along the empty 第一书记 slot, its dots merged into 19 pieces, with a short stray stroke made 26 mm of
+    "name". It can only turn "signed" into "uncertain": a name under a streak is not read without it."""
+    if not on_streak.any():
+        return reading
+    again = measure_area(np.where(on_streak, np.uint8(min(255, round(paper_level))), area), paper_level, px_per_mm,
+                         seals, pen_levels=pen_levels, bilevel=bilevel)
+    if again.state == "signed":
+        return reading
+    return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_STREAK_REASON)
 
 
 def _pen_levels(
@@ -1090,13 +1177,17 @@ def _distance_to_rect(x: float, y: float, w: float, h: float) -> float:
     return float(np.hypot(x - min(max(x, 0.0), w), y - min(max(y, 0.0), h)))
 
 
-def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray) -> list[tuple[float, float]]:
-    """Centres of ink blobs on the bare paper around the slots (print-free and outside every slot)."""
+def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray,
+                 streaks: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """Centres of ink blobs on the bare paper around the slots (print-free and outside every slot).
+    ``streaks``: a dirty drum's streaks (``_drum_streaks``), where blobs are no seal's."""
     # Masked before lines are removed, as the trace size was tuned: removing lines from the
     # unmasked ink first would change which line pieces count as traces.
     on_bare = seal_ink & bare
     ink = _remove_printed_lines(on_bare.astype(np.uint8) * 255, px_per_mm)
     bands = _roller_bands(on_bare, bare, px_per_mm)
+    if streaks is not None:
+        bands = streaks if bands is None else bands | streaks
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     min_px = SEAL_TRACE_MIN_MM2 * px_per_mm * px_per_mm
     speck_px = SEAL_TRACE_SPECK_MAX_MM2 * px_per_mm * px_per_mm
@@ -1112,6 +1203,70 @@ def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray) -> li
             continue
         out.append((x + w / 2.0, y + h / 2.0))
     return out
+
+
+def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
+    """Rows and columns of a dirty drum's streaks of specks (``DRUM_STREAK_*``) in ``ink`` on ``bare``
+    paper; None if none."""
+    _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & bare).astype(np.uint8),
+                                                                         connectivity=8)
+    specks = centroids[1:][stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm] / px_per_mm
+    if len(specks) < DRUM_STREAK_SPECKS_MIN:
+        return None
+    h, w = ink.shape
+    rows = _streak_lines(specks[:, 1], specks[:, 0], cv2.integral(bare.astype(np.uint8)), px_per_mm)
+    cols = _streak_lines(specks[:, 0], specks[:, 1], cv2.integral(np.ascontiguousarray(bare.T).astype(np.uint8)),
+                         px_per_mm)
+    if not rows and not cols:
+        return None
+    half = DRUM_STREAK_WIDTH_MM / 2 * px_per_mm
+    row_mask, col_mask = np.zeros(h, bool), np.zeros(w, bool)
+    for line, mask in [(r, row_mask) for r in rows] + [(c, col_mask) for c in cols]:
+        mask[max(0, int(line * px_per_mm - half)) : int(np.ceil(line * px_per_mm + half)) + 1] = True
+    return row_mask[:, None] | col_mask[None, :]
+
+
+def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float) -> list[float]:
+    """Positions (mm, across) of the lines of specks that are drum streaks, specks given by their
+    ``across`` and ``along`` coordinates in mm; ``seen``: the integral image of the bare paper, rows
+    across and columns along."""
+    half = DRUM_STREAK_WIDTH_MM / 2
+    across_px, along_px = seen.shape[0] - 1, seen.shape[1] - 1
+    centres = np.arange(0.0, across_px / px_per_mm + 1e-6, DRUM_STREAK_STEP_MM)
+    offset = across[None, :] - centres[:, None]
+    inside = np.abs(offset) <= half
+    # Each stretch of the band that is mostly bare paper holds specks, over a run of such stretches
+    # (the slots and the labels it crosses neither break nor make the run): dust that happens to lie
+    # along one line over a wide row leaves most stretches empty; a name cut into pieces by a copier's
+    # light lines stays in its slot.
+    stretch = DRUM_STREAK_STRETCH_MM
+    bins = int(np.ceil(along_px / px_per_mm / stretch))
+    held = np.zeros((len(centres), bins), bool)
+    rows, cols = np.nonzero(inside)
+    held[rows, np.clip((along[cols] / stretch).astype(int), 0, bins - 1)] = True
+    y0 = np.clip(np.rint((centres - half) * px_per_mm).astype(int), 0, across_px)[:, None]
+    y1 = np.clip(np.rint((centres + half) * px_per_mm).astype(int), 0, across_px)[:, None]
+    x0 = np.clip(np.rint(np.arange(bins) * stretch * px_per_mm).astype(int), 0, along_px)[None, :]
+    x1 = np.clip(np.rint((np.arange(bins) + 1) * stretch * px_per_mm).astype(int), 0, along_px)[None, :]
+    looked_at = seen[y1, x1] - seen[y0, x1] - seen[y1, x0] + seen[y0, x0] >= 0.5 * np.maximum((y1 - y0) * (x1 - x0), 1)
+    run = np.zeros(len(centres), int)
+    first = np.full(len(centres), -1)
+    long_run = np.zeros(len(centres), bool)
+    for j in range(bins):
+        broken = looked_at[:, j] & ~held[:, j]
+        filled = looked_at[:, j] & held[:, j]
+        run = np.where(broken, 0, run + filled)
+        first = np.where(broken, -1, np.where(filled & (first < 0), j, first))
+        reach = np.where(filled & (first >= 0), (j - first + 1) * stretch, 0.0)
+        long_run |= (run * stretch >= DRUM_STREAK_SPAN_MIN_MM) | (
+            (run * stretch >= DRUM_STREAK_FAR_SPECKLED_MIN_MM) & (reach >= DRUM_STREAK_FAR_REACH_MIN_MM))
+    n_in = inside.sum(axis=1)
+    beside_near, beside_far = half + DRUM_STREAK_BESIDE_GAP_MM, 3 * half + DRUM_STREAK_BESIDE_GAP_MM
+    above = ((offset > beside_near) & (offset <= beside_far)).sum(axis=1)
+    below = ((offset < -beside_near) & (offset >= -beside_far)).sum(axis=1)
+    streak = long_run & (n_in >= DRUM_STREAK_SPECKS_MIN) \
+        & (np.maximum(above, below) <= DRUM_STREAK_BESIDE_SHARE_MAX * n_in)
+    return [float(c) for c in centres[streak]]
 
 
 def _count_along(mask: np.ndarray, axis: int) -> np.ndarray:

@@ -41,9 +41,15 @@ from ocr.marks import (
     paper_level_of,
 )
 from ocr.pages import MAX_PAGE_PIXELS, PageImage, PageSource, _decode_png, decode_jpeg
-from ocr.reader import UNANSWERED_INDICATORS_REASON, UNANSWERED_INDICATORS_REVIEW_MIN, PageReading, read_page
+from ocr.reader import (
+    BILEVEL_EMPTY_SLOT_REASON,
+    UNANSWERED_INDICATORS_REASON,
+    UNANSWERED_INDICATORS_REVIEW_MIN,
+    PageReading,
+    read_page,
+)
 from ocr.refine import refine_alignment
-from ocr.signatures import BILEVEL_TRACE_REASON, _seal_traces, is_bilevel, measure_area
+from ocr.signatures import BILEVEL_TRACE_REASON, SEAL_TRACE_REASON, _seal_traces, is_bilevel, measure_area
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 KEY = bytes(range(32))
@@ -988,3 +994,69 @@ def test_a_page_bent_between_its_markers_is_read_where_its_boxes_are(along_x: bo
     out, _ = degrade.rescale(_bent(gray, 3.0, along_x), np.random.default_rng(1), sim.PRINT_DPI, dpi=200)
     reading = read_page(_as_page(out), layouts, KEY)
     assert any(key == "page" and "对齐误差" in reason for key, reason in reading.review), reading.review
+
+
+def _drum_copy(page: np.ndarray, rng: np.random.Generator, vertical: bool, centres_px: list[float]) -> np.ndarray:
+    """A gray copy at 200 dpi from a copier whose drum lays streaks of toner dots at ``centres_px``."""
+    gray = degrade.dirty_drum(degrade.to_gray(page), rng, sim.PRINT_PX_PER_MM, vertical=vertical, centres_px=centres_px)
+    return degrade.rescale(gray, rng, sim.PRINT_DPI, dpi=200)[0]
+
+
+def test_a_dirty_drum_streak_down_the_empty_boxes_is_never_read_as_a_tick(layouts, blank_sheet) -> None:
+    """A copier's dirty drum lays a streak of toner dots along the paper's travel: down a column of empty
+    否 boxes it read as ticks at confidence 1.0 (151 copies with a dirty drum, profile ``copier_drum``).
+    A mark that is a spray of dots, a narrow band from edge to edge of its box, or (when faint) lies where
+    dots run on just outside the box on both sides goes to a person (``ocr.marks.SPRAY_*``,
+    ``STREAK_*``). Without those rules, 31 of these 96 questions read 否."""
+    layout = layouts[("rs1", 1)]
+    x, _y, w, _h = sim._rect_px(blank_sheet[1], layout.boxes["team_1.no"])
+    read_as_ticks = []
+    for seed in range(6):
+        rng = np.random.default_rng(116_500 + seed)
+        out = _drum_copy(blank_sheet[0].copy(), rng, True, [x + w / 2 + float(rng.uniform(-w / 4, w / 4))])
+        reading = read_page(_as_page(out), layouts, KEY)
+        read_as_ticks += [(seed, key, field["no"]) for key, field in reading.fields.items()
+                          if isinstance(field, dict) and field.get("value") in ("yes", "no")]
+    assert read_as_ticks == []
+
+
+def test_a_dirty_drum_streak_beside_the_signatures_is_no_seal_trace(layouts, blank_sheet) -> None:
+    """Its streaks' dense stretches merge into blots the size of a seal's pieces: on the paper around the
+    signature slots they were "seal traces", and every signed slot near one went to review (45 of 423
+    slots of those 151 copies). A straight band of specks all along is a streak
+    (``ocr.signatures.DRUM_STREAK_*``). Without it, 11 of these 18 signed slots went to review so."""
+    layout = layouts[("rs1", 1)]
+    slots = [key for key in ("village_head", "first_secretary", "group_member") if key in layout.boxes]
+    below = max(sim._rect_px(blank_sheet[1], layout.boxes[key])[1] + sim._rect_px(blank_sheet[1], layout.boxes[key])[3]
+                for key in slots)
+    flagged = []
+    for seed in range(6):
+        rng = np.random.default_rng(116_600 + seed)
+        page = blank_sheet[0].copy()
+        for key in slots:
+            handwriting.draw_signature(page, sim._rect_px(blank_sheet[1], layout.boxes[key]), rng)
+        streak_y = below + float(rng.uniform(4, 16)) * sim.PRINT_PX_PER_MM
+        reading = read_page(_as_page(_drum_copy(page, rng, False, [streak_y])), layouts, KEY)
+        flagged += [(seed, key) for key, reason in reading.review if reason == SEAL_TRACE_REASON]
+    assert flagged == []
+
+
+def test_an_empty_slot_on_a_1_bit_page_is_checked_on_paper(layouts, blank_sheet) -> None:
+    """A light pen can leave nothing at a 1-bit scan's threshold: on the 1-bit copies with a dirty drum,
+    5 signed slots read empty (0-0.4 mm² of ink left), the sheets invalid, and an invalid sheet names
+    people in the notice. On a 1-bit page an empty slot goes to a person; on gray it stays empty."""
+    layout = layouts[("rs1", 1)]
+    page = blank_sheet[0].copy()
+    rng = np.random.default_rng(116_700)
+    for key in ("village_head", "group_member"):
+        handwriting.draw_signature(page, sim._rect_px(blank_sheet[1], layout.boxes[key]), rng)
+    gray, _ = degrade.rescale(degrade.to_gray(page), rng, sim.PRINT_DPI, dpi=200)
+    on_gray = read_page(_as_page(gray), layouts, KEY)
+    assert on_gray.signatures["first_secretary"]["state"] == "empty" and on_gray.validity == "invalid"
+    buffer = io.BytesIO()
+    Image.fromarray(degrade.to_bilevel(gray, 160)).convert("1").save(buffer, format="PNG")
+    on_1bit = read_page(_decode_png(buffer.getvalue(), 1), layouts, KEY)
+    assert on_1bit.bilevel
+    assert on_1bit.signatures["first_secretary"]["state"] == "uncertain"
+    assert ("first_secretary", BILEVEL_EMPTY_SLOT_REASON) in on_1bit.review
+    assert on_1bit.validity != "invalid"

@@ -485,6 +485,37 @@ def test_a_seal_in_the_shadow_of_a_gray_phone_photo_is_never_a_name(printed: Wor
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_a_seal_across_an_empty_slot_that_a_roller_band_hid_from_the_search_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 116082 (gray_seal, 2026-12-05, seeds 116000-116999): a gray copy at 208 dpi, a seal across
+    the empty 第一书记 slot, its top among the labels and a roller band over its lower ring, so no seal was
+    found; its star and glyph pieces with a stray stroke read as a name and the sheet as valid. A solid blob
+    at a stamp's level, paler than a pen, in a slot outside the seals found is a star
+    (``ocr.signatures.GRAY_STAR_*``)."""
+    got = _stress_seed(printed, "gray_seal", 116082)
+    assert "roller_stripes" in got["notes"].get("copier_faults", []) and got["notes"].get("seal") == "across"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_seal_ring_upright_across_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 116446 (bilevel_seal, 2026-12-05, seeds 116000-116719): a 1-bit scan at 245 dpi, a seal
+    across the empty 第一书记 slot. Its ring's side crossed the slot from top to bottom, upright, and was
+    taken out with the printed lines; the stray stroke and the seal's glyph and star pieces made 29 mm of
+    "name", and the sheet read valid. On a 1-bit page the ring is looked for before the lines go."""
+    got = _stress_seed(printed, "bilevel_seal", 116446)
+    assert got["notes"].get("bilevel") and got["notes"].get("seal") == "across"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_dirty_drum_streak_along_an_empty_slot_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 116691 (drum_copy): a gray copy at 201 dpi whose dirty drum laid a streak along the row of
+    slots; in the empty 第一书记 slot its dots merged into 19 pieces, and with a short stray stroke made
+    26 mm of "name". The streak shows on the bare paper at both ends of the row
+    (``ocr.signatures.DRUM_STREAK_FAR_*``); a name that is one only with the streak's ink goes to review."""
+    got = _stress_seed(printed, "drum_copy", 116691)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 # Stress seeds 10572 and 10597 (2026-12-03, seeds 10000-10999, 1-bit): a partial seal's one 15 mm piece
 # with a stroke, signed through a relaxation for 1-bit names in few pieces (since removed); and a seal's
 # star resting on the slot's border, whose solid area the border's removal halved below the star rule.
