@@ -106,15 +106,21 @@ def _as_page(image: np.ndarray) -> PageImage:
     return decode_jpeg(data.tobytes(), 1)
 
 
-def _check(reading: PageReading, plan: sim.PagePlan) -> None:
+def _check(reading: PageReading, plan: sim.PagePlan, one_bit: bool = False) -> None:
+    """``one_bit``: the page was scanned 1-bit (decoded as JPEG here, the reader sees it by its levels)."""
     assert reading.rejected is None
     assert reading.form_id_ok if hasattr(reading, "form_id_ok") else True
     assert (reading.round, reading.village_code, reading.sheet_page) == ("2015-08", "511902101201", 1)
     for key, value in plan.fields.items():
         assert reading.fields[key]["value"] == value, (key, reading.fields[key])
     for slot, state in plan.signatures.items():
+        if state == "empty" and one_bit:
+            # A light pen can leave nothing on a 1-bit scan: an empty slot there is checked on paper.
+            assert reading.signatures[slot]["state"] == "uncertain", (slot, reading.signatures[slot])
+            assert (slot, BILEVEL_EMPTY_SLOT_REASON) in reading.review
+            continue
         assert reading.signatures[slot]["state"] == state, (slot, reading.signatures[slot])
-    assert reading.validity == "invalid"
+    assert reading.validity == ("review" if one_bit else "invalid")
 
 
 @pytest.mark.parametrize(
@@ -140,7 +146,7 @@ def test_reads_every_tick_and_signature_through_each_degradation(name: str, layo
     else:
         out, _ = degrade.rescale(degrade.to_gray(page), rng, 300, dpi=600)
     reading = read_page(_as_page(out), layouts, KEY)
-    _check(reading, plan)
+    _check(reading, plan, one_bit=name == "bilevel")
     assert reading.alignment_error_mm is not None and reading.alignment_error_mm < 0.6
 
 
@@ -234,8 +240,9 @@ def test_a_slip_of_the_pen_in_an_empty_slot_reads_empty_on_gray_and_is_never_sig
 
 def test_an_empty_slot_on_a_1_bit_copy_whose_light_lines_cut_the_comb_goes_to_review(layouts, blank_sheet) -> None:
     """Benchmark: both signed slots read empty (sheets wrongly invalid) were on 1-bit copies whose low-ink
-    lines cut the comb's print, one with no ink left at all. On such a page an empty slot is not settled;
-    on the same 1-bit page without the lines it is, and the sheet is invalid."""
+    lines cut the comb's print, one with no ink left at all. On such a page an empty slot is not settled,
+    for that reason; on the same 1-bit page without the lines it is not settled either, since the
+    twentieth pass, for the 1-bit page's own reason (``BILEVEL_EMPTY_SLOT_REASON``)."""
     from ocr.reader import BILEVEL_CUT_SLOT_REASON
 
     layout = layouts[("rs1", 1)]
@@ -251,7 +258,9 @@ def test_an_empty_slot_on_a_1_bit_copy_whose_light_lines_cut_the_comb_goes_to_re
         return _decode_png(buffer.getvalue(), 1)
 
     clean = read_page(one_bit(degrade.to_gray(page)), layouts, KEY)
-    assert clean.signatures["group_member"]["state"] == "empty" and clean.validity == "invalid"
+    assert clean.signatures["group_member"]["state"] == "uncertain"
+    assert ("group_member", BILEVEL_EMPTY_SLOT_REASON) in clean.review
+    assert ("group_member", BILEVEL_CUT_SLOT_REASON) not in clean.review
     # Lines whose cuts through the comb the 1-bit light-line check finds (it finds them on about half the
     # benchmark's 1-bit copies with light lines: the rule is a help, not a cure; gray scans are).
     for seed in (2, 8, 12):
