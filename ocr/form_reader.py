@@ -20,7 +20,7 @@ from ocr.align import Alignment, crop, union_rect
 from ocr.choices import read_choice_groups
 from ocr.marks import paper_level_of
 from ocr.numbers import NumberResult, fields_on, read_numbers
-from ocr.signatures import read_signatures
+from ocr.signatures import one_bit_page, read_signatures
 
 if TYPE_CHECKING:
     from ocr.reader import PageReading
@@ -70,7 +70,7 @@ def read_form_contents(
         half = layout.marker_size_mm / 2 + MARKER_QUIET_MM
         solids = [Rect(x - half, y - half, 2 * half, 2 * half) for x, y in layout.markers.values()] + [layout.qr]
         signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids,
-                                     reading.bilevel, redness)
+                                     one_bit_page(gray, colour, reading.bilevel), redness)
         for slot in slots:
             signature, _area = signatures[slot.key]
             reading.signatures[slot.key] = signature.as_dict()

@@ -230,10 +230,12 @@ def _streak_runs_on(gray: np.ndarray, alignment: Alignment, rect: Rect, inset_mm
     edge = round(STREAK_OUTSIDE_TO_MM * px)
     cut = edge + round(inset_mm * px)
     total = int(np.count_nonzero(ink))
+    if total == 0 or strip < 1:
+        return False
     reach = np.ones(2 * round(STREAK_OUTSIDE_REACH_MM * px) + 1)
     for box_ink, marks in ((ink, dark), (ink.T, dark.T)):
         h, w = marks.shape
-        if total == 0 or strip < 1 or h <= 2 * cut:
+        if h <= 2 * cut:
             continue
         # A printed line's rows, and the row on either side of it (its ragged edge), are print.
         lines = np.convolve((marks[:, edge : w - edge].mean(axis=1) > STREAK_OUTSIDE_PRINT_SHARE).astype(float),

@@ -51,7 +51,7 @@ from ocr.numbers import NumberResult, check_poverty_fund, fields_on, read_number
 from ocr.pages import PageImage
 from ocr.printed_id import GlyphCheck, check_line
 from ocr.refine import REFINE_FROM_ERROR_MM, is_bent, refine_alignment
-from ocr.signatures import is_bilevel, read_signatures
+from ocr.signatures import one_bit_page, read_signatures
 
 EVIDENCE_PX_PER_MM = 6.0
 EVIDENCE_MARGIN_MM = 1.5
@@ -437,8 +437,9 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
     slots = [s for s in SIGNATURE_SLOTS if s.key in boxes]
     half = layout.marker_size_mm / 2 + MARKER_QUIET_MM
     solids = [Rect(x - half, y - half, 2 * half, 2 * half) for x, y in layout.markers.values()] + [layout.qr]
+    one_bit = one_bit_page(gray, colour, reading.bilevel)
     signatures = read_signatures(gray, alignment, {s.key: boxes[s.key] for s in slots}, paper, colour, solids,
-                                 reading.bilevel, redness)
+                                 one_bit, redness)
     for slot in slots:
         signature, _area = signatures[slot.key]
         reading.signatures[slot.key] = signature.as_dict()
@@ -451,7 +452,7 @@ def _read_contents(gray: np.ndarray, colour: bool, alignment: Alignment, layout:
         # The lines that cut the comb's print cross the slots too: on the benchmark's 604 pages both signed
         # slots read empty were on such pages, one with no ink left at all.
         _empty_slots_to_review(reading, BILEVEL_CUT_SLOT_REASON, inked_only=False)
-    elif not colour and (reading.bilevel or is_bilevel(gray)):
+    elif one_bit:
         # A light pen can leave nothing at a 1-bit scan's threshold, and an empty slot makes the inspection
         # invalid, which names people in the notice: on 1-bit copies with a dirty drum (151 pages), 5 signed
         # slots read empty with 0-0.4 mm² of ink left. An empty slot on a 1-bit page is checked on paper.

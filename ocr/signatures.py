@@ -858,6 +858,13 @@ def _ring_arcs(ink: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     return arcs if found else None
 
 
+def one_bit_page(gray: np.ndarray, colour: bool, decoded_bilevel: bool) -> bool:
+    """Whether a page is read by the 1-bit rules: a gray page whose source was 1-bit, or whose levels say so.
+    Stress seed 7033 (a 1-bit scan at 238 dpi, halved on decoding): the levels of the reduced page were
+    spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name."""
+    return not colour and (decoded_bilevel or is_bilevel(gray))
+
+
 def is_bilevel(gray: np.ndarray) -> bool:
     """Whether the page came from a 1-bit scan: its levels are black, white and box averages of them."""
     sample = gray[::3, ::3]
@@ -962,10 +969,10 @@ def read_signatures(
     """All slots of a page; on a gray scan, seals are searched once over the whole row.
 
     ``printed_solids`` (corner markers, QR code) are solid print near the
-    row that must not be mistaken for a seal's star. ``bilevel``: the source
-    was a 1-bit image (known when it was decoded); a page reduced by a factor
-    that does not divide its size has every gray level, so ``gray`` alone may
-    not show it. ``redness`` (colour pages, ``ocr.pages.PageImage``): what of a red seal
+    row that must not be mistaken for a seal's star. ``bilevel``: the page is
+    read by the 1-bit rules (``one_bit_page``: the source was a 1-bit image,
+    known when it was decoded, or its levels say so; the caller decides once a
+    page, as its own 1-bit rules need the same answer). ``redness`` (colour pages, ``ocr.pages.PageImage``): what of a red seal
     the red channel left dark is taken out of the slots by its hue.
     """
     px = min(SAMPLE_PX_PER_MM, max(alignment.px_per_mm, 3.0))
@@ -1022,9 +1029,6 @@ def read_signatures(
     # A trace inside a found seal's disc is that seal's, and already accounted for.
     traces = [(x, y) for x, y in traces
               if not any(np.hypot(x - cx, y - cy) <= r + SEAL_RING_PAD_MM * px for cx, cy, r in covered)]
-    # Stress seed 7033 (a 1-bit scan at 238 dpi, halved on decoding): the levels of the reduced page were
-    # spread, the 1-bit rule was skipped, and a seal's star and glyphs in an empty slot read as a name.
-    bilevel = not colour and (bilevel or is_bilevel(gray))
     # A seal stamped over the labels above the slots is out of the seal search's sight (the labels' print
     # can fake a ring there); on a 1-bit page it shows there only as its star: a solid blob among thin
     # print (stress seeds 74132 and 77611: its glyphs and ring pieces in the slot, with a stray stroke, read
@@ -1083,10 +1087,19 @@ def _unless_banded(
     if max(float(column_excess.max()), float(row_excess.max())) < trigger:
         return reading
     evened = np.clip(light + column_excess[None, :] + row_excess[:, None], 0, 255).astype(np.uint8)
-    again = measure_area(evened, paper_level, px_per_mm, seals, pen_levels=pen_levels, bilevel=bilevel)
+    return _signed_again(reading, evened, paper_level, px_per_mm, seals, pen_levels, bilevel, SLOT_BAND_REASON)
+
+
+def _signed_again(
+    reading: SignatureReading, cleaned: np.ndarray, paper_level: float, px_per_mm: float,
+    seals: list[tuple[float, float, float]], pen_levels: list[float | None], bilevel: bool, reason: str,
+) -> SignatureReading:
+    """``reading`` (signed) when the slot, ``cleaned`` of a copier's fault, still reads signed; else
+    uncertain for ``reason``. It can only turn "signed" into "uncertain", never decide a slot."""
+    again = measure_area(cleaned, paper_level, px_per_mm, seals, pen_levels=pen_levels, bilevel=bilevel)
     if again.state == "signed":
         return reading
-    return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_BAND_REASON)
+    return replace(reading, state="uncertain", confidence=0.0, reason=reason)
 
 
 def _unless_streaked(
@@ -1096,14 +1109,11 @@ def _unless_streaked(
     """``reading`` (signed), or uncertain when the name leans on a dirty drum's streak (``on_streak``: the
     streak's rows and columns in ``area``). Stress seed 116691 (drum_copy, a gray copy at 201 dpi): a streak
     along the empty 第一书记 slot, its dots merged into 19 pieces, with a short stray stroke made 26 mm of
-    "name". It can only turn "signed" into "uncertain": a name under a streak is not read without it."""
+    "name". A name under a streak is not read without it."""
     if not on_streak.any():
         return reading
-    again = measure_area(np.where(on_streak, np.uint8(min(255, round(paper_level))), area), paper_level, px_per_mm,
-                         seals, pen_levels=pen_levels, bilevel=bilevel)
-    if again.state == "signed":
-        return reading
-    return replace(reading, state="uncertain", confidence=0.0, reason=SLOT_STREAK_REASON)
+    cleaned = np.where(on_streak, np.uint8(min(255, round(paper_level))), area)
+    return _signed_again(reading, cleaned, paper_level, px_per_mm, seals, pen_levels, bilevel, SLOT_STREAK_REASON)
 
 
 def _pen_levels(
@@ -1214,9 +1224,10 @@ def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.nda
     if len(specks) < DRUM_STREAK_SPECKS_MIN:
         return None
     h, w = ink.shape
-    rows = _streak_lines(specks[:, 1], specks[:, 0], cv2.integral(bare.astype(np.uint8)), px_per_mm)
-    cols = _streak_lines(specks[:, 0], specks[:, 1], cv2.integral(np.ascontiguousarray(bare.T).astype(np.uint8)),
-                         px_per_mm)
+    seen = cv2.integral(bare.astype(np.uint8))
+    # The integral image of the transposed paper is the transposed integral image.
+    rows = _streak_lines(specks[:, 1], specks[:, 0], seen, px_per_mm)
+    cols = _streak_lines(specks[:, 0], specks[:, 1], seen.T, px_per_mm)
     if not rows and not cols:
         return None
     half = DRUM_STREAK_WIDTH_MM / 2 * px_per_mm
