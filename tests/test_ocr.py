@@ -19,6 +19,7 @@ from PIL import Image
 
 from forms import qr_payload
 from forms.geometry import PageLayout, load_layout
+from forms.record_sheet import NUMERIC_FIELDS_BY_KEY
 from generator import degrade, handwriting
 from generator import simulate as sim
 from ocr.align import (
@@ -1048,6 +1049,34 @@ def test_a_dirty_drum_streak_beside_the_signatures_is_no_seal_trace(layouts, bla
         reading = read_page(_as_page(_drum_copy(page, rng, False, [streak_y])), layouts, KEY)
         flagged += [(seed, key) for key, reason in reading.review if reason == SEAL_TRACE_REASON]
     assert flagged == []
+
+
+def test_a_copier_streak_through_empty_comb_boxes_is_never_a_settled_number(layouts, blank_sheet) -> None:
+    """A copier's dark roller band, or a drum streak dense enough to merge, runs down the page through the
+    combs; in an empty box it reads as a "1" at full confidence (151 copies with a dirty drum: an empty
+    field read 1, 426.2 read 1426.2, 38 read 138). A box whose reading changes once a streak running
+    through it from above to below is taken out sends its field to a person (``ocr.numbers.DRUM_STREAK_*``).
+    Every field here is empty on the paper, so any value settled is a silent error: 3 of these 24 pages
+    settled one without the rule."""
+    layout = layouts[("rs1", 1)]
+    combs = [key for key in layout.boxes if key.split(".")[0] in NUMERIC_FIELDS_BY_KEY]
+    px = sim.PRINT_PX_PER_MM
+    settled = []
+    for seed in range(24):
+        rng = np.random.default_rng(118_100 + seed)
+        x, _y, w, _h = sim._rect_px(blank_sheet[1], layout.boxes[combs[int(rng.integers(len(combs)))]])
+        gray = degrade.to_gray(blank_sheet[0].copy())
+        centre = x + w / 2 + float(rng.uniform(-w / 3, w / 3))
+        band = degrade._stripe_profile(gray.shape[1], np.array([centre]), np.array([rng.uniform(0.4, 1.5) * px]),
+                                       px * 0.3)
+        gray = degrade._as_uint8(gray.astype(np.float32)
+                                 - degrade._across(gray, band * float(rng.uniform(40, 90)), True))
+        out, _dpi = degrade.rescale(gray, rng, sim.PRINT_DPI, dpi_min=150, dpi_max=250)
+        reading = read_page(_as_page(degrade.blur(out, rng, max_sigma_px=1.0)), layouts, KEY)
+        problems = dict(reading.review)
+        settled += [(seed, key, field["text"]) for key, field in reading.fields.items()
+                    if key in NUMERIC_FIELDS_BY_KEY and field["value"] is not None and key not in problems]
+    assert settled == []
 
 
 def test_an_empty_slot_on_a_1_bit_page_is_checked_on_paper(layouts, blank_sheet) -> None:
