@@ -516,6 +516,16 @@ def test_a_dirty_drum_streak_along_an_empty_slot_is_never_a_name(printed: Worksp
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_a_seal_star_alone_in_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 118146 (bilevel_seal, 2026-12-05, seeds 118000-118999): a 1-bit scan at 233 dpi, a seal
+    across the empty 第一书记 slot, of which the scan kept its star (13.9 mm² of solid ink), one short arc
+    and nothing else; with a stray stroke that made 22 mm of "name", and the sheet read valid. In a slot a
+    solid blob of 12 mm² is a star (``ocr.signatures.BILEVEL_SLOT_STAR_MIN_MM2``; 16 mm² before)."""
+    got = _stress_seed(printed, "bilevel_seal", 118146)
+    assert got["notes"].get("bilevel") and got["notes"].get("seal") == "across"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 # Stress seeds 10572 and 10597 (2026-12-03, seeds 10000-10999, 1-bit): a partial seal's one 15 mm piece
 # with a stroke, signed through a relaxation for 1-bit names in few pieces (since removed); and a seal's
 # star resting on the slot's border, whose solid area the border's removal halved below the star rule.
