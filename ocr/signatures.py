@@ -1025,10 +1025,7 @@ def read_signatures(
         bare = valid.copy()
         for rect in rects.values():
             bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
-        inside = np.zeros(context.shape, dtype=bool)
-        for rect in rects.values():
-            inside[context_px(rect, -SLOT_BORDER_BAND_MM)] = True
-        streaks = _drum_streaks(seal_ink, bare, px, inside)
+        streaks = _drum_streaks(seal_ink, bare, px)
         traces = _seal_traces(seal_ink, px, bare, streaks)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
@@ -1224,33 +1221,19 @@ def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray,
     return out
 
 
-def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float,
-                  inside: np.ndarray | None = None) -> np.ndarray | None:
+def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Rows and columns of a dirty drum's streaks of specks (``DRUM_STREAK_*``) in ``ink`` on ``bare``
-    paper; None if none. ``inside``: the slots' insides, where a streak's specks carry its run down the
-    page on: below the slots the paper runs out at 24 mm, short of the run a streak needs (stress
-    seeds 117037 and 117954, and 23 signed slots flagged for seal traces on 151 dirty-drum copies).
-    A seal's ring cannot stay in the band for the run through a slot either."""
-    speck_max_px = DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
+    paper; None if none."""
     _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & bare).astype(np.uint8),
                                                                          connectivity=8)
-    specks = centroids[1:][stats[1:, cv2.CC_STAT_AREA] < speck_max_px] / px_per_mm
+    specks = centroids[1:][stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm] / px_per_mm
     if len(specks) < DRUM_STREAK_SPECKS_MIN:
         return None
     h, w = ink.shape
     seen = cv2.integral(bare.astype(np.uint8))
-    through: tuple[np.ndarray, np.ndarray] | None = None
-    if inside is not None and inside.any():
-        _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & inside).astype(np.uint8),
-                                                                             connectivity=8)
-        through = (centroids[1:][stats[1:, cv2.CC_STAT_AREA] < speck_max_px] / px_per_mm,
-                   cv2.integral(inside.astype(np.uint8)))
     # The integral image of the transposed paper is the transposed integral image.
     rows = _streak_lines(specks[:, 1], specks[:, 0], seen, px_per_mm)
-    # Only down the page: along the row a slot is as long as a streak must be, and a name's own
-    # pieces would make the run.
-    cols = _streak_lines(specks[:, 0], specks[:, 1], seen.T, px_per_mm,
-                         None if through is None else (through[0][:, 0], through[0][:, 1], through[1].T))
+    cols = _streak_lines(specks[:, 0], specks[:, 1], seen.T, px_per_mm)
     if not rows and not cols:
         return None
     half = DRUM_STREAK_WIDTH_MM / 2 * px_per_mm
@@ -1260,12 +1243,10 @@ def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float,
     return row_mask[:, None] | col_mask[None, :]
 
 
-def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float,
-                  through: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[float]:
+def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float) -> list[float]:
     """Positions (mm, across) of the lines of specks that are drum streaks, specks given by their
     ``across`` and ``along`` coordinates in mm; ``seen``: the integral image of the bare paper, rows
-    across and columns along. ``through``: the specks inside the slots (across, along) and the integral
-    image of the slots' insides, which carry a run on where they hold specks and never break it."""
+    across and columns along."""
     half = DRUM_STREAK_WIDTH_MM / 2
     across_px, along_px = seen.shape[0] - 1, seen.shape[1] - 1
     centres = np.arange(0.0, across_px / px_per_mm + 1e-6, DRUM_STREAK_STEP_MM)
@@ -1285,20 +1266,12 @@ def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_pe
     x0 = np.clip(np.rint(np.arange(bins) * stretch * px_per_mm).astype(int), 0, along_px)[None, :]
     x1 = np.clip(np.rint((np.arange(bins) + 1) * stretch * px_per_mm).astype(int), 0, along_px)[None, :]
     looked_at = seen[y1, x1] - seen[y0, x1] - seen[y1, x0] + seen[y0, x0] >= 0.5 * np.maximum((y1 - y0) * (x1 - x0), 1)
-    carried = np.zeros_like(held)
-    if through is not None:
-        slot_across, slot_along, slot_seen = through
-        in_slot = slot_seen[y1, x1] - slot_seen[y0, x1] - slot_seen[y1, x0] + slot_seen[y0, x0] \
-            >= 0.5 * np.maximum((y1 - y0) * (x1 - x0), 1)
-        slot_rows, slot_cols = np.nonzero(np.abs(slot_across[None, :] - centres[:, None]) <= half)
-        carried[slot_rows, np.clip((slot_along[slot_cols] / stretch).astype(int), 0, bins - 1)] = True
-        carried &= in_slot & ~looked_at
     run = np.zeros(len(centres), int)
     first = np.full(len(centres), -1)
     long_run = np.zeros(len(centres), bool)
     for j in range(bins):
         broken = looked_at[:, j] & ~held[:, j]
-        filled = (looked_at[:, j] & held[:, j]) | carried[:, j]
+        filled = looked_at[:, j] & held[:, j]
         run = np.where(broken, 0, run + filled)
         first = np.where(broken, -1, np.where(filled & (first < 0), j, first))
         reach = np.where(filled & (first >= 0), (j - first + 1) * stretch, 0.0)

@@ -1079,28 +1079,6 @@ def test_a_copier_streak_through_empty_comb_boxes_is_never_a_settled_number(layo
     assert settled == []
 
 
-def test_a_dirty_drum_streak_down_through_the_slots_is_no_seal_trace(layouts, blank_sheet) -> None:
-    """Down the page a streak shows on bare paper only below the slots, 24 mm to the edge of the row's
-    context, short of the run a streak needs; so its blots were seal traces, and signed slots beside
-    it went to review (23 of 423 slots on 151 dirty-drum copies with no seal). Its specks inside the
-    slots now carry the run on (``ocr.signatures._drum_streaks``). Without that, 14 of these 72
-    signed slots were flagged for seal traces."""
-    layout = layouts[("rs1", 1)]
-    slots = [key for key in ("village_head", "first_secretary", "group_member") if key in layout.boxes]
-    flagged = []
-    for seed in range(24):
-        rng = np.random.default_rng(118_300 + seed)
-        page = blank_sheet[0].copy()
-        rects = {key: sim._rect_px(blank_sheet[1], layout.boxes[key]) for key in slots}
-        for key in slots:
-            handwriting.draw_signature(page, rects[key], rng)
-        x, _y, w, _h = rects[slots[int(rng.integers(len(slots)))]]
-        reading = read_page(_as_page(_drum_copy(page, rng, True, [x + float(rng.uniform(0.1, 0.9)) * w])),
-                            layouts, KEY)
-        flagged += [(seed, key) for key, reason in reading.review if reason == SEAL_TRACE_REASON]
-    assert flagged == []
-
-
 def test_an_empty_slot_on_a_1_bit_page_is_checked_on_paper(layouts, blank_sheet) -> None:
     """A light pen can leave nothing at a 1-bit scan's threshold: on the 1-bit copies with a dirty drum,
     5 signed slots read empty (0-0.4 mm² of ink left), the sheets invalid, and an invalid sheet names
