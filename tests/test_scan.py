@@ -516,6 +516,17 @@ def test_a_dirty_drum_streak_along_an_empty_slot_is_never_a_name(printed: Worksp
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_an_empty_slot_between_two_drum_streaks_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 120880 (drum_copy, 2026-12-05, seeds 120000-120999): a gray copy at 220 dpi, two dirty-drum
+    streaks down through the empty 第一书记 slot, one so dense its dots merge into blots, and a stray stroke.
+    A version of the streak rule that carried a streak's run through the slots found the lighter streak and
+    took its blots below the slot out of the seal traces; the dense one, not found, with the stroke read as
+    a name and the sheet as valid. That version was reverted; this keeps it out."""
+    got = _stress_seed(printed, "drum_copy", 120880)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 def test_a_seal_star_alone_in_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
     """Stress seed 118146 (bilevel_seal, 2026-12-05, seeds 118000-118999): a 1-bit scan at 233 dpi, a seal
     across the empty 第一书记 slot, of which the scan kept its star (13.9 mm² of solid ink), one short arc
