@@ -220,6 +220,16 @@ SEAL_TRACE_SPECK_MAX_MM2 = 1.2
 SLOT_BAND_LIGHT_PERCENTILE = 75.0
 SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
 SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
+# Where a streak's dots merge (a dense one), its specks are too few for the streak rule, and in an empty slot
+# with a stray stroke it read as a name (stress seeds 117037, 120851, drum_copy). Below the slot the paper is
+# bare: a column inked, within this reach either side, on this share of the bare rows under the slot, over at
+# least this length, is ink that runs on down the page. A name in the slot is read again without those
+# columns (grown a little) and goes to review if it is no longer one. It never removes a seal trace and
+# never decides a slot: it can only turn "signed" into "uncertain".
+DENSE_STREAK_MIN_MM = 15.0
+DENSE_STREAK_REACH_MM = 1.0
+DENSE_STREAK_ROWS_MIN_SHARE = 0.6
+DENSE_STREAK_GROW_MM = 1.0
 SLOT_STREAK_REASON = "签名处有复印机墨点条纹，笔迹可能是条纹的墨点，无法确认是签名"
 SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"
 SEAL_TRACE_REASON = "签名处附近有疑似印章的残迹，无法确认是签名"
@@ -988,6 +998,8 @@ def read_signatures(
     covered: list[tuple[float, float, float]] = []
     pen_levels_by_seal: list[float | None] = []
     streaks: np.ndarray | None = None
+    seal_ink: np.ndarray | None = None
+    bare: np.ndarray = np.zeros((0, 0), bool)
     if not colour and rects:
         row = union_rect(list(rects.values()))
         context = crop(gray, alignment, row, px, margin_mm=SEAL_SEARCH_MARGIN_MM)
@@ -1075,8 +1087,39 @@ def read_signatures(
             part = streaks[max(0, y0) : y0 + h, max(0, x0) : x0 + w]
             on_streak[max(0, -y0) : max(0, -y0) + part.shape[0], max(0, -x0) : max(0, -x0) + part.shape[1]] = part
             reading = _unless_streaked(reading, area, on_streak, slot_paper, px, local, levels, bilevel)
+        if reading.state == "signed" and seal_ink is not None:
+            columns = _dense_streak_below(seal_ink, bare, round(dx), w,
+                                          round(dy + h + (SIGNATURE_INSET_MM + SLOT_BORDER_BAND_MM) * px), px)
+            if columns is not None:
+                reading = _unless_streaked(reading, area, np.broadcast_to(columns, area.shape), slot_paper, px,
+                                           local, levels, bilevel)
         out[key] = (reading, area)
     return out
+
+
+def _dense_streak_below(ink: np.ndarray, bare: np.ndarray, x0: int, width: int, y_from: int,
+                        px_per_mm: float) -> np.ndarray | None:
+    """The columns of a slot (``width`` px from ``x0`` in the row's context) down which ink runs on over the
+    bare paper below it (``DENSE_STREAK_*``), grown a little; None if none. Such a run is a streak that may
+    go on through the slot, however dense; a name there is read again without it, and nothing else is."""
+    x_from, x_to = max(0, x0), min(ink.shape[1], x0 + width)
+    if x_to <= x_from or y_from >= ink.shape[0]:
+        return None
+    below_bare = bare[max(0, y_from):, x_from:x_to]
+    bare_rows = _count_along(below_bare, 0)
+    if bare_rows.max(initial=0) < DENSE_STREAK_MIN_MM * px_per_mm:
+        return None
+    reach = max(1, round(DENSE_STREAK_REACH_MM * px_per_mm))
+    near = cv2.dilate(ink[max(0, y_from):, x_from:x_to].view(np.uint8), np.ones((1, 2 * reach + 1), np.uint8))
+    inked_rows = _count_along(near.view(bool) & below_bare, 0)
+    run = (bare_rows >= DENSE_STREAK_MIN_MM * px_per_mm) & (inked_rows >= DENSE_STREAK_ROWS_MIN_SHARE * bare_rows)
+    if not run.any():
+        return None
+    grow = max(1, round(DENSE_STREAK_GROW_MM * px_per_mm))
+    grown = np.convolve(run.astype(float), np.ones(2 * grow + 1), mode="same") > 0
+    columns = np.zeros(width, bool)
+    columns[x_from - x0 : x_to - x0] = grown
+    return columns
 
 
 def _unless_banded(

@@ -516,6 +516,21 @@ def test_a_dirty_drum_streak_along_an_empty_slot_is_never_a_name(printed: Worksp
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+# Stress seeds 117037, 117954 (seeds 117000-117999) and 120851 (120000-120999), drum_copy: a dense streak
+# down through the empty slot, its dots merged into blots too large for the streak rule's specks, and a
+# stray stroke beside it, read as a name (two of the sheets valid).
+DENSE_STREAK_SEEDS = (117037, 117954, 120851)
+
+
+@pytest.mark.parametrize("seed", DENSE_STREAK_SEEDS)
+def test_a_dense_drum_streak_through_an_empty_slot_is_never_a_name(printed: Workspace, seed: int) -> None:
+    """Below the slot the streak runs on over the bare paper; a name is read again without the columns it
+    runs down (``ocr.signatures.DENSE_STREAK_*``)."""
+    got = _stress_seed(printed, "drum_copy", seed)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 def test_an_empty_slot_between_two_drum_streaks_is_never_a_name(printed: Workspace) -> None:
     """Stress seed 120880 (drum_copy, 2026-12-05, seeds 120000-120999): a gray copy at 220 dpi, two dirty-drum
     streaks down through the empty 第一书记 slot, one so dense its dots merge into blots, and a stray stroke.
