@@ -221,14 +221,15 @@ SLOT_BAND_LIGHT_PERCENTILE = 75.0
 SLOT_BAND_EXCESS_MIN_SHARE_OF_INK = 0.4
 SLOT_BAND_REASON = "签名处有复印机滚筒条纹，笔迹可能是条纹的残点，无法确认是签名"
 # Where a streak's dots merge (a dense one), its specks are too few for the streak rule, and in an empty slot
-# with a stray stroke it read as a name (stress seeds 117037, 120851, drum_copy). Below the slot the paper is
-# bare: a column inked, within this reach either side, on this share of the bare rows under the slot, over at
-# least this length, is ink that runs on down the page. A name in the slot is read again without those
+# with a stray stroke it read as a name (stress seeds 117037, 120851, drum_copy); a speckled one shows on too
+# little bare paper below the slot for that rule's run (121830). Below the slot the paper is bare: a column
+# inked, within this reach either side, on this share of the bare rows under the slot, over at least this
+# length, is ink that runs on down the page (1.0 mm and 0.6 first; 121830 needed these). A name in the slot is read again without those
 # columns (grown a little) and goes to review if it is no longer one. It never removes a seal trace and
 # never decides a slot: it can only turn "signed" into "uncertain".
 DENSE_STREAK_MIN_MM = 15.0
-DENSE_STREAK_REACH_MM = 1.0
-DENSE_STREAK_ROWS_MIN_SHARE = 0.6
+DENSE_STREAK_REACH_MM = 1.5
+DENSE_STREAK_ROWS_MIN_SHARE = 0.4
 DENSE_STREAK_GROW_MM = 1.0
 SLOT_STREAK_REASON = "签名处有复印机墨点条纹，笔迹可能是条纹的墨点，无法确认是签名"
 SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"

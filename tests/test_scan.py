@@ -518,8 +518,9 @@ def test_a_dirty_drum_streak_along_an_empty_slot_is_never_a_name(printed: Worksp
 
 # Stress seeds 117037, 117954 (seeds 117000-117999) and 120851 (120000-120999), drum_copy: a dense streak
 # down through the empty slot, its dots merged into blots too large for the streak rule's specks, and a
-# stray stroke beside it, read as a name (two of the sheets valid).
-DENSE_STREAK_SEEDS = (117037, 117954, 120851)
+# stray stroke beside it, read as a name (two of the sheets valid). 121830 (121000-121999): a speckled
+# streak through the slot, on too little bare paper below it for the streak rule's run.
+DENSE_STREAK_SEEDS = (117037, 117954, 120851, 121830)
 
 
 @pytest.mark.parametrize("seed", DENSE_STREAK_SEEDS)
