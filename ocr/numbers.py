@@ -75,14 +75,14 @@ LIGHT_LINE_END_BAND_RATIO = 0.12
 # box's own lines; the box is then read again with the streak taken out, and
 # a field where that changes a box's reading goes to review. A digit's own
 # stroke does not reach this far both ways (a 7 or 9 drops below, a 6 rises above).
-DRUM_STREAK_ROWS_MIN_SHARE = 0.8
-DRUM_STREAK_INK_BELOW_PAPER_LEVELS = 40
-DRUM_STREAK_PAPER_PERCENTILE = 90
-DRUM_STREAK_LINE_CLEARANCE_MM = 0.6
+COMB_STREAK_ROWS_MIN_SHARE = 0.8
+COMB_STREAK_INK_BELOW_PAPER_LEVELS = 40
+COMB_STREAK_PAPER_PERCENTILE = 90
+COMB_STREAK_LINE_CLEARANCE_MM = 0.6
 # A row mostly ink is a printed rule, not the streak.
-DRUM_STREAK_PRINT_ROW_MIN_SHARE = 0.5
-DRUM_STREAK_PAD_PX = 1
-DRUM_STREAK_REASON = "数字格里有一道上下贯穿的复印机墨迹条纹，会被读成数字或遮住数字，请对照纸质原件"
+COMB_STREAK_PRINT_ROW_MIN_SHARE = 0.5
+COMB_STREAK_PAD_PX = 1
+COMB_STREAK_REASON = "数字格里有一道上下贯穿的复印机墨迹条纹，会被读成数字或遮住数字，请对照纸质原件"
 
 
 def _breach(check: str, detail: str) -> str:
@@ -140,7 +140,7 @@ def read_numbers(
             problem = f"{UNCLEAR_DIGITS_REASON}（识别为 {number.text}{hint}）"
         if streaked & set(range(pos - n_int - n_dec, pos)) and (
                 not problem or problem.startswith(UNCLEAR_DIGITS_REASON)):
-            problem = f"{DRUM_STREAK_REASON}（识别为 {number.text}）"
+            problem = f"{COMB_STREAK_REASON}（识别为 {number.text}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
     check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
     comb_cut = False
@@ -154,16 +154,17 @@ def read_numbers(
 def _read_differently_without_streaks(boxes: Sequence[np.ndarray], readings: Sequence[digits.DigitReading],
                                       reach_px: int, px_per_mm: float, bilevel: bool) -> set[int]:
     """The boxes read as holding something that a drum streak runs through, and that read otherwise
-    with the streak's columns made paper (``DRUM_STREAK_*``)."""
+    with the streak's columns made paper (``COMB_STREAK_*``)."""
     cleaned: dict[int, np.ndarray] = {}
     for i, (box, reading) in enumerate(zip(boxes, readings)):
         if reading.blank or box.ndim != 2:
             continue
-        columns = _streak_columns(box, reach_px, px_per_mm)
-        if columns is None:
+        streak = _streak_columns(box, reach_px, px_per_mm)
+        if streak is None:
             continue
+        columns, paper = streak
         box = box.copy()
-        box[:, columns] = np.percentile(box, DRUM_STREAK_PAPER_PERCENTILE)
+        box[:, columns] = paper
         cleaned[i] = box
     if not cleaned:
         return set()
@@ -172,24 +173,25 @@ def _read_differently_without_streaks(boxes: Sequence[np.ndarray], readings: Seq
             if (reading.blank, reading.value) != (readings[i].blank, readings[i].value)}
 
 
-def _streak_columns(box: np.ndarray, reach_px: int, px_per_mm: float) -> np.ndarray | None:
+def _streak_columns(box: np.ndarray, reach_px: int, px_per_mm: float) -> tuple[np.ndarray, float] | None:
     """The columns (with a pixel either side) of a streak that runs through the crop from its top
-    to its bottom, above and below the box; None when there is none."""
+    to its bottom, above and below the box, and the crop's paper level; None when there is none."""
     h, w = box.shape
-    clearance = max(1, round(DRUM_STREAK_LINE_CLEARANCE_MM * px_per_mm))
+    clearance = max(1, round(COMB_STREAK_LINE_CLEARANCE_MM * px_per_mm))
     if reach_px - clearance < 2:
         return None
-    ink = box < float(np.percentile(box, DRUM_STREAK_PAPER_PERCENTILE)) - DRUM_STREAK_INK_BELOW_PAPER_LEVELS
+    paper = float(np.percentile(box, COMB_STREAK_PAPER_PERCENTILE))
+    ink = box < paper - COMB_STREAK_INK_BELOW_PAPER_LEVELS
     through = np.ones(w, bool)
     for zone in (ink[:reach_px - clearance], ink[h - reach_px + clearance:]):
-        zone = zone[zone.mean(axis=1) <= DRUM_STREAK_PRINT_ROW_MIN_SHARE]
+        zone = zone[zone.mean(axis=1) <= COMB_STREAK_PRINT_ROW_MIN_SHARE]
         if len(zone) < 2:
             return None
-        through &= zone.mean(axis=0) >= DRUM_STREAK_ROWS_MIN_SHARE
+        through &= zone.mean(axis=0) >= COMB_STREAK_ROWS_MIN_SHARE
     if not through.any():
         return None
-    pad = np.convolve(through, np.ones(2 * DRUM_STREAK_PAD_PX + 1), mode="same") > 0
-    return np.flatnonzero(pad)
+    pad = np.convolve(through, np.ones(2 * COMB_STREAK_PAD_PX + 1), mode="same") > 0
+    return np.flatnonzero(pad), paper
 
 
 def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:

@@ -1055,7 +1055,7 @@ def test_a_copier_streak_through_empty_comb_boxes_is_never_a_settled_number(layo
     """A copier's dark roller band, or a drum streak dense enough to merge, runs down the page through the
     combs; in an empty box it reads as a "1" at full confidence (151 copies with a dirty drum: an empty
     field read 1, 426.2 read 1426.2, 38 read 138). A box whose reading changes once a streak running
-    through it from above to below is taken out sends its field to a person (``ocr.numbers.DRUM_STREAK_*``).
+    through it from above to below is taken out sends its field to a person (``ocr.numbers.COMB_STREAK_*``).
     Every field here is empty on the paper, so any value settled is a silent error: 3 of these 24 pages
     settled one without the rule."""
     layout = layouts[("rs1", 1)]
