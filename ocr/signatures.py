@@ -147,6 +147,9 @@ RING_SET_EDGE_STEP_MM = 0.2
 RING_SET_SHARE_MIN = 0.7
 # ... and then the circle's points may be parted by this much where a stroke crosses the ring.
 RING_SET_CROSSING_GAP_MAX_MM = 5.0
+# An arc that runs in from the slot's edge takes with it the circle's pieces beyond such gaps when the circle
+# holds this share of the stroke (on names 16-41% on the stress pages, 51% and 55% on two short ones).
+RING_SET_CHAIN_SHARE_MIN = 0.6
 # On a 1-bit page a circle holding this share of the slot's stroke is enough for its pieces to be one
 # ring (the threshold drops a stamp's paler stretches): stress seed 60726, 260 dpi, the ring's lower arc
 # through an empty slot in two pieces 3 mm apart, neither an arc alone, held 68% of the stroke and read
@@ -231,6 +234,10 @@ DENSE_STREAK_MIN_MM = 15.0
 DENSE_STREAK_REACH_MM = 1.5
 DENSE_STREAK_ROWS_MIN_SHARE = 0.4
 DENSE_STREAK_GROW_MM = 1.0
+# Along the row, a line inked without a break this long on bare paper is a solid roller band, not a streak of
+# dots (stress seed 120141's densest rows were inked on 52% of their bare paper, the benchmark's dark bands on
+# 73%, all of it beside the page's edge): only the band's line is unbroken.
+DENSE_STREAK_SOLID_RUN_MM = 10.0
 SLOT_STREAK_REASON = "签名处有复印机墨点条纹，笔迹可能是条纹的墨点，无法确认是签名"
 SEAL_HIDES_REASON = "签名处盖有印章，无法判断是否签名"
 SEAL_TRACE_REASON = "签名处附近有疑似印章的残迹，无法确认是签名"
@@ -804,8 +811,22 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
     h, w = shape
     edge = RING_SET_EDGE_MM * px_per_mm
     if any(min(x, y, w - 1 - x, h - 1 - y) <= edge for x, y in (first, last)):
+        # The ring goes on along the circle beyond a stroke that crosses it, or a light line wider than the
+        # run's gaps: when the circle holds most of the stroke, those pieces are the same seal's. Stress seed
+        # 120244 (drum_copy, a gray copy at 202 dpi): a stray stroke across a dashed lower arc, its dashes
+        # 2.0-2.1 mm apart along the skeleton; only the run on one side was taken out, and the dashes on the
+        # other made a "name" with the stroke (the circle held 70% of it). The humps of a name's letters lie
+        # on a circle too, with 28% of its stroke (two of the benchmark's names): not chained.
+        first_run = last_run = k
+        if near.sum() >= RING_SET_CHAIN_SHARE_MIN * len(pts):
+            sorted_along = along[order]
+            reach = RING_SET_CROSSING_GAP_MAX_MM * px_per_mm
+            while first_run > 0 and sorted_along[starts[first_run]] - sorted_along[ends[first_run - 1] - 1] <= reach:
+                first_run -= 1
+            while last_run < len(lengths) - 1 and sorted_along[starts[last_run + 1]] - sorted_along[ends[last_run] - 1] <= reach:
+                last_run += 1
         on = np.zeros(len(pts), bool)
-        on[chosen] = True
+        on[index[order[starts[first_run] : ends[last_run]]]] = True
         return on
     # Or the ring is most of the ink, and only a faint stretch or a light line parts the arc from the
     # edge; then all the points on the circle are the ring's, not only the run. (On 65 names of the
@@ -1094,6 +1115,11 @@ def read_signatures(
             if columns is not None:
                 reading = _unless_streaked(reading, area, np.broadcast_to(columns, area.shape), slot_paper, px,
                                            local, levels, bilevel)
+        if reading.state == "signed" and seal_ink is not None:
+            rows = _dense_streak_beside(seal_ink, bare, round(dy), h, px)
+            if rows is not None:
+                reading = _unless_streaked(reading, area, np.broadcast_to(rows[:, None], area.shape), slot_paper,
+                                           px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
 
@@ -1106,21 +1132,60 @@ def _dense_streak_below(ink: np.ndarray, bare: np.ndarray, x0: int, width: int, 
     x_from, x_to = max(0, x0), min(ink.shape[1], x0 + width)
     if x_to <= x_from or y_from >= ink.shape[0]:
         return None
-    below_bare = bare[max(0, y_from):, x_from:x_to]
-    bare_rows = _count_along(below_bare, 0)
-    if bare_rows.max(initial=0) < DENSE_STREAK_MIN_MM * px_per_mm:
+    run = _dense_run(ink[max(0, y_from):, x_from:x_to], bare[max(0, y_from):, x_from:x_to], 0, px_per_mm)
+    if run is None:
+        return None
+    columns = np.zeros(width, bool)
+    columns[x_from - x0 : x_to - x0] = run
+    return columns
+
+
+def _dense_streak_beside(ink: np.ndarray, bare: np.ndarray, y0: int, height: int,
+                         px_per_mm: float) -> np.ndarray | None:
+    """The rows of a slot (``height`` px from ``y0`` in the row's context) along which ink runs on over the
+    bare paper of the whole row beside the slots (the margins and the gaps between slots), as
+    ``_dense_streak_below`` finds columns; None if none. Stress seed 120141 (drum_copy, a gray copy at
+    187 dpi): a streak 6 mm wide along the row, too wide for the streak rule's band, its dots merged into
+    19 pieces in the empty 村党组织负责人 slot, with a stray stroke made 47 mm of "name"."""
+    y_from, y_to = max(0, y0), min(ink.shape[0], y0 + height)
+    if y_to <= y_from:
+        return None
+    run = _dense_run(ink[y_from:y_to], bare[y_from:y_to], 1, px_per_mm)
+    if run is None:
+        return None
+    # A solid roller band along the row is the band rules' (its line is taken out of the slot as print); a
+    # name touching it was read again without the band's rows grown, and lost its top (the benchmark's
+    # copier pages: 4 names to review). Only a run with no solid row in it is a streak of dots.
+    on_bare = np.ascontiguousarray(ink[y_from:y_to] & bare[y_from:y_to]).view(np.uint8)
+    unbroken = cv2.morphologyEx(on_bare, cv2.MORPH_OPEN,
+                                np.ones((1, max(3, round(DENSE_STREAK_SOLID_RUN_MM * px_per_mm))), np.uint8))
+    solid = _count_along(unbroken.view(bool), 1) > 0
+    _count, labels = cv2.connectedComponents(run.astype(np.uint8)[:, None], connectivity=4)
+    banded = np.unique(labels[solid, 0])
+    run &= ~np.isin(labels[:, 0], banded[banded > 0])
+    if not run.any():
+        return None
+    rows = np.zeros(height, bool)
+    rows[y_from - y0 : y_to - y0] = run
+    return rows
+
+
+def _dense_run(ink: np.ndarray, bare: np.ndarray, axis: int, px_per_mm: float) -> np.ndarray | None:
+    """For each line across ``axis`` (columns for 0, rows for 1), whether ink lies within
+    ``DENSE_STREAK_REACH_MM`` of it on ``DENSE_STREAK_ROWS_MIN_SHARE`` of its bare paper, over at least
+    ``DENSE_STREAK_MIN_MM`` of it, grown by ``DENSE_STREAK_GROW_MM``; None if no line is."""
+    bare_px = _count_along(bare, axis)
+    if bare_px.max(initial=0) < DENSE_STREAK_MIN_MM * px_per_mm:
         return None
     reach = max(1, round(DENSE_STREAK_REACH_MM * px_per_mm))
-    near = cv2.dilate(ink[max(0, y_from):, x_from:x_to].view(np.uint8), np.ones((1, 2 * reach + 1), np.uint8))
-    inked_rows = _count_along(near.view(bool) & below_bare, 0)
-    run = (bare_rows >= DENSE_STREAK_MIN_MM * px_per_mm) & (inked_rows >= DENSE_STREAK_ROWS_MIN_SHARE * bare_rows)
+    kernel = np.ones((1, 2 * reach + 1) if axis == 0 else (2 * reach + 1, 1), np.uint8)
+    near = cv2.dilate(np.ascontiguousarray(ink).view(np.uint8), kernel)
+    inked_px = _count_along(near.view(bool) & bare, axis)
+    run = (bare_px >= DENSE_STREAK_MIN_MM * px_per_mm) & (inked_px >= DENSE_STREAK_ROWS_MIN_SHARE * bare_px)
     if not run.any():
         return None
     grow = max(1, round(DENSE_STREAK_GROW_MM * px_per_mm))
-    grown = np.convolve(run.astype(float), np.ones(2 * grow + 1), mode="same") > 0
-    columns = np.zeros(width, bool)
-    columns[x_from - x0 : x_to - x0] = grown
-    return columns
+    return np.asarray(np.convolve(run.astype(float), np.ones(2 * grow + 1), mode="same") > 0)
 
 
 def _unless_banded(

@@ -543,6 +543,28 @@ def test_an_empty_slot_between_two_drum_streaks_is_never_a_name(printed: Workspa
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_a_dense_drum_streak_along_the_row_of_slots_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 120141 (drum_copy, 2026-12-05, seeds 120000-120999): a gray copy at 187 dpi, a dirty drum's
+    streak 6 mm wide along the whole row of slots, too wide for the streak rule's band, its dots merged into
+    19 pieces in the empty 村党组织负责人 slot; with a stray stroke they made 47 mm of "name". Beside the slots
+    (the margins, the gaps between them) the streak runs on over bare paper: a name is read again without
+    the rows it runs along (``ocr.signatures._dense_streak_beside``)."""
+    got = _stress_seed(printed, "drum_copy", 120141)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_seal_ring_parted_by_a_stray_stroke_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 120244 (drum_copy, 2026-12-05): a gray copy at 202 dpi, a seal stamped over the labels
+    (its star among them cut below the label-star bar by light lines) dips its lower ring, dashed by light
+    lines, into the empty 第一书记 slot; a stray stroke crosses the ring. Only the ring's run on one side of
+    the stroke was taken out, and the dashes on the other side made a "name" with the stroke, the sheet
+    valid. The circle's pieces beyond the crossing are the same seal's (``RING_SET_CHAIN_SHARE_MIN``)."""
+    got = _stress_seed(printed, "drum_copy", 120244)
+    assert got["notes"].get("seal") == "partial"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 def test_a_seal_star_alone_in_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
     """Stress seed 118146 (bilevel_seal, 2026-12-05, seeds 118000-118999): a 1-bit scan at 233 dpi, a seal
     across the empty 第一书记 slot, of which the scan kept its star (13.9 mm² of solid ink), one short arc
