@@ -815,7 +815,7 @@ def _continuous_arc(pts: np.ndarray, near: np.ndarray, cx: float, cy: float, r: 
         # run's gaps: when the circle holds most of the stroke, those pieces are the same seal's. Stress seed
         # 120244 (drum_copy, a gray copy at 202 dpi): a stray stroke across a dashed lower arc, its dashes
         # 2.0-2.1 mm apart along the skeleton; only the run on one side was taken out, and the dashes on the
-        # other made a "name" with the stroke (the circle held 70% of it). The humps of a name's letters lie
+        # other made a "name" with the stroke (the circle held 69.7% of it). The humps of a name's letters lie
         # on a circle too, with 28% of its stroke (two of the benchmark's names): not chained.
         first_run = last_run = k
         if near.sum() >= RING_SET_CHAIN_SHARE_MIN * len(pts):
