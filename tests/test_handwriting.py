@@ -248,3 +248,33 @@ def test_a_bent_sheet_moves_in_the_middle_and_not_at_its_edges() -> None:
     assert abs(cols.mean() - (149.5 - 12.0 * np.sin(np.pi * 100 / 400))) < 1.0
     photo = sim.scan_page(np.full((600, 420, 3), 255, np.uint8), np.random.default_rng(3), profile="photo")[2]
     assert abs(photo["bow_mm"]) <= degrade.PHOTO_BOW_MAX_MM and isinstance(photo["bow_across"], bool)
+
+
+def test_a_scanner_s_automatic_1_bit_threshold_can_drop_a_light_pen_that_the_fixed_one_keeps() -> None:
+    """The ``bilevel_otsu`` profile: a black-and-white scan at the scanner's own threshold (Otsu's). On a
+    page of black print it falls under a light-blue pen's level, so a light digit vanishes whole while a
+    black one beside it stays; the random mix's fixed threshold (170) keeps both."""
+    ppm = sim.PRINT_PX_PER_MM
+    page = blank_page(round(120 * ppm), round(80 * ppm))
+    for row in range(8):  # a form's black print: table lines and a heading bar
+        y = round((10 + 12 * row) * ppm)
+        page[y : y + 2, round(5 * ppm) : round(75 * ppm)] = 0
+    page[round(2 * ppm) : round(6 * ppm), round(5 * ppm) : round(75 * ppm)] = 0
+    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    light_box = (round(20 * ppm), round(40 * ppm), round(6 * ppm), round(8 * ppm))
+    black_box = (round(50 * ppm), round(40 * ppm), round(6 * ppm), round(8 * ppm))
+    for box, pen, seed in ((light_box, light_blue, 1), (black_box, black, 2)):
+        rng = np.random.default_rng(seed)
+        draw_digit(page, box, simulation_digit(4, rng), rng, pen=pen)
+
+    def inked(profile: str, box: tuple[int, int, int, int]) -> int:
+        image, dpi, info = sim.scan_page(page, np.random.default_rng(5), profile=profile, quarter_turns=0)
+        assert info["bilevel"] and set(np.unique(image)) <= {0, 255}
+        scale = dpi / sim.PRINT_DPI
+        x, y, w, h = (round(v * scale) for v in box)
+        grow = round(2 * ppm * scale)  # the scan's skew moves the box a little
+        return int(np.count_nonzero(image[y - grow : y + h + grow, x - grow : x + w + grow] == 0))
+
+    assert inked("bilevel", light_box) > 0 and inked("bilevel", black_box) > 0
+    assert inked(sim.BILEVEL_OTSU_PROFILE, black_box) > 0
+    assert inked(sim.BILEVEL_OTSU_PROFILE, light_box) < inked("bilevel", light_box) / 2
