@@ -554,13 +554,16 @@ def test_a_dense_drum_streak_along_the_row_of_slots_is_never_a_name(printed: Wor
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
-def test_a_seal_ring_parted_by_a_stray_stroke_is_never_a_name(printed: Workspace) -> None:
+@pytest.mark.parametrize("seed", (120244, 126531))
+def test_a_seal_ring_parted_by_a_stray_stroke_is_never_a_name(printed: Workspace, seed: int) -> None:
     """Stress seed 120244 (drum_copy, 2026-12-05): a gray copy at 202 dpi, a seal stamped over the labels
     (its star among them cut below the label-star bar by light lines) dips its lower ring, dashed by light
     lines, into the empty 第一书记 slot; a stray stroke crosses the ring. Only the ring's run on one side of
     the stroke was taken out, and the dashes on the other side made a "name" with the stroke, the sheet
-    valid. The circle's pieces beyond the crossing are the same seal's (``RING_SET_CHAIN_SHARE_MIN``)."""
-    got = _stress_seed(printed, "drum_copy", 120244)
+    valid. The circle's pieces beyond the crossing are the same seal's (``RING_SET_CHAIN_SHARE_MIN``).
+    126531 (drum_copy, 210 dpi): the same over the empty 村党组织负责人 slot, the circle holding 59.5% of
+    the slot's stroke, under the first bar of 60%."""
+    got = _stress_seed(printed, "drum_copy", seed)
     assert got["notes"].get("seal") == "partial"
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
