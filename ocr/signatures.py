@@ -1122,6 +1122,10 @@ def read_signatures(
             if rows is not None:
                 reading = _unless_streaked(reading, area, np.broadcast_to(rows[:, None], area.shape), slot_paper,
                                            px, local, levels, bilevel)
+        if reading.state == "signed" and seal_ink is not None:
+            inside = _streak_inside(seal_ink, round(dx), round(dy), w, h, px)
+            if inside is not None:
+                reading = _unless_streaked(reading, area, inside, slot_paper, px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
 
@@ -1170,6 +1174,20 @@ def _dense_streak_beside(ink: np.ndarray, bare: np.ndarray, y0: int, height: int
     rows = np.zeros(height, bool)
     rows[y_from - y0 : y_to - y0] = run
     return rows
+
+
+def _streak_inside(ink: np.ndarray, x0: int, y0: int, width: int, height: int,
+                   px_per_mm: float) -> np.ndarray | None:
+    """A drum streak's line of specks across the slot itself (``width`` x ``height`` px from ``x0``, ``y0`` in
+    the row's context), found as on the bare paper (``_drum_streaks``) with the whole slot looked at; None if
+    none. Stress seed 128461 (drum_copy, a gray copy at 288 dpi): a thin streak along the row, too sparse
+    in the margins for either run, and in the empty 督查组成员 slot its dots with a stray stroke made 37 mm
+    of "name". A name is read again without it, and nothing else is."""
+    part = np.zeros((height, width), bool)
+    y_from, x_from = max(0, y0), max(0, x0)
+    got = ink[y_from : y0 + height, x_from : x0 + width]
+    part[y_from - y0 : y_from - y0 + got.shape[0], x_from - x0 : x_from - x0 + got.shape[1]] = got
+    return _drum_streaks(part, np.ones(part.shape, bool), px_per_mm)
 
 
 def _dense_run(ink: np.ndarray, bare: np.ndarray, axis: int, px_per_mm: float) -> np.ndarray | None:

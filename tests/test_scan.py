@@ -554,6 +554,16 @@ def test_a_dense_drum_streak_along_the_row_of_slots_is_never_a_name(printed: Wor
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_a_thin_drum_streak_across_an_empty_slot_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 128461 (drum_copy, 2026-12-05, seeds 127000-128499): a gray copy at 288 dpi, a thin streak of
+    toner dots along the row of slots, too sparse in the margins for the runs beside and below the slots; in
+    the empty 督查组成员 slot its dots with a stray stroke made 37 mm of "name". The line of specks across the
+    slot itself is a streak (``ocr.signatures._streak_inside``): a name is read again without it."""
+    got = _stress_seed(printed, "drum_copy", 128461)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 @pytest.mark.parametrize("seed", (120244, 126531))
 def test_a_seal_ring_parted_by_a_stray_stroke_is_never_a_name(printed: Workspace, seed: int) -> None:
     """Stress seed 120244 (drum_copy, 2026-12-05): a gray copy at 202 dpi, a seal stamped over the labels
