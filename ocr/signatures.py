@@ -13,6 +13,7 @@ ink in gray). If the seal could still hide a signature, the slot is uncertain.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -1105,29 +1106,38 @@ def read_signatures(
         reading = measure_area(area, slot_paper, px, local, seal_trace=bool(near), pen_levels=levels, bilevel=bilevel)
         if reading.state == "signed" and not colour:
             reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel)
-        if reading.state == "signed" and streaks is not None:
-            y0, x0 = round(dy), round(dx)
-            on_streak = np.zeros(area.shape, bool)
-            part = streaks[max(0, y0) : y0 + h, max(0, x0) : x0 + w]
-            on_streak[max(0, -y0) : max(0, -y0) + part.shape[0], max(0, -x0) : max(0, -x0) + part.shape[1]] = part
-            reading = _unless_streaked(reading, area, on_streak, slot_paper, px, local, levels, bilevel)
         if reading.state == "signed" and seal_ink is not None:
-            columns = _dense_streak_below(seal_ink, bare, round(dx), w,
-                                          round(dy + h + (SIGNATURE_INSET_MM + SLOT_BORDER_BAND_MM) * px), px)
-            if columns is not None:
-                reading = _unless_streaked(reading, area, np.broadcast_to(columns, area.shape), slot_paper, px,
-                                           local, levels, bilevel)
-        if reading.state == "signed" and seal_ink is not None:
-            rows = _dense_streak_beside(seal_ink, bare, round(dy), h, px)
-            if rows is not None:
-                reading = _unless_streaked(reading, area, np.broadcast_to(rows[:, None], area.shape), slot_paper,
-                                           px, local, levels, bilevel)
-        if reading.state == "signed" and seal_ink is not None:
-            inside = _streak_inside(seal_ink, round(dx), round(dy), w, h, px)
-            if inside is not None:
-                reading = _unless_streaked(reading, area, inside, slot_paper, px, local, levels, bilevel)
+            # Each of a copier's streaks that may cross the slot, found one way or another; a name is read
+            # again without each in turn, and only while it is still a name (each mask made only then).
+            for streak_mask in _slot_streak_masks(seal_ink, bare, streaks, dx, dy, w, h, px):
+                if reading.state != "signed":
+                    break
+                reading = _unless_streaked(reading, area, streak_mask, slot_paper, px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
+
+
+def _slot_streak_masks(seal_ink: np.ndarray, bare: np.ndarray, streaks: np.ndarray | None, dx: float, dy: float,
+                       w: int, h: int, px_per_mm: float) -> Iterator[np.ndarray]:
+    """The masks (``h`` x ``w``, the slot read at ``dx``, ``dy`` in the row's context) of the streaks that cross
+    it: the lines of specks on the bare paper (``streaks``), the runs below the slot and beside it, and a line
+    of specks in the slot itself. Made lazily, as the caller stops at the first that undoes a name."""
+    y0, x0 = round(dy), round(dx)
+    if streaks is not None:
+        on_streak = np.zeros((h, w), bool)
+        part = streaks[max(0, y0) : y0 + h, max(0, x0) : x0 + w]
+        on_streak[max(0, -y0) : max(0, -y0) + part.shape[0], max(0, -x0) : max(0, -x0) + part.shape[1]] = part
+        yield on_streak
+    columns = _dense_streak_below(seal_ink, bare, x0, w,
+                                  round(dy + h + (SIGNATURE_INSET_MM + SLOT_BORDER_BAND_MM) * px_per_mm), px_per_mm)
+    if columns is not None:
+        yield np.broadcast_to(columns, (h, w))
+    rows = _dense_streak_beside(seal_ink, bare, y0, h, px_per_mm)
+    if rows is not None:
+        yield np.broadcast_to(rows[:, None], (h, w))
+    inside = _streak_inside(seal_ink, x0, y0, w, h, px_per_mm)
+    if inside is not None:
+        yield inside
 
 
 def _dense_streak_below(ink: np.ndarray, bare: np.ndarray, x0: int, width: int, y_from: int,
