@@ -13,9 +13,10 @@ ink in gray). If the seal could still hide a signature, the slot is uncertain.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -279,6 +280,19 @@ DRUM_STREAK_SPECKS_MIN = 8
 DRUM_STREAK_BESIDE_GAP_MM = 2.0
 DRUM_STREAK_BESIDE_SHARE_MAX = 0.34
 DRUM_STREAK_STEP_MM = 0.5
+# A streak down the page through a slot may fade out below it, too sparse there for the run below the
+# slot, while it is dense in the slot and among the labels above (stress seeds 131056 and 130998). It is
+# looked for down the whole row's context, where the paper this far from print and pen counts as bare,
+# as a line through its specks that may slant this much (a copy made askew), as wide as this many
+# standard deviations of their scatter about it (2 mm either side at least). A name is read again
+# without the slot's pieces that lie this much within this reach of it and are shorter than this: a
+# streak's dots and blots, not a pen stroke that crosses it or runs along it.
+LABEL_PAPER_CLEAR_MM = 0.5
+THROUGH_STREAK_SLOPE_MAX = 0.1
+THROUGH_STREAK_SPREAD_SIGMAS = 2.5
+THROUGH_STREAK_PIECE_SHARE_MIN = 0.6
+THROUGH_STREAK_PIECE_REACH_MM = 2.0
+THROUGH_STREAK_PIECE_MAX_MM = 5.0
 SEAL_TRACE_REACH_MM = 2 * SEAL_RADIUS_MAX_MM
 # When the seal's disc hides more of the area than this, a signature could be under it.
 SEAL_HIDES_SHARE_MAX = 0.25
@@ -632,9 +646,15 @@ def measure_area(
         # crossing the whole slot is upright there for its full height, and was taken out as a line
         # (stress seed 116446, a 1-bit scan at 245 dpi: with the ring's side gone, a stray stroke and
         # the seal's glyph and star pieces made 29 mm of "name", and the sheet read valid).
+        # On a gray page the ring is looked for among the name's pieces, and again with the specks: a
+        # ring dashed by a copier's light lines left dashes under speck size, and without them the arc
+        # broke off (stress seed 130952, a gray copy at 179 dpi: a seal over the labels, its star parted
+        # by light lines, dipped its ring and glyphs into the empty slot, and with a stray stroke they
+        # made 41 mm of "name"; the sheet read valid).
         ring_ink = (raw_ink if counted is None else cv2.bitwise_and(raw_ink, counted)) if bilevel else None
         if seal_trace or _rests_on_a_ring(kept, px_per_mm, ring_ink, bilevel=bilevel) or (
-                not bilevel and _rests_on_a_faint_ring(area, paper_level, px_per_mm, counted, kept)):
+                not bilevel and ((ink_px < np.count_nonzero(ink) and _rests_on_a_ring(kept, px_per_mm, ink))
+                                 or _rests_on_a_faint_ring(area, paper_level, px_per_mm, counted, kept))):
             common["seal"] = True
             return SignatureReading("uncertain", 0.0, reason=SEAL_TRACE_REASON, **common)  # type: ignore[arg-type]
         margin = min(ink_mm2 / SIGNED_INK_MIN_MM2, extent / SIGNED_EXTENT_MIN_MM)
@@ -1023,6 +1043,7 @@ def read_signatures(
     covered: list[tuple[float, float, float]] = []
     pen_levels_by_seal: list[float | None] = []
     streaks: np.ndarray | None = None
+    down_the_page: Callable[[], list[StreakLine]] | None = None
     seal_ink: np.ndarray | None = None
     bare: np.ndarray = np.zeros((0, 0), bool)
     if not colour and rects:
@@ -1050,6 +1071,11 @@ def read_signatures(
         for solid in printed_solids or []:
             context[context_px(solid)] = 255
             valid[context_px(solid)] = False
+        # All but the printed solids: where a streak down the page is looked for, the labels and slots too.
+        unprinted = valid.copy()
+        unprinted[: int(SEAL_SEARCH_MARGIN_MM * px)] = True
+        for solid in printed_solids or []:
+            unprinted[context_px(solid)] = False
         for rect in rects.values():
             outer = context_px(rect, SLOT_BORDER_BAND_MM)
             inner = context_px(rect, -SLOT_BORDER_BAND_MM)
@@ -1063,6 +1089,7 @@ def read_signatures(
         for rect in rects.values():
             bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
         streaks = _drum_streaks(seal_ink, bare, px)
+        down_the_page = _once(partial(_streaks_down_the_page, seal_ink, unprinted, px))
         traces = _seal_traces(seal_ink, px, bare, streaks)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
@@ -1108,26 +1135,28 @@ def read_signatures(
             reading = _unless_banded(reading, area, slot_paper, px, local, levels, bilevel)
         if reading.state == "signed" and seal_ink is not None:
             # Each of a copier's streaks that may cross the slot, found one way or another; a name is read
-            # again without each in turn, and only while it is still a name (each mask made only then).
-            for streak_mask in _slot_streak_masks(seal_ink, bare, streaks, dx, dy, w, h, px):
+            # again without all of them found so far, while it is still a name (each mask made only then).
+            cleared = np.zeros((h, w), bool)
+            for streak_mask in _slot_streak_masks(seal_ink, bare, streaks, dx, dy, w, h, px, down_the_page):
                 if reading.state != "signed":
                     break
-                reading = _unless_streaked(reading, area, streak_mask, slot_paper, px, local, levels, bilevel)
+                cleared = cleared | streak_mask
+                reading = _unless_streaked(reading, area, cleared, slot_paper, px, local, levels, bilevel)
         out[key] = (reading, area)
     return out
 
 
 def _slot_streak_masks(seal_ink: np.ndarray, bare: np.ndarray, streaks: np.ndarray | None, dx: float, dy: float,
-                       w: int, h: int, px_per_mm: float) -> Iterator[np.ndarray]:
+                       w: int, h: int, px_per_mm: float,
+                       down_the_page: Callable[[], list[StreakLine]] | None = None) -> Iterator[np.ndarray]:
     """The masks (``h`` x ``w``, the slot read at ``dx``, ``dy`` in the row's context) of the streaks that cross
-    it: the lines of specks on the bare paper (``streaks``), the runs below the slot and beside it, and a line
-    of specks in the slot itself. Made lazily, as the caller stops at the first that undoes a name."""
+    it: the lines of specks on the bare paper (``streaks``), the runs below the slot and beside it, a line
+    of specks in the slot itself, and the pieces along a streak down the page (``down_the_page``, looked
+    for once a page, and only for a slot speckled like one). Made lazily, as the caller stops at the first
+    that undoes a name."""
     y0, x0 = round(dy), round(dx)
     if streaks is not None:
-        on_streak = np.zeros((h, w), bool)
-        part = streaks[max(0, y0) : y0 + h, max(0, x0) : x0 + w]
-        on_streak[max(0, -y0) : max(0, -y0) + part.shape[0], max(0, -x0) : max(0, -x0) + part.shape[1]] = part
-        yield on_streak
+        yield _slot_part(streaks, x0, y0, w, h)
     columns = _dense_streak_below(seal_ink, bare, x0, w,
                                   round(dy + h + (SIGNATURE_INSET_MM + SLOT_BORDER_BAND_MM) * px_per_mm), px_per_mm)
     if columns is not None:
@@ -1138,6 +1167,14 @@ def _slot_streak_masks(seal_ink: np.ndarray, bare: np.ndarray, streaks: np.ndarr
     inside = _streak_inside(seal_ink, x0, y0, w, h, px_per_mm)
     if inside is not None:
         yield inside
+    slot_ink = _slot_part(seal_ink, x0, y0, w, h)
+    lines = down_the_page() if down_the_page is not None and _dotted(slot_ink, px_per_mm) else []
+    if lines:
+        in_band = _streak_band(lines, x0, y0, w, h, px_per_mm)
+        if in_band.any():
+            grow = 2 * round(THROUGH_STREAK_PIECE_REACH_MM * px_per_mm) + 1
+            near_band = cv2.dilate(in_band.astype(np.uint8), np.ones((1, grow), np.uint8)).astype(bool)
+            yield _pieces_within(slot_ink, near_band, px_per_mm)
 
 
 def _dense_streak_below(ink: np.ndarray, bare: np.ndarray, x0: int, width: int, y_from: int,
@@ -1186,6 +1223,48 @@ def _dense_streak_beside(ink: np.ndarray, bare: np.ndarray, y0: int, height: int
     return rows
 
 
+def _once(make: Callable[[], list[StreakLine]]) -> Callable[[], list[StreakLine]]:
+    """``make``, called at most once."""
+    made: list[list[StreakLine]] = []
+
+    def get() -> list[StreakLine]:
+        if not made:
+            made.append(make())
+        return made[0]
+    return get
+
+
+def _slot_part(ink: np.ndarray, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """The ``width`` x ``height`` px of ``ink`` from ``x0``, ``y0``, blank where that runs off it."""
+    part = np.zeros((height, width), bool)
+    y_from, x_from = max(0, y0), max(0, x0)
+    got = ink[y_from : y0 + height, x_from : x0 + width]
+    part[y_from - y0 : y_from - y0 + got.shape[0], x_from - x0 : x_from - x0 + got.shape[1]] = got
+    return part
+
+
+def _dotted(ink: np.ndarray, px_per_mm: float) -> bool:
+    """Whether ``ink`` holds as many pieces the size of a drum's specks as a streak leaves (the streaks down
+    the page are looked for only then: it takes a few milliseconds a page)."""
+    _count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
+    return int(np.count_nonzero(small)) >= DRUM_STREAK_SPECKS_MIN
+
+
+def _pieces_within(ink: np.ndarray, band: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """The connected pieces of ``ink`` that lie mostly (``THROUGH_STREAK_PIECE_SHARE_MIN``) in ``band`` and
+    are no longer than a streak's blots (``THROUGH_STREAK_PIECE_MAX_MM``), grown by a pixel: a streak's dots,
+    not a pen's stroke that crosses the band or runs along it."""
+    count, labels, stats, _centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    total = stats[:, cv2.CC_STAT_AREA]
+    inside = np.bincount(labels[band], minlength=count)
+    longest = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    mostly = (inside >= THROUGH_STREAK_PIECE_SHARE_MIN * np.maximum(total, 1)) & (
+        longest < THROUGH_STREAK_PIECE_MAX_MM * px_per_mm)
+    mostly[0] = False
+    return np.asarray(cv2.dilate(mostly[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+
+
 def _streak_inside(ink: np.ndarray, x0: int, y0: int, width: int, height: int,
                    px_per_mm: float) -> np.ndarray | None:
     """A drum streak's line of specks across the slot itself (``width`` x ``height`` px from ``x0``, ``y0`` in
@@ -1193,10 +1272,7 @@ def _streak_inside(ink: np.ndarray, x0: int, y0: int, width: int, height: int,
     none. Stress seed 128461 (drum_copy, a gray copy at 288 dpi): a thin streak along the row, too sparse
     in the margins for either run, and in the empty 督查组成员 slot its dots with a stray stroke made 37 mm
     of "name". A name is read again without it, and nothing else is."""
-    part = np.zeros((height, width), bool)
-    y_from, x_from = max(0, y0), max(0, x0)
-    got = ink[y_from : y0 + height, x_from : x0 + width]
-    part[y_from - y0 : y_from - y0 + got.shape[0], x_from - x0 : x_from - x0 + got.shape[1]] = got
+    part = _slot_part(ink, x0, y0, width, height)
     return _drum_streaks(part, np.ones(part.shape, bool), px_per_mm)
 
 
@@ -1360,12 +1436,18 @@ def _seal_traces(seal_ink: np.ndarray, px_per_mm: float, bare: np.ndarray,
     return out
 
 
+def _specks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray:
+    """Centres (x, y in mm) of the pieces of ``ink`` on ``bare`` paper small enough to be a drum's specks."""
+    _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & bare).astype(np.uint8),
+                                                                         connectivity=8)
+    small = stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
+    return np.asarray(centroids[1:][small] / px_per_mm)
+
+
 def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.ndarray | None:
     """Rows and columns of a dirty drum's streaks of specks (``DRUM_STREAK_*``) in ``ink`` on ``bare``
     paper; None if none."""
-    _count, _labels, stats, centroids = cv2.connectedComponentsWithStats((ink & bare).astype(np.uint8),
-                                                                         connectivity=8)
-    specks = centroids[1:][stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm] / px_per_mm
+    specks = _specks(ink, bare, px_per_mm)
     if len(specks) < DRUM_STREAK_SPECKS_MIN:
         return None
     h, w = ink.shape
@@ -1380,6 +1462,65 @@ def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.nda
     for line, mask in [(r, row_mask) for r in rows] + [(c, col_mask) for c in cols]:
         mask[max(0, int(line * px_per_mm - half)) : int(np.ceil(line * px_per_mm + half)) + 1] = True
     return row_mask[:, None] | col_mask[None, :]
+
+
+class StreakLine(NamedTuple):
+    """A drum streak down the row's context: x = ``slope`` * y + ``offset_mm`` (mm), ``reach_mm`` either side."""
+
+    slope: float
+    offset_mm: float
+    reach_mm: float
+
+
+def _streaks_down_the_page(ink: np.ndarray, looked: np.ndarray, px_per_mm: float) -> list[StreakLine]:
+    """The drum streaks that run down the row's context (``DRUM_STREAK_*``), each as the line fitted through
+    its specks and as wide as they scatter about it. The paper looked at is all of it, the slots and the
+    labels above them too, except near print and pen (every piece of ``ink`` larger than a speck) and what
+    ``looked`` leaves out (the printed solids). A streak runs along the paper's travel, not the form's: on a
+    copy made askew it slants across the form, and its dots scatter as widely as it is wide (up to 3 mm
+    either side)."""
+    _count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
+    small[0] = False
+    if np.count_nonzero(small) < DRUM_STREAK_SPECKS_MIN:
+        return []
+    large = ~small
+    large[0] = False
+    reach = max(1, round(LABEL_PAPER_CLEAR_MM * px_per_mm))
+    near = cv2.dilate(large[labels].view(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
+    paper = (near == 0) & looked
+    at = np.rint(centroids).astype(int)
+    on_paper = paper[np.clip(at[:, 1], 0, ink.shape[0] - 1), np.clip(at[:, 0], 0, ink.shape[1] - 1)]
+    specks = centroids[small & on_paper] / px_per_mm
+    if len(specks) < DRUM_STREAK_SPECKS_MIN:
+        return []
+    seen = cv2.integral(paper.astype(np.uint8))
+    centres = _streak_lines(specks[:, 0], specks[:, 1], seen.T, px_per_mm)
+    half = DRUM_STREAK_WIDTH_MM / 2
+    lines = []
+    # Neighbouring centres (0.5 mm apart) are one streak seen from a little to either side.
+    for group in np.split(np.asarray(centres), np.nonzero(np.diff(centres) > 2 * DRUM_STREAK_STEP_MM)[0] + 1):
+        if not group.size:
+            continue
+        lo, hi = float(group[0]) - half, float(group[-1]) + half
+        mine = specks[(specks[:, 0] >= lo) & (specks[:, 0] <= hi)]
+        slope, offset = (float(v) for v in np.polyfit(mine[:, 1], mine[:, 0], 1))
+        if abs(slope) > THROUGH_STREAK_SLOPE_MAX:
+            slope, offset = 0.0, float(np.median(mine[:, 0]))
+        spread = float(np.std(mine[:, 0] - (slope * mine[:, 1] + offset)))
+        lines.append(StreakLine(slope, offset, max(half, THROUGH_STREAK_SPREAD_SIGMAS * spread)))
+    return lines
+
+
+def _streak_band(lines: list[StreakLine], x0: int, y0: int, width: int, height: int, px_per_mm: float) -> np.ndarray:
+    """The pixels of a slot (``width`` x ``height`` px from ``x0``, ``y0`` in the row's context) within reach of
+    the ``lines``."""
+    ys = (y0 + np.arange(height))[:, None] / px_per_mm
+    xs = (x0 + np.arange(width))[None, :] / px_per_mm
+    band = np.zeros((height, width), bool)
+    for line in lines:
+        band |= np.abs(xs - (line.slope * ys + line.offset_mm)) <= line.reach_mm
+    return band
 
 
 def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float) -> list[float]:

@@ -578,6 +578,31 @@ def test_a_seal_ring_parted_by_a_stray_stroke_is_never_a_name(printed: Workspace
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+@pytest.mark.parametrize("seed", (131056, 130998))
+def test_a_drum_streak_down_the_page_through_an_empty_slot_is_never_a_name(printed: Workspace, seed: int) -> None:
+    """Stress seeds 131056 and 130998 (drum_copy, 2026-12-05, seeds 130500-131499): gray copies at 284 and
+    239 dpi, a streak of toner dots running down the page through the empty 第一书记 slot and fading out
+    below it, so the run below the slot is too sparse to be one (131056: beside a dense streak that is);
+    its dots, with a stray stroke, made 47 and 30 mm of "name", and the sheets read valid. The streak is
+    found down the whole row's context, through the labels and the slots, as a line fitted through its
+    specks (``ocr.signatures._streaks_down_the_page``), and a name is read again without the small pieces
+    that lie along it, and without every other streak found."""
+    got = _stress_seed(printed, "drum_copy", seed)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+def test_a_seal_ring_dashed_finer_than_specks_in_an_empty_slot_is_never_a_name(printed: Workspace) -> None:
+    """Stress seed 130952 (drum_copy, 2026-12-05): a gray copy at 179 dpi, a seal stamped over the labels
+    (its star parted by light lines into pieces under the label-star bar) dips its ring and glyphs into
+    the empty 村党组织负责人 slot; light lines dash the ring into pieces, some under speck size, and
+    without them the arc broke off. With a stray stroke they made 41 mm of "name", and the sheet read
+    valid. The ring is looked for with the specks as well."""
+    got = _stress_seed(printed, "drum_copy", 130952)
+    assert got["notes"].get("seal") == "partial"
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
 def test_a_seal_star_alone_in_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
     """Stress seed 118146 (bilevel_seal, 2026-12-05, seeds 118000-118999): a 1-bit scan at 233 dpi, a seal
     across the empty 第一书记 slot, of which the scan kept its star (13.9 mm² of solid ink), one short arc
