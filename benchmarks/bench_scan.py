@@ -59,6 +59,7 @@ from forms.form_spec import form_spec
 from forms.record_sheet import NUMERIC_FIELDS_BY_KEY, SIGNATURE_SLOTS
 from generator.simulate import (
     BILEVEL_OTSU_PROFILE,
+    COPIER_ASKEW_PROFILE,
     COPIER_DRUM_PROFILE,
     OFFICE_300_PROFILE,
     PHOTO_MODE_PROFILES,
@@ -446,7 +447,8 @@ def main() -> int:
                         help=f"回收页的第一个模拟种子（默认 {FIRST_RETURN_SEED}，即各轮基准所用的页；另取种子可得一批新页）")
     parser.add_argument("--surveys", action="store_true",
                         help="新建工作区时也印制知晓率调查表，回收页里含调查表（单独统计）")
-    parser.add_argument("--profile", choices=[*PROFILE_WEIGHTS, *PHOTO_MODE_PROFILES, COPIER_DRUM_PROFILE, BILEVEL_OTSU_PROFILE],
+    parser.add_argument("--profile", choices=[*PROFILE_WEIGHTS, *PHOTO_MODE_PROFILES, COPIER_DRUM_PROFILE,
+                                              COPIER_ASKEW_PROFILE, BILEVEL_OTSU_PROFILE],
                         help="每一页都用这种扫描方式模拟（默认每页随机抽一种）；新建工作目录时才生效")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-scan-"))

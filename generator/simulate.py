@@ -76,6 +76,12 @@ PHOTO_MODE_PROFILES = ("photo_gray", "photo_bilevel")
 # Not drawn at random either: a worn copier whose drum is dirty (streaks of toner dots along the paper's
 # travel, augraphy's DirtyDrum) besides its other faults. The held-out test's copier pages had them.
 COPIER_DRUM_PROFILE = "copier_drum"
+# Not drawn at random either: the same dirty-drum copier, with the original laid askew on its glass. The
+# copier's faults run along its own paper, so on such a copy the light lines, roller stripes and drum streaks
+# slant across the form by the angle the original lay at; on the other copier profiles they are square to it.
+COPIER_ASKEW_PROFILE = "copier_askew"
+COPIER_GLASS_SKEW_MIN_DEG = 0.5
+COPIER_GLASS_SKEW_MAX_DEG = 2.0
 # Not drawn at random either: a scanner's black-and-white mode with its automatic threshold (Otsu's, as most
 # office scanners choose one), where the random mix's 1-bit pages keep a fixed threshold of 170. On a white page
 # with black print the automatic threshold falls near 135, under a light-blue pen's level (about 141 on paper),
@@ -293,11 +299,17 @@ def scan_page(page: np.ndarray, rng: np.random.Generator, source_dpi: float = PR
             out = degrade.clean_background(out, SCANNER_TEXT_PAPER_FROM_LEVEL)
             quality = SCANNER_TEXT_JPEG_QUALITY
         out = degrade.jpeg(out, rng, quality=quality)
-    elif profile in ("copier", COPIER_DRUM_PROFILE):
+    elif profile in ("copier", COPIER_DRUM_PROFILE, COPIER_ASKEW_PROFILE):
         # A copy of the return, then scanned: the copier's faults sit on the paper the scanner sees.
         faults: list[str] = []
-        copy = degrade.copier(degrade.to_gray(page), rng, source_dpi / MM_PER_INCH, faults)
-        if profile == COPIER_DRUM_PROFILE:
+        original = degrade.to_gray(page)
+        if profile == COPIER_ASKEW_PROFILE:
+            glass_deg = float(rng.uniform(COPIER_GLASS_SKEW_MIN_DEG, COPIER_GLASS_SKEW_MAX_DEG))
+            glass_deg *= float(rng.choice([-1, 1]))
+            original = degrade.skew(original, rng, angle_deg=glass_deg)
+            info["glass_skew_deg"] = round(glass_deg, 2)
+        copy = degrade.copier(original, rng, source_dpi / MM_PER_INCH, faults)
+        if profile in (COPIER_DRUM_PROFILE, COPIER_ASKEW_PROFILE):
             copy = degrade.dirty_drum(copy, rng, source_dpi / MM_PER_INCH)
             faults.append("dirty_drum")
         info["copier_faults"] = faults
@@ -408,7 +420,10 @@ def stand_in_sheet(layout: PageLayout, payload: str, px_per_mm: float = PRINT_PX
 # phone (colour, or a scanning app's gray or black-and-white mode: a shadow across a gray photo hid a seal's ring).
 # "drum_copy": a stray stroke, and a third of the time each a seal partly over the slot or across it, on a copy
 # from a copier with a dirty drum (its streaks of toner dots run through the slot and the paper around it).
-EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal", "photo_seal", "drum_copy")
+# "drum_askew": the same, the original laid askew on the copier's glass, so that the streaks, light lines and
+# roller stripes slant across the form.
+EMPTY_SLOT_CASES = ("stray_stroke", "partial_seal", "bilevel_seal", "gray_seal", "photo_seal", "drum_copy",
+                    "drum_askew")
 # Each case is scanned the harsh ways real returns come in.
 EMPTY_SLOT_PROFILES = {
     "stray_stroke": ("photo", "bilevel", "copier", "low_dpi", "office_gray"),
@@ -417,6 +432,7 @@ EMPTY_SLOT_PROFILES = {
     "gray_seal": ("office_gray", "copier", "low_dpi", "high_dpi"),
     "photo_seal": ("photo_gray", "photo_bilevel", "photo"),
     "drum_copy": (COPIER_DRUM_PROFILE,),
+    "drum_askew": (COPIER_ASKEW_PROFILE,),
 }
 
 
@@ -438,13 +454,13 @@ def empty_slot_case(page: np.ndarray, homography: np.ndarray, layout: PageLayout
         if slot != empty:
             handwriting.draw_signature(page, rect, rng, px_per_mm)
             continue
-        if case in ("stray_stroke", "gray_seal", "drum_copy") or rng.random() < 0.5:
+        if case in ("stray_stroke", "gray_seal", "drum_copy", "drum_askew") or rng.random() < 0.5:
             kind: handwriting.StrayKind = "long_stroke" if case == "stray_stroke" or rng.random() < 0.7 else "stroke"
             for _ in range(int(rng.integers(1, 3))):
                 handwriting.draw_stray_mark(page, rect, rng, kind, px_per_mm)
             notes["stray"] = kind
-        # Drawn for the newest case only, so that the other cases' seeds draw what they drew before.
-        drum_seal = float(rng.random()) if case == "drum_copy" else 1.0
+        # Drawn for the newest cases only, so that the other cases' seeds draw what they drew before.
+        drum_seal = float(rng.random()) if case in ("drum_copy", "drum_askew") else 1.0
         if case == "partial_seal" or (case in ("bilevel_seal", "photo_seal") and rng.random() < 0.5) \
                 or drum_seal < 1 / 3:
             centre = handwriting.seal_centre_partly_over(rect, rng, px_per_mm)
