@@ -29,6 +29,8 @@ from ocr.printed_id import macs_carried
 
 QR_MARGIN_MM = 4.0
 QR_SAMPLE_PX_PER_MM = 8.0
+# A drum's toner dot is up to about this wide (a module is 0.67 mm).
+QR_SPECK_MAX_MM = 0.5
 PRINTED_ID_MARGIN_MM = 1.5
 PRINTED_ID_SLACK_MM = 4.0
 # Tesseract reads best with characters ~30 px tall.
@@ -96,6 +98,11 @@ def _light_line_views(image: np.ndarray, px_per_mm: float) -> list[np.ndarray]:
     views.append(even_lines(even_lines(image, across_rows=False), across_rows=True))
     for line_mm in QR_MEND_LINE_MM:
         views += [light_lines_mended(image, px_per_mm, horizontal, line_mm) for horizontal in (False, True)]
+    # A dirty drum's streak of toner dots down the code blackens its light modules in a band; dots smaller
+    # than a module are taken out (last, so that a code read before by a view above still is).
+    speck = max(3, 2 * round(QR_SPECK_MAX_MM / 2 * px_per_mm) + 1)
+    views += [cv2.medianBlur(image, 3), cv2.medianBlur(image, 5),
+              cv2.morphologyEx(image, cv2.MORPH_CLOSE, np.ones((speck, speck), np.uint8))]
     return views
 
 

@@ -603,6 +603,15 @@ def test_a_seal_ring_dashed_finer_than_specks_in_an_empty_slot_is_never_a_name(p
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
 
+def test_a_qr_code_under_a_drum_streak_is_read_with_the_specks_taken_out(printed: Workspace) -> None:
+    """Stress seed 140038 (drum_askew, 2026-12-05): a 1-bit copy at 261 dpi with a streak of toner dots down
+    the QR code and the printed ID line; neither was read, and the page was rejected. The QR code is read
+    again with dots smaller than a module taken out (``ocr.identify``, ``QR_SPECK_MAX_MM``)."""
+    got = _stress_seed(printed, "drum_askew", 140038)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["rejected"] is None and got["state"] is not None, got["rejected"]
+
+
 def test_a_seal_star_alone_in_an_empty_1bit_slot_is_never_a_name(printed: Workspace) -> None:
     """Stress seed 118146 (bilevel_seal, 2026-12-05, seeds 118000-118999): a 1-bit scan at 233 dpi, a seal
     across the empty 第一书记 slot, of which the scan kept its star (13.9 mm² of solid ink), one short arc
