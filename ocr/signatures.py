@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from typing import NamedTuple
 
 import cv2
@@ -1068,13 +1068,11 @@ def read_signatures(
             y1 = y0 + int(np.ceil((rect.h_mm + 2 * grow_mm) * px))
             return slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1))
 
+        # All but the printed solids: where a streak down the page is looked for, the labels and slots too.
+        unprinted = np.ones(context.shape, dtype=bool)
         for solid in printed_solids or []:
             context[context_px(solid)] = 255
             valid[context_px(solid)] = False
-        # All but the printed solids: where a streak down the page is looked for, the labels and slots too.
-        unprinted = valid.copy()
-        unprinted[: int(SEAL_SEARCH_MARGIN_MM * px)] = True
-        for solid in printed_solids or []:
             unprinted[context_px(solid)] = False
         for rect in rects.values():
             outer = context_px(rect, SLOT_BORDER_BAND_MM)
@@ -1089,7 +1087,7 @@ def read_signatures(
         for rect in rects.values():
             bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
         streaks = _drum_streaks(seal_ink, bare, px)
-        down_the_page = _once(partial(_streaks_down_the_page, seal_ink, unprinted, px))
+        down_the_page = cache(partial(_streaks_down_the_page, seal_ink, unprinted, px))
         traces = _seal_traces(seal_ink, px, bare, streaks)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
@@ -1223,17 +1221,6 @@ def _dense_streak_beside(ink: np.ndarray, bare: np.ndarray, y0: int, height: int
     return rows
 
 
-def _once(make: Callable[[], list[StreakLine]]) -> Callable[[], list[StreakLine]]:
-    """``make``, called at most once."""
-    made: list[list[StreakLine]] = []
-
-    def get() -> list[StreakLine]:
-        if not made:
-            made.append(make())
-        return made[0]
-    return get
-
-
 def _slot_part(ink: np.ndarray, x0: int, y0: int, width: int, height: int) -> np.ndarray:
     """The ``width`` x ``height`` px of ``ink`` from ``x0``, ``y0``, blank where that runs off it."""
     part = np.zeros((height, width), bool)
@@ -1246,9 +1233,7 @@ def _slot_part(ink: np.ndarray, x0: int, y0: int, width: int, height: int) -> np
 def _dotted(ink: np.ndarray, px_per_mm: float) -> bool:
     """Whether ``ink`` holds as many pieces the size of a drum's specks as a streak leaves (the streaks down
     the page are looked for only then: it takes a few milliseconds a page)."""
-    _count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    small = stats[1:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
-    return int(np.count_nonzero(small)) >= DRUM_STREAK_SPECKS_MIN
+    return len(_specks(ink, ink, px_per_mm)) >= DRUM_STREAK_SPECKS_MIN
 
 
 def _pieces_within(ink: np.ndarray, band: np.ndarray, px_per_mm: float) -> np.ndarray:
