@@ -26,6 +26,8 @@ from ocr.numbers import (
     BILEVEL_FADING_PEN_REASON,
     BILEVEL_FADING_PEN_SCRAP_BOXES_MIN,
     BILEVEL_LIGHT_LINES_REASON,
+    BILEVEL_NO_DECIMAL_REASON,
+    BILEVEL_ONE_DIGIT_REASON,
     CHECK_PERCENT_RANGE,
     CHECK_PERCENT_SUM,
     CHECK_POPULATION,
@@ -317,6 +319,43 @@ def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[li
     assert results["project_funds"].problem == BILEVEL_BLANK_REASON
     # A field with ink is read as on any scan.
     assert results["satisfaction_pct"].text == "_27" and results["satisfaction_pct"].problem != BILEVEL_BLANK_REASON
+
+
+def test_a_1_bit_reading_shaped_like_a_number_that_lost_a_digit_goes_to_review(
+        twos_and_sevens: tuple[list[int], list[int]]) -> None:
+    """A scanner's own 1-bit threshold can drop a light pen's thinner digits whole while the rest read clearly
+    (45 read 5, 12.4 read 12): on a 1-bit page a one-digit number, or an amount without its decimal, is checked
+    on paper. Two digits or more, with the decimal where there is one, are settled as on any scan."""
+    twos, sevens = twos_and_sevens
+    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    page = empty_sheet()
+    write(page, "satisfaction_pct.d1", 2, twos[0], pen=light_blue)
+    write(page, "satisfaction_pct.d2", 7, sevens[0], pen=black)
+    write(page, "poverty_fund.d1", 2, twos[0], pen=black)
+    write(page, "poverty_fund.d2", 7, sevens[0], pen=black)
+    write(page, "poverty_fund.f0", 7, sevens[1], pen=light_blue)
+    write(page, "visited_satisfied.d1", 2, twos[1], pen=black)
+    write(page, "visited_satisfied.d2", 7, sevens[1], pen=black)
+    write(page, "project_funds.d2", 2, twos[2], pen=black)
+    write(page, "project_funds.d3", 7, sevens[2], pen=black)
+    write(page, "project_funds.f0", 2, twos[2], pen=black)
+    write(page, "dissatisfaction_pct.d2", 2, twos[1], pen=black)
+    gray = read(page)
+    expected = {"satisfaction_pct": 27, "poverty_fund": 27.7, "visited_satisfied": 27, "project_funds": 27.2,
+                "dissatisfaction_pct": 2}
+    for key, value in expected.items():
+        assert (gray[key].value, gray[key].problem) == (value, None), (key, gray[key])
+
+    one_bit = read(np.where(degrade.to_gray(page) < 120, 0, 255).astype(np.uint8), bilevel=True)
+    # The light pen's digits are gone; what is left would read with full confidence as 7 and 27.
+    assert one_bit["satisfaction_pct"].text == "__7"
+    assert one_bit["satisfaction_pct"].problem == BILEVEL_ONE_DIGIT_REASON
+    assert one_bit["poverty_fund"].text == "_27_._"
+    assert one_bit["poverty_fund"].problem == BILEVEL_NO_DECIMAL_REASON
+    # A number really written with one digit cannot be told from one that lost a digit on such a page.
+    assert one_bit["dissatisfaction_pct"].problem == BILEVEL_ONE_DIGIT_REASON
+    for key in ("visited_satisfied", "project_funds"):
+        assert (one_bit[key].value, one_bit[key].problem) == (expected[key], None), (key, one_bit[key])
 
 
 def scrap(page: np.ndarray, box_key: str) -> None:
