@@ -125,6 +125,10 @@ def simulation_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     return images[int(rng.choice(candidates))]
 
 
+def pen_named(name: str) -> Pen:
+    return next(pen for pen in PENS if pen.name == name)
+
+
 def random_pen(rng: np.random.Generator) -> Pen:
     return PENS[int(rng.integers(0, len(PENS)))]
 

@@ -151,13 +151,14 @@ def read_numbers(
                 not problem or problem.startswith(UNCLEAR_DIGITS_REASON)):
             problem = f"{COMB_STREAK_REASON}（识别为 {number.text}）"
         results.append(NumberResult(field.key, number.value, confidence, number.blank, number.text, problem))
-    check_numbers({r.key: r for r in results}, {f.key: f for f in fields})
+    specs_by_key = {f.key: f for f in fields}
+    check_numbers({r.key: r for r in results}, specs_by_key)
     comb_cut = False
     if bilevel:
         check_bilevel_blanks(results)
         comb_cut = check_bilevel_light_lines(results, flat, reach_px, px)
         check_bilevel_fading_pen(results, readings)
-        check_bilevel_short_numbers(results, {f.key: f for f in fields})
+        check_bilevel_short_numbers(results, specs_by_key)
     return results, comb_cut
 
 
@@ -213,8 +214,8 @@ def check_bilevel_blanks(results: Sequence[NumberResult]) -> None:
 
 def check_bilevel_short_numbers(results: Sequence[NumberResult], specs: Mapping[str, NumericField]) -> None:
     """On a 1-bit scan a number read with a single digit, or an amount read without its decimal, is never
-    settled (``BILEVEL_ONE_DIGIT_REASON``): the shape a light pen's number takes when the scanner's
-    threshold drops some of its digits."""
+    settled (``BILEVEL_ONE_DIGIT_REASON``, ``BILEVEL_NO_DECIMAL_REASON``): the shapes a light pen's number
+    takes when the scanner's threshold drops some of its digits."""
     for result in results:
         if result.value is None or result.problem:
             continue

@@ -22,6 +22,7 @@ from generator.handwriting import (
     draw_stray_mark,
     draw_tick,
     mnist_rows,
+    pen_named,
     seal_centre_across,
     simulation_digit,
 )
@@ -260,7 +261,7 @@ def test_a_scanner_s_automatic_1_bit_threshold_can_drop_a_light_pen_that_the_fix
         y = round((10 + 12 * row) * ppm)
         page[y : y + 2, round(5 * ppm) : round(75 * ppm)] = 0
     page[round(2 * ppm) : round(6 * ppm), round(5 * ppm) : round(75 * ppm)] = 0
-    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    light_blue, black = pen_named("light_blue"), pen_named("black")
     light_box = (round(20 * ppm), round(40 * ppm), round(6 * ppm), round(8 * ppm))
     black_box = (round(50 * ppm), round(40 * ppm), round(6 * ppm), round(8 * ppm))
     for box, pen, seed in ((light_box, light_blue, 1), (black_box, black, 2)):

@@ -18,7 +18,7 @@ from forms.geometry import PageLayout, load_layout
 from forms.record_sheet import NUMERIC_FIELDS
 from generator import degrade
 from generator.digit_data import held_back_digits
-from generator.handwriting import PENS, Pen, blank_page, composite_ink
+from generator.handwriting import PENS, Pen, blank_page, composite_ink, pen_named
 from ocr.align import Alignment
 from ocr.digits import read_digit
 from ocr.numbers import (
@@ -41,6 +41,8 @@ from ocr.numbers import (
 
 PPM = 300 / 25.4
 LINE_MM = 0.3
+# The default pen: the light-blue pen drawn at full opacity (gray about 123), darker than any 1-bit
+# threshold the tests below use unless they name a pen.
 BLACK = PENS[0]
 
 
@@ -254,7 +256,7 @@ def test_a_dust_speck_in_an_empty_box_leaves_it_empty(twos_and_sevens: tuple[lis
     """A speck of dust or toner (0.3-0.5 mm) in the empty box of "_27": on a gray scan the box is
     surely empty and 27 is accepted; on a 1-bit scan a speck may be all a light pen's digit left."""
     twos, sevens = twos_and_sevens
-    black = next(pen for pen in PENS if pen.name == "black")
+    black = pen_named("black")
     r = layout().boxes["visited_satisfied.d0"]
     for k, diameter_mm in enumerate((0.3, 0.4, 0.5)):
         page = empty_sheet()
@@ -273,7 +275,7 @@ def test_a_1_bit_copy_whose_light_lines_cut_the_comb_sends_short_numbers_to_revi
     """On a 1-bit copy a low-ink line cuts the printed comb clean through, and a digit it crosses may lose
     a stroke or vanish: "_27" is not settled there. The same 1-bit page without the lines is read as usual."""
     twos, sevens = twos_and_sevens
-    black = next(pen for pen in PENS if pen.name == "black")
+    black = pen_named("black")
     page = empty_sheet()
     write(page, "visited_satisfied.d1", 2, twos[0], pen=black)
     write(page, "visited_satisfied.d2", 7, sevens[0], pen=black)
@@ -300,7 +302,7 @@ def test_an_empty_field_on_a_1_bit_scan_goes_to_review(twos_and_sevens: tuple[li
     On the benchmark's 1-bit copies, written fields read empty at certainty 1.0 were silently wrong.
     """
     twos, sevens = twos_and_sevens
-    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    light_blue, black = pen_named("light_blue"), pen_named("black")
     page = empty_sheet()
     write(page, "visited_satisfied.d1", 2, twos[0], pen=light_blue)
     write(page, "visited_satisfied.d2", 7, sevens[0], pen=light_blue)
@@ -327,7 +329,7 @@ def test_a_1_bit_reading_shaped_like_a_number_that_lost_a_digit_goes_to_review(
     (45 read 5, 12.4 read 12): on a 1-bit page a one-digit number, or an amount without its decimal, is checked
     on paper. Two digits or more, with the decimal where there is one, are settled as on any scan."""
     twos, sevens = twos_and_sevens
-    light_blue, black = (next(pen for pen in PENS if pen.name == name) for name in ("light_blue", "black"))
+    light_blue, black = pen_named("light_blue"), pen_named("black")
     page = empty_sheet()
     write(page, "satisfaction_pct.d1", 2, twos[0], pen=light_blue)
     write(page, "satisfaction_pct.d2", 7, sevens[0], pen=black)
