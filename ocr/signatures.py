@@ -288,6 +288,13 @@ DRUM_STREAK_STEP_MM = 0.5
 # without the slot's pieces that lie this much within this reach of it and are shorter than this: a
 # streak's dots and blots, not a pen stroke that crosses it or runs along it.
 LABEL_PAPER_CLEAR_MM = 0.5
+# A streak may also run along the row (the copy fed across the form), and a dense one there can be far
+# wider than the band the streak rule looks in, its dots filling the bands beside it (stress seeds 142565
+# and 142824, drum_askew: a band of dots 8-13 mm wide slanting along the row of slots, with stray strokes
+# in an empty slot, read as a name). Along the row, the streak is looked for in the narrowest of these
+# bands that finds it, the bands beside growing with it. Down the page only in the first: there the wider
+# bands took a 1-bit copier page's even speckle for a streak 39 mm wide through a signed slot (benchmark).
+THROUGH_STREAK_WIDTHS_MM = (DRUM_STREAK_WIDTH_MM, 2 * DRUM_STREAK_WIDTH_MM, 4 * DRUM_STREAK_WIDTH_MM)
 THROUGH_STREAK_SLOPE_MAX = 0.1
 THROUGH_STREAK_SPREAD_SIGMAS = 2.5
 THROUGH_STREAK_PIECE_SHARE_MIN = 0.6
@@ -1043,7 +1050,7 @@ def read_signatures(
     covered: list[tuple[float, float, float]] = []
     pen_levels_by_seal: list[float | None] = []
     streaks: np.ndarray | None = None
-    down_the_page: Callable[[], list[StreakLine]] | None = None
+    through_the_row: Callable[[], list[StreakLine]] | None = None
     seal_ink: np.ndarray | None = None
     bare: np.ndarray = np.zeros((0, 0), bool)
     if not colour and rects:
@@ -1087,7 +1094,7 @@ def read_signatures(
         for rect in rects.values():
             bare[context_px(rect, SLOT_BORDER_BAND_MM)] = False
         streaks = _drum_streaks(seal_ink, bare, px)
-        down_the_page = cache(partial(_streaks_down_the_page, seal_ink, unprinted, px))
+        through_the_row = cache(partial(_streaks_through_the_row, seal_ink, unprinted, px))
         traces = _seal_traces(seal_ink, px, bare, streaks)
         # The ring found may be the seal's inner line of text, or off-centre:
         # all a seal could cover is set aside, not just the circle found.
@@ -1135,7 +1142,7 @@ def read_signatures(
             # Each of a copier's streaks that may cross the slot, found one way or another; a name is read
             # again without all of them found so far, while it is still a name (each mask made only then).
             cleared = np.zeros((h, w), bool)
-            for streak_mask in _slot_streak_masks(seal_ink, bare, streaks, dx, dy, w, h, px, down_the_page):
+            for streak_mask in _slot_streak_masks(seal_ink, bare, streaks, dx, dy, w, h, px, through_the_row):
                 if reading.state != "signed":
                     break
                 cleared = cleared | streak_mask
@@ -1146,12 +1153,12 @@ def read_signatures(
 
 def _slot_streak_masks(seal_ink: np.ndarray, bare: np.ndarray, streaks: np.ndarray | None, dx: float, dy: float,
                        w: int, h: int, px_per_mm: float,
-                       down_the_page: Callable[[], list[StreakLine]] | None = None) -> Iterator[np.ndarray]:
+                       through_the_row: Callable[[], list[StreakLine]] | None = None) -> Iterator[np.ndarray]:
     """The masks (``h`` x ``w``, the slot read at ``dx``, ``dy`` in the row's context) of the streaks that cross
     it: the lines of specks on the bare paper (``streaks``), the runs below the slot and beside it, a line
-    of specks in the slot itself, and the pieces along a streak down the page (``down_the_page``, looked
-    for once a page, and only for a slot speckled like one). Made lazily, as the caller stops at the first
-    that undoes a name."""
+    of specks in the slot itself, and the pieces along a streak down the page or along the row
+    (``through_the_row``, looked for once a page, and only for a slot speckled like one). Made lazily, as
+    the caller stops at the first that undoes a name."""
     y0, x0 = round(dy), round(dx)
     if streaks is not None:
         yield _slot_part(streaks, x0, y0, w, h)
@@ -1166,13 +1173,19 @@ def _slot_streak_masks(seal_ink: np.ndarray, bare: np.ndarray, streaks: np.ndarr
     if inside is not None:
         yield inside
     slot_ink = _slot_part(seal_ink, x0, y0, w, h)
-    lines = down_the_page() if down_the_page is not None and _dotted(slot_ink, px_per_mm) else []
-    if lines:
-        in_band = _streak_band(lines, x0, y0, w, h, px_per_mm)
-        if in_band.any():
-            grow = 2 * round(THROUGH_STREAK_PIECE_REACH_MM * px_per_mm) + 1
-            near_band = cv2.dilate(in_band.astype(np.uint8), np.ones((1, grow), np.uint8)).astype(bool)
-            yield _pieces_within(slot_ink, near_band, px_per_mm)
+    lines = through_the_row() if through_the_row is not None and _dotted(slot_ink, px_per_mm) else []
+    narrow = [line for line in lines if line.width_mm <= DRUM_STREAK_WIDTH_MM]
+    in_band = _streak_band(narrow, x0, y0, w, h, px_per_mm)
+    if in_band.any():
+        grow = 2 * round(THROUGH_STREAK_PIECE_REACH_MM * px_per_mm) + 1
+        near_band = cv2.dilate(in_band.astype(np.uint8), np.ones((grow, grow), np.uint8)).astype(bool)
+        yield _pieces_within(slot_ink, near_band, px_per_mm)
+    # A wide streak's dots merge into chains longer than any blot (142824: most of its ink in the slot lay
+    # in pieces over 5 mm long): the name is read again without the whole band.
+    wide_band = _streak_band([line for line in lines if line.width_mm > DRUM_STREAK_WIDTH_MM], x0, y0, w, h,
+                             px_per_mm)
+    if wide_band.any():
+        yield wide_band
 
 
 def _dense_streak_below(ink: np.ndarray, bare: np.ndarray, x0: int, width: int, y_from: int,
@@ -1450,20 +1463,24 @@ def _drum_streaks(ink: np.ndarray, bare: np.ndarray, px_per_mm: float) -> np.nda
 
 
 class StreakLine(NamedTuple):
-    """A drum streak down the row's context: x = ``slope`` * y + ``offset_mm`` (mm), ``reach_mm`` either side."""
+    """A drum streak through the row's context: across = ``slope`` * along + ``offset_mm`` (mm), ``reach_mm``
+    either side; down the page (across is x, along is y) or, ``along_row``, along the row (across is y)."""
 
     slope: float
     offset_mm: float
     reach_mm: float
+    along_row: bool = False
+    # The band it was found in: wider than the streak rule's own (DRUM_STREAK_WIDTH_MM), its dots merge.
+    width_mm: float = DRUM_STREAK_WIDTH_MM
 
 
-def _streaks_down_the_page(ink: np.ndarray, looked: np.ndarray, px_per_mm: float) -> list[StreakLine]:
-    """The drum streaks that run down the row's context (``DRUM_STREAK_*``), each as the line fitted through
-    its specks and as wide as they scatter about it. The paper looked at is all of it, the slots and the
-    labels above them too, except near print and pen (every piece of ``ink`` larger than a speck) and what
-    ``looked`` leaves out (the printed solids). A streak runs along the paper's travel, not the form's: on a
-    copy made askew it slants across the form, and its dots scatter as widely as it is wide (up to 3 mm
-    either side)."""
+def _streaks_through_the_row(ink: np.ndarray, looked: np.ndarray, px_per_mm: float) -> list[StreakLine]:
+    """The drum streaks that run down the row's context or along it (``DRUM_STREAK_*``), each as the line
+    fitted through its specks and as wide as they scatter about it. The paper looked at is all of it, the
+    slots and the labels above them too, except near print and pen (every piece of ``ink`` larger than a
+    speck) and what ``looked`` leaves out (the printed solids). A streak runs along the paper's travel, not
+    the form's: on a copy made askew it slants across the form, and its dots scatter as widely as it is
+    wide (``THROUGH_STREAK_WIDTHS_MM``)."""
     _count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] < DRUM_STREAK_SPECK_MAX_MM2 * px_per_mm * px_per_mm
     small[0] = False
@@ -1480,20 +1497,38 @@ def _streaks_down_the_page(ink: np.ndarray, looked: np.ndarray, px_per_mm: float
     if len(specks) < DRUM_STREAK_SPECKS_MIN:
         return []
     seen = cv2.integral(paper.astype(np.uint8))
-    centres = _streak_lines(specks[:, 0], specks[:, 1], seen.T, px_per_mm)
-    half = DRUM_STREAK_WIDTH_MM / 2
+    lines: list[StreakLine] = []
+    for along_row in (False, True):
+        across, along = (specks[:, 1], specks[:, 0]) if along_row else (specks[:, 0], specks[:, 1])
+        for width_mm in THROUGH_STREAK_WIDTHS_MM if along_row else THROUGH_STREAK_WIDTHS_MM[:1]:
+            found = _fitted_streaks(across, along, seen if along_row else seen.T, px_per_mm, width_mm, along_row)
+            if found:
+                lines += found
+                break
+    return lines
+
+
+def _fitted_streaks(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float, width_mm: float,
+                    along_row: bool) -> list[StreakLine]:
+    """The streaks ``_streak_lines`` finds in bands ``width_mm`` wide, each fitted as a line through its specks."""
+    centres = _streak_lines(across, along, seen, px_per_mm, width_mm)
+    half = width_mm / 2
     lines = []
     # Neighbouring centres (0.5 mm apart) are one streak seen from a little to either side.
     for group in np.split(np.asarray(centres), np.nonzero(np.diff(centres) > 2 * DRUM_STREAK_STEP_MM)[0] + 1):
         if not group.size:
             continue
-        lo, hi = float(group[0]) - half, float(group[-1]) + half
-        mine = specks[(specks[:, 0] >= lo) & (specks[:, 0] <= hi)]
-        slope, offset = (float(v) for v in np.polyfit(mine[:, 1], mine[:, 0], 1))
+        mine = (across >= float(group[0]) - half) & (across <= float(group[-1]) + half)
+        slope, offset = (float(v) for v in np.polyfit(along[mine], across[mine], 1))
         if abs(slope) > THROUGH_STREAK_SLOPE_MAX:
-            slope, offset = 0.0, float(np.median(mine[:, 0]))
-        spread = float(np.std(mine[:, 0] - (slope * mine[:, 1] + offset)))
-        lines.append(StreakLine(slope, offset, max(half, THROUGH_STREAK_SPREAD_SIGMAS * spread)))
+            slope, offset = 0.0, float(np.median(across[mine]))
+        # A wide streak's scatter is measured out to twice the band's half-width: the band found cuts its
+        # fringe off (142824: 2.5 mm within the band, 3.4 mm out to twice it).
+        residual = across - (slope * along + offset)
+        spread = float(np.std(residual[mine] if width_mm <= DRUM_STREAK_WIDTH_MM
+                              else residual[np.abs(residual) <= width_mm]))
+        lines.append(StreakLine(slope, offset, max(half, THROUGH_STREAK_SPREAD_SIGMAS * spread), along_row,
+                                width_mm))
     return lines
 
 
@@ -1504,15 +1539,17 @@ def _streak_band(lines: list[StreakLine], x0: int, y0: int, width: int, height: 
     xs = (x0 + np.arange(width))[None, :] / px_per_mm
     band = np.zeros((height, width), bool)
     for line in lines:
-        band |= np.abs(xs - (line.slope * ys + line.offset_mm)) <= line.reach_mm
+        across, along = (ys, xs) if line.along_row else (xs, ys)
+        band |= np.abs(across - (line.slope * along + line.offset_mm)) <= line.reach_mm
     return band
 
 
-def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float) -> list[float]:
-    """Positions (mm, across) of the lines of specks that are drum streaks, specks given by their
-    ``across`` and ``along`` coordinates in mm; ``seen``: the integral image of the bare paper, rows
-    across and columns along."""
-    half = DRUM_STREAK_WIDTH_MM / 2
+def _streak_lines(across: np.ndarray, along: np.ndarray, seen: np.ndarray, px_per_mm: float,
+                  width_mm: float = DRUM_STREAK_WIDTH_MM) -> list[float]:
+    """Positions (mm, across) of the lines of specks that are drum streaks in bands ``width_mm`` wide, specks
+    given by their ``across`` and ``along`` coordinates in mm; ``seen``: the integral image of the bare paper,
+    rows across and columns along."""
+    half = width_mm / 2
     across_px, along_px = seen.shape[0] - 1, seen.shape[1] - 1
     centres = np.arange(0.0, across_px / px_per_mm + 1e-6, DRUM_STREAK_STEP_MM)
     offset = across[None, :] - centres[:, None]

@@ -585,9 +585,22 @@ def test_a_drum_streak_down_the_page_through_an_empty_slot_is_never_a_name(print
     below it, so the run below the slot is too sparse to be one (131056: beside a dense streak that is);
     its dots, with a stray stroke, made 47 and 30 mm of "name", and the sheets read valid. The streak is
     found down the whole row's context, through the labels and the slots, as a line fitted through its
-    specks (``ocr.signatures._streaks_down_the_page``), and a name is read again without the small pieces
+    specks (``ocr.signatures._streaks_through_the_row``), and a name is read again without the small pieces
     that lie along it, and without every other streak found."""
     got = _stress_seed(printed, "drum_copy", seed)
+    assert "dirty_drum" in got["notes"].get("copier_faults", [])
+    assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
+
+
+@pytest.mark.parametrize("seed", (142565, 142824))
+def test_a_wide_drum_streak_along_the_row_through_an_empty_slot_is_never_a_name(printed: Workspace, seed: int) -> None:
+    """Stress seeds 142565 and 142824 (drum_askew, 2026-12-05, seeds 142000-142999): gray copies at 273 and
+    200 dpi, a dense band of toner dots 8-13 mm wide running along the row of slots and slanting across it
+    (the original askew on the glass), too wide for the streak rule's band, its dots merged into chains; with
+    stray strokes it made 10 and 60 mm of "name" in the empty slot (142824's sheet read valid). Streaks are
+    looked for along the row too, in wider bands when the narrow one finds none, and a name is read again
+    without the whole band of a wide one."""
+    got = _stress_seed(printed, "drum_askew", seed)
     assert "dirty_drum" in got["notes"].get("copier_faults", [])
     assert got["state"] != "signed" and got["validity"] != "valid", (got["state"], got["signatures"][got["empty"]])
 
